@@ -1,0 +1,30 @@
+/* Tensors: a float buffer with a shape and the device it lives on. Views into plans, never owners. */
+#ifndef MBT_TENSOR_H
+#define MBT_TENSOR_H
+
+#include <stdint.h>
+
+#include "core/status.h"
+
+#define MBT_MAX_DIMS 4
+
+typedef enum { MBT_DEVICE_CPU = 0, MBT_DEVICE_CUDA = 1 } mbt_device;
+
+typedef struct {
+    float *data;
+    int ndim;
+    int64_t shape[MBT_MAX_DIMS];
+    mbt_device device;
+} mbt_tensor;
+
+/* A tensor over `data` with the given shape (ndim <= MBT_MAX_DIMS), on the CPU. */
+mbt_tensor mbt_tensor_make(float *data, int ndim, const int64_t *shape);
+int64_t mbt_tensor_numel(const mbt_tensor *t);
+/* Writes the shape as "[2,3,32,32]" into buf; returns buf (for error messages). */
+const char *mbt_shape_str(char *buf, int size, int ndim, const int64_t *shape);
+/* MBT_OK when a and b have the same shape, else an MBT_ERR_SHAPE naming `what`. */
+mbt_status mbt_tensor_check_same_shape(const char *what, const mbt_tensor *a, const mbt_tensor *b);
+
+const char *mbt_device_name(mbt_device device);
+
+#endif

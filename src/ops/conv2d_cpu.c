@@ -1,0 +1,182 @@
+/* conv2d on the CPU backend: oneDNN direct convolution in the native blocked layout. */
+#include <stdlib.h>
+
+#include "ops/conv2d.h"
+#include "ops/cpu_backend.h"
+
+struct mbt_conv2d {
+    mbt_conv2d_shape s;
+    int flags;
+    mbt_dnnl_prim fwd, bwd_data, bwd_weights;
+    mbt_dnnl_prim w_to_fwd, w_to_bwd, dw_to_user; /* reorders of weights and their gradient */
+    dnnl_memory_t src, dst, diff_src, diff_dst;   /* bound to caller buffers at each call */
+    dnnl_memory_t w_user, dw_user;                /* OIHW, bound to caller buffers */
+    dnnl_memory_t w_fwd, w_bwd, dw_native;        /* owned, in the primitives' layouts */
+};
+
+static const char *WHAT = "conv2d";
+
+static mbt_status check_shape(const mbt_conv2d_shape *s, int flags) {
+    if (s->n < 1 || s->c_in < 1 || s->c_out < 1 || s->kernel < 1 || s->stride < 1 || s->pad < 0 ||
+        mbt_conv2d_h_out(s) < 1 || mbt_conv2d_w_out(s) < 1)
+        return MBT_FAIL(MBT_ERR_SHAPE, "conv2d: invalid shape n=%d c_in=%d %dx%d c_out=%d kernel=%d stride=%d pad=%d",
+                        s->n, s->c_in, s->h, s->w, s->c_out, s->kernel, s->stride, s->pad);
+    int block = mbt_cpu_channel_block();
+    if (s->c_out % block || (!(flags & MBT_CONV_INPUT_NCHW) && s->c_in % block))
+        return MBT_FAIL(MBT_ERR_UNSUPPORTED,
+                        "conv2d: channels %d -> %d must be multiples of %d on the CPU backend (NCHW input excepted)",
+                        s->c_in, s->c_out, block);
+    return MBT_OK;
+}
+
+static mbt_status create_prims(mbt_conv2d *op) {
+    const mbt_conv2d_shape *s = &op->s;
+    dnnl_engine_t eng;
+    MBT_TRY(mbt_cpu_backend_get(&eng, NULL));
+    dnnl_dims_t src_dims = {s->n, s->c_in, s->h, s->w};
+    dnnl_dims_t w_dims = {s->c_out, s->c_in, s->kernel, s->kernel};
+    dnnl_dims_t dst_dims = {s->n, s->c_out, mbt_conv2d_h_out(s), mbt_conv2d_w_out(s)};
+    dnnl_dims_t strides = {s->stride, s->stride}, pad = {s->pad, s->pad};
+    dnnl_memory_desc_t src_md, dst_md, w_any, w_user_md;
+    dnnl_format_tag_t act = mbt_cpu_activation_tag();
+    MBT_DNNL(WHAT, dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32,
+                                                (op->flags & MBT_CONV_INPUT_NCHW) ? dnnl_nchw : act));
+    MBT_DNNL(WHAT, dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, act));
+    MBT_DNNL(WHAT, dnnl_memory_desc_init_by_tag(&w_any, 4, w_dims, dnnl_f32, dnnl_format_tag_any));
+    MBT_DNNL(WHAT, dnnl_memory_desc_init_by_tag(&w_user_md, 4, w_dims, dnnl_f32, dnnl_oihw));
+
+    int training = !(op->flags & MBT_CONV_INFERENCE);
+    dnnl_primitive_attr_t attr;
+    MBT_TRY(mbt_dnnl_attr(&attr, 0));
+    dnnl_convolution_desc_t fd, bdd, bwd;
+    dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
+    mbt_status st = MBT_OK;
+    dnnl_status_t ds = dnnl_convolution_forward_desc_init(
+        &fd, training ? dnnl_forward_training : dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_any,
+        NULL, &dst_md, strides, pad, pad);
+    if (ds == dnnl_success) ds = dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL);
+    if (ds != dnnl_success) {
+        st = MBT_FAIL(MBT_ERR_BACKEND, "conv2d: oneDNN forward convolution unavailable (%s)", mbt_dnnl_status_name(ds));
+        goto done;
+    }
+    const dnnl_memory_desc_t *wf = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+    if ((st = mbt_dnnl_prim_create(&op->fwd, WHAT, fpd)) ||
+        (st = mbt_dnnl_memory(&op->w_fwd, WHAT, wf, 1)) ||
+        (st = mbt_dnnl_memory(&op->w_user, WHAT, &w_user_md, 0)) ||
+        (st = mbt_dnnl_memory(&op->src, WHAT, &src_md, 0)) ||
+        (st = mbt_dnnl_memory(&op->dst, WHAT, &dst_md, 0)) ||
+        (st = mbt_dnnl_reorder_create(&op->w_to_fwd, WHAT, &w_user_md, wf, 0)))
+        goto done;
+    if (!training) goto done;
+
+    if (!(op->flags & MBT_CONV_INPUT_NCHW)) {
+        ds = dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_md, &w_any, &dst_md,
+                                                      strides, pad, pad);
+        if (ds == dnnl_success) ds = dnnl_primitive_desc_create(&bdpd, &bdd, attr, eng, fpd);
+        if (ds != dnnl_success) {
+            st = MBT_FAIL(MBT_ERR_BACKEND, "conv2d: oneDNN backward-data convolution unavailable (%s)",
+                          mbt_dnnl_status_name(ds));
+            goto done;
+        }
+        const dnnl_memory_desc_t *wb = dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0);
+        if ((st = mbt_dnnl_prim_create(&op->bwd_data, WHAT, bdpd)) ||
+            (st = mbt_dnnl_memory(&op->w_bwd, WHAT, wb, 1)) ||
+            (st = mbt_dnnl_memory(&op->diff_src, WHAT, &src_md, 0)) ||
+            (st = mbt_dnnl_reorder_create(&op->w_to_bwd, WHAT, &w_user_md, wb, 0)))
+            goto done;
+    }
+    ds = dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_md, &w_any, NULL, &dst_md,
+                                                     strides, pad, pad);
+    if (ds == dnnl_success) ds = dnnl_primitive_desc_create(&bwpd, &bwd, attr, eng, fpd);
+    if (ds != dnnl_success) {
+        st = MBT_FAIL(MBT_ERR_BACKEND, "conv2d: oneDNN backward-weights convolution unavailable (%s)",
+                      mbt_dnnl_status_name(ds));
+        goto done;
+    }
+    const dnnl_memory_desc_t *dwn = dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0);
+    if ((st = mbt_dnnl_prim_create(&op->bwd_weights, WHAT, bwpd)) ||
+        (st = mbt_dnnl_memory(&op->dw_native, WHAT, dwn, 1)) ||
+        (st = mbt_dnnl_memory(&op->dw_user, WHAT, &w_user_md, 0)) ||
+        (st = mbt_dnnl_memory(&op->diff_dst, WHAT, &dst_md, 0)) ||
+        (st = mbt_dnnl_reorder_create(&op->dw_to_user, WHAT, dwn, &w_user_md, 1)))
+        goto done;
+done:
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (bdpd) dnnl_primitive_desc_destroy(bdpd);
+    if (bwpd) dnnl_primitive_desc_destroy(bwpd);
+    dnnl_primitive_attr_destroy(attr);
+    return st;
+}
+
+mbt_status mbt_conv2d_create(mbt_conv2d **out, mbt_device device, const mbt_conv2d_shape *shape, int flags) {
+    *out = NULL;
+    if (device != MBT_DEVICE_CPU)
+        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "conv2d: device %s is not built in", mbt_device_name(device));
+    MBT_TRY(check_shape(shape, flags));
+    mbt_conv2d *op = calloc(1, sizeof *op);
+    if (!op) return MBT_FAIL(MBT_ERR_NOMEM, "conv2d: out of memory");
+    op->s = *shape;
+    op->flags = flags;
+    mbt_status st = create_prims(op);
+    if (st != MBT_OK) {
+        mbt_conv2d_destroy(op);
+        return st;
+    }
+    *out = op;
+    return MBT_OK;
+}
+
+void mbt_conv2d_destroy(mbt_conv2d *op) {
+    if (!op) return;
+    mbt_dnnl_prim *prims[] = {&op->fwd, &op->bwd_data, &op->bwd_weights, &op->w_to_fwd, &op->w_to_bwd, &op->dw_to_user};
+    for (unsigned i = 0; i < sizeof prims / sizeof *prims; i++) mbt_dnnl_prim_destroy(prims[i]);
+    dnnl_memory_t mems[] = {op->src, op->dst, op->diff_src, op->diff_dst, op->w_user, op->dw_user,
+                            op->w_fwd, op->w_bwd, op->dw_native};
+    for (unsigned i = 0; i < sizeof mems / sizeof *mems; i++)
+        if (mems[i]) dnnl_memory_destroy(mems[i]);
+    free(op);
+}
+
+const mbt_conv2d_shape *mbt_conv2d_get_shape(const mbt_conv2d *op) { return &op->s; }
+
+mbt_status mbt_conv2d_set_weights(mbt_conv2d *op, const float *w) {
+    MBT_TRY(mbt_dnnl_bind(op->w_user, w));
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, op->w_user}, {DNNL_ARG_TO, op->w_fwd}};
+    MBT_TRY(mbt_dnnl_prim_exec(&op->w_to_fwd, WHAT, 2, a));
+    if (op->w_to_bwd.prim) {
+        dnnl_exec_arg_t b[2] = {{DNNL_ARG_FROM, op->w_user}, {DNNL_ARG_TO, op->w_bwd}};
+        MBT_TRY(mbt_dnnl_prim_exec(&op->w_to_bwd, WHAT, 2, b));
+    }
+    return MBT_OK;
+}
+
+mbt_status mbt_conv2d_forward(mbt_conv2d *op, const float *x, float *y) {
+    MBT_TRY(mbt_dnnl_bind(op->src, x));
+    MBT_TRY(mbt_dnnl_bind(op->dst, y));
+    dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, op->w_fwd}, {DNNL_ARG_DST, op->dst}};
+    return mbt_dnnl_prim_exec(&op->fwd, WHAT, 3, a);
+}
+
+mbt_status mbt_conv2d_backward(mbt_conv2d *op, const float *x, const float *dy, float *dx, float *dw) {
+    if (!op->bwd_weights.prim)
+        return MBT_FAIL(MBT_ERR_ARG, "conv2d: backward called on an op created for inference");
+    if (dx && !op->bwd_data.prim)
+        return MBT_FAIL(MBT_ERR_ARG, "conv2d: no input gradient for an NCHW-input convolution (pass dx = NULL)");
+    MBT_TRY(mbt_dnnl_bind(op->diff_dst, dy));
+    if (dx) {
+        MBT_TRY(mbt_dnnl_bind(op->diff_src, dx));
+        dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, op->diff_dst}, {DNNL_ARG_WEIGHTS, op->w_bwd},
+                                {DNNL_ARG_DIFF_SRC, op->diff_src}};
+        MBT_TRY(mbt_dnnl_prim_exec(&op->bwd_data, WHAT, 3, a));
+    }
+    if (dw) {
+        MBT_TRY(mbt_dnnl_bind(op->src, x));
+        dnnl_exec_arg_t b[3] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_DIFF_DST, op->diff_dst},
+                                {DNNL_ARG_DIFF_WEIGHTS, op->dw_native}};
+        MBT_TRY(mbt_dnnl_prim_exec(&op->bwd_weights, WHAT, 3, b));
+        MBT_TRY(mbt_dnnl_bind(op->dw_user, dw));
+        dnnl_exec_arg_t c[2] = {{DNNL_ARG_FROM, op->dw_native}, {DNNL_ARG_TO, op->dw_user}};
+        MBT_TRY(mbt_dnnl_prim_exec(&op->dw_to_user, WHAT, 2, c));
+    }
+    return MBT_OK;
+}

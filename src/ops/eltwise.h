@@ -1,0 +1,22 @@
+/* Element-wise operations (layout-independent): ReLU, residual addition, scaled accumulation. */
+#ifndef MBT_ELTWISE_H
+#define MBT_ELTWISE_H
+
+#include <stddef.h>
+
+#include "core/tensor.h"
+
+/* y = max(x, 0); x and y may alias. */
+mbt_status mbt_relu_forward(mbt_device device, size_t n, const float *x, float *y);
+/* dx = dy where y > 0, else 0 (y is the forward output); dy and dx may alias. */
+mbt_status mbt_relu_backward(mbt_device device, size_t n, const float *y, const float *dy, float *dx);
+/* y = relu(a + b) (the end of a residual block); may alias. */
+mbt_status mbt_add_relu_forward(mbt_device device, size_t n, const float *a, const float *b, float *y);
+/* y = a + b; may alias. */
+mbt_status mbt_add(mbt_device device, size_t n, const float *a, const float *b, float *y);
+/* y += alpha * x. */
+mbt_status mbt_axpy(mbt_device device, size_t n, float alpha, const float *x, float *y);
+/* Sets n floats to zero. */
+mbt_status mbt_zero(mbt_device device, size_t n, float *x);
+
+#endif

@@ -33,7 +33,8 @@ mbt_status mbt_batchnorm_forward_train(mbt_batchnorm *op, const float *x, const 
 mbt_status mbt_batchnorm_forward_eval(mbt_batchnorm *op, const float *x, const float *gamma, const float *beta,
                                       const float *running_mean, const float *running_var, float *y);
 /* Backward of the training forward: dx overwritten, dgamma and dbeta accumulated. */
-mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float *gamma, const float *save_mean,
+mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float *gamma, const float *beta,
+                                  const float *save_mean,
                                   const float *save_var, const void *workspace, const float *dy, float *dx,
                                   float *dgamma, float *dbeta);
 

@@ -165,7 +165,8 @@ mbt_status mbt_batchnorm_forward_eval(mbt_batchnorm *op, const float *x, const f
     return mbt_dnnl_prim_exec(&op->fwd_eval, WHAT, 6, a);
 }
 
-mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float *gamma, const float *save_mean,
+mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float *gamma, const float *beta,
+                                  const float *save_mean,
                                   const float *save_var, const void *workspace, const float *dy, float *dx,
                                   float *dgamma, float *dbeta) {
     if (!op->bwd.prim) return MBT_FAIL(MBT_ERR_ARG, "batchnorm: backward on an inference op");
@@ -177,15 +178,16 @@ mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float
     MBT_TRY(mbt_dnnl_bind(op->diff_src, dx));
     MBT_TRY(mbt_dnnl_bind(op->diff_scale, op->dscale_tmp));
     MBT_TRY(mbt_dnnl_bind(op->diff_shift, op->dshift_tmp));
-    dnnl_exec_arg_t a[9] = {{DNNL_ARG_SRC, op->src},           {DNNL_ARG_MEAN, op->mean},
+    MBT_TRY(mbt_dnnl_bind(op->shift, beta)); /* oneDNN's plain-layout fused-ReLU backward reads it */
+    dnnl_exec_arg_t a[10] = {{DNNL_ARG_SHIFT, op->shift}, {DNNL_ARG_SRC, op->src},           {DNNL_ARG_MEAN, op->mean},
                             {DNNL_ARG_VARIANCE, op->var},      {DNNL_ARG_SCALE, op->scale},
                             {DNNL_ARG_DIFF_DST, op->diff_dst}, {DNNL_ARG_DIFF_SRC, op->diff_src},
                             {DNNL_ARG_DIFF_SCALE, op->diff_scale}, {DNNL_ARG_DIFF_SHIFT, op->diff_shift},
                             {DNNL_ARG_WORKSPACE, op->ws}};
-    int nargs = 8;
+    int nargs = 9;
     if (op->ws) {
         MBT_TRY(mbt_dnnl_bind(op->ws, workspace));
-        nargs = 9;
+        nargs = 10;
     }
     MBT_TRY(mbt_dnnl_prim_exec(&op->bwd, WHAT, nargs, a));
     for (int c = 0; c < op->s.c; c++) {

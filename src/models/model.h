@@ -1,0 +1,113 @@
+/* The encoder models: torchvision ResNet-18/50 backbones with the three stems of the reference
+ * recipes and a Barlow Twins projector, built from ops, with PyTorch's parameter names.
+ *
+ * Memory is planned once: parameters, gradients, buffers (BN running statistics) and activations
+ * for `slots` forward calls of `batch` images. A training step runs forward on several slots (Mixed
+ * Barlow Twins: view 1, view 2, mixed view; each is its own batch-norm batch), then backward on each,
+ * accumulating parameter gradients; nothing is allocated during a step. */
+#ifndef MBT_MODEL_H
+#define MBT_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tensor.h"
+
+#define MBT_MAX_SLOTS 4
+#define MBT_MAX_PROJ_LAYERS 4
+
+typedef enum { MBT_ARCH_RESNET18 = 0, MBT_ARCH_RESNET50 = 1 } mbt_arch;
+
+typedef enum {
+    MBT_STEM_CIFAR = 0,   /* 32 px: conv 3x3/1/1, no max pooling */
+    MBT_STEM_SMALL = 1,   /* 64 px (Tiny-ImageNet, STL-10): conv 3x3/1/1 and max pool 3x3/2/1 */
+    MBT_STEM_IMAGENET = 2 /* 224 px: conv 7x7/2/3 and max pool 3x3/2/1 */
+} mbt_stem;
+
+typedef enum {
+    MBT_NAMES_SMALL = 0,   /* the reference's small-data Model: f.<i>.*, g.<i>.* */
+    MBT_NAMES_IMAGENET = 1 /* the ImageNet Barlow Twins model: backbone.<torchvision name>, projector.<i>.* */
+} mbt_naming;
+
+typedef struct {
+    mbt_arch arch;
+    mbt_stem stem;
+    mbt_naming naming;
+    int image_size;                           /* input height = width */
+    int proj_hidden[MBT_MAX_PROJ_LAYERS - 1]; /* Linear(no bias)+BN+ReLU layers, e.g. {512} */
+    int n_proj_hidden;
+    int feature_dim;                          /* projector output size */
+    int proj_out_bias;                        /* the last projector Linear has a bias (small-data model) */
+    int normalize_output;                     /* forward returns normalize(g(h)) (small-data model) */
+    int zero_init_residual;                   /* last BN gamma of each block = 0 at init */
+} mbt_model_config;
+
+/* The reference small-data model: ResNet with the stem for image_size (32: CIFAR, else 64-px stem),
+ * projector emb -> 512 -> feature_dim with bias, normalised output. */
+mbt_model_config mbt_model_config_small(mbt_arch arch, int image_size, int feature_dim);
+/* Parses "8192-8192-8192" into hidden layers + output size; returns MBT_ERR_ARG on bad text. */
+mbt_status mbt_model_config_set_projector(mbt_model_config *cfg, const char *spec);
+const char *mbt_arch_name(mbt_arch arch);
+mbt_status mbt_arch_parse(const char *name, mbt_arch *arch);
+/* Backbone feature size: 512 (ResNet-18) or 2048 (ResNet-50). */
+int mbt_model_embedding_dim(mbt_arch arch);
+
+typedef enum { MBT_PARAM_WEIGHT = 0, MBT_PARAM_BUFFER = 1, MBT_PARAM_COUNTER = 2 } mbt_param_kind;
+
+/* One state_dict entry: a trainable tensor (data + grad), a float buffer (running statistics) or an
+ * int64 counter (num_batches_tracked). */
+typedef struct {
+    char name[96];
+    mbt_param_kind kind;
+    int ndim;
+    int64_t shape[4];
+    size_t numel;
+    float *data;      /* WEIGHT, BUFFER */
+    float *grad;      /* WEIGHT */
+    int64_t *counter; /* COUNTER */
+} mbt_param;
+
+typedef struct mbt_model mbt_model;
+
+/* Builds the model for `batch` images per forward call and `slots` calls in flight before backward
+ * (training = 0: evaluation only, one slot, no gradients). Parameters are zero until init or load. */
+mbt_status mbt_model_create(mbt_model **model, const mbt_model_config *cfg, int batch, int slots, int training,
+                            mbt_device device);
+void mbt_model_destroy(mbt_model *model);
+const mbt_model_config *mbt_model_get_config(const mbt_model *model);
+int mbt_model_batch(const mbt_model *model);
+
+/* PyTorch's default initialisation (SPEC section 1) from a counter-based stream of `seed`. */
+mbt_status mbt_model_init_params(mbt_model *model, uint64_t seed);
+
+/* The state_dict entries in PyTorch's order. */
+size_t mbt_model_param_count(const mbt_model *model);
+mbt_param *mbt_model_param(mbt_model *model, size_t index);
+mbt_param *mbt_model_find_param(mbt_model *model, const char *name);
+/* All trainable parameters and all their gradients as flat vectors of mbt_model_flat_size floats
+ * (same order), for optimizers, checkpoints and all-reduce. */
+float *mbt_model_flat_params(mbt_model *model);
+float *mbt_model_flat_grads(mbt_model *model);
+size_t mbt_model_flat_size(const mbt_model *model);
+/* Bytes of activation memory planned. */
+size_t mbt_model_activation_bytes(const mbt_model *model);
+
+/* Call after the parameters change (optimizer step, load) and before the next forward. */
+mbt_status mbt_model_sync_params(mbt_model *model);
+mbt_status mbt_model_zero_grads(mbt_model *model);
+
+/* Training forward of `batch` NCHW images x on a slot. x must stay unchanged until the slot's
+ * backward. *feature receives the backbone features [batch, emb] (not normalised) and *out the
+ * projector output [batch, feature_dim] (normalised if cfg.normalize_output); both stay valid
+ * until the slot is reused. Either may be NULL. */
+mbt_status mbt_model_forward_train(mbt_model *model, int slot, const float *x, const float **feature, const float **out);
+/* Backward of a slot's forward from dout = dL/d(out) [batch, feature_dim] (and optionally
+ * dfeature = dL/d(feature), may be NULL); accumulates into the parameter gradients. */
+mbt_status mbt_model_backward(mbt_model *model, int slot, const float *dout, const float *dfeature);
+
+/* Evaluation forward (running BN statistics) of n <= batch NCHW images. feature [n, emb] receives
+ * L2-normalised backbone features, out [n, feature_dim] the projector output (each may be NULL).
+ * Uses slot 0's activation memory. */
+mbt_status mbt_model_forward_eval(mbt_model *model, int n, const float *x, float *feature, float *out);
+
+#endif

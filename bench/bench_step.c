@@ -1,0 +1,102 @@
+/* Times the Mixed-Barlow-Twins-shaped training step of a ResNet on the CPU: three forward and three
+ * backward passes (view 1, view 2, mixed view) and a parameter update, on synthetic inputs.
+ * Prints one RESULT line (JSON) per batch size: original images per second, GFLOP/s.
+ * Usage: bench_step [--arch resnet18] [--size 32] [--batches 32,64,128,256] [--steps 3]
+ *                   [--warmup 1] [--threads 2] [--feature-dim 1024] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "core/runtime.h"
+#include "models/model.h"
+#include "ops/eltwise.h"
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup, int feature_dim, int threads) {
+    mbt_model_config cfg = mbt_model_config_small(arch, size, feature_dim);
+    mbt_model *m = NULL;
+    if (mbt_model_create(&m, &cfg, batch, 3, 1, MBT_DEVICE_CPU) != MBT_OK ||
+        mbt_model_init_params(m, 1) != MBT_OK) {
+        fprintf(stderr, "bench_step: %s\n", mbt_error_message());
+        mbt_model_destroy(m);
+        return 1;
+    }
+    size_t n_in = (size_t)batch * 3 * size * size, n_out = (size_t)batch * feature_dim;
+    float *x = malloc(3 * n_in * sizeof(float)), *dout = malloc(n_out * sizeof(float));
+    mbt_rng rng;
+    mbt_rng_init(&rng, 7, 0);
+    for (size_t i = 0; i < 3 * n_in; i++) x[i] = (float)mbt_rng_normal(&rng);
+    for (size_t i = 0; i < n_out; i++) dout[i] = (float)(1e-3 * mbt_rng_normal(&rng));
+    double *times = malloc((size_t)steps * sizeof(double));
+    float *params = mbt_model_flat_params(m), *grads = mbt_model_flat_grads(m);
+    size_t n_params = mbt_model_flat_size(m);
+    mbt_status st = MBT_OK;
+    for (int i = 0; i < warmup + steps && st == MBT_OK; i++) {
+        double t0 = mbt_now();
+        st = mbt_model_zero_grads(m);
+        for (int v = 0; v < 3 && st == MBT_OK; v++) st = mbt_model_forward_train(m, v, x + v * n_in, NULL, NULL);
+        for (int v = 2; v >= 0 && st == MBT_OK; v--) st = mbt_model_backward(m, v, dout, NULL);
+        /* parameter update: one pass over parameters and gradients, as an optimizer makes */
+        if (st == MBT_OK) st = mbt_axpy(MBT_DEVICE_CPU, n_params, -1e-6f, grads, params);
+        if (st == MBT_OK) st = mbt_model_sync_params(m);
+        if (i >= warmup) times[i - warmup] = mbt_now() - t0;
+    }
+    if (st != MBT_OK) {
+        fprintf(stderr, "bench_step: %s\n", mbt_error_message());
+        return 1;
+    }
+    qsort(times, (size_t)steps, sizeof *times, cmp_double);
+    double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
+    double flops = 3.0 * 3.0 * mbt_model_forward_flops(m) * batch; /* 3 views x (forward + 2x backward) */
+    printf("RESULT {\"impl\": \"mixbt\", \"arch\": \"%s\", \"size\": %d, \"batch\": %d, \"threads\": %d, "
+           "\"steps\": %d, \"step_s_median\": %.4f, \"step_s_min\": %.4f, \"orig_per_s_median\": %.2f, "
+           "\"gflops_median\": %.1f, \"activation_mib\": %.0f}\n",
+           mbt_arch_name(arch), size, batch, threads, steps, med, times[0], batch / med, flops / med / 1e9,
+           mbt_model_activation_bytes(m) / 1048576.0);
+    fflush(stdout);
+    free(times);
+    free(x);
+    free(dout);
+    mbt_model_destroy(m);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *arch_name = "resnet18", *batches = "32,64,128,256";
+    int size = 32, steps = 3, warmup = 1, threads = 2, feature_dim = 1024;
+    for (int i = 1; i < argc; i += 2) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) {
+            fprintf(stderr, "bench_step: %s needs a value\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--arch")) arch_name = v;
+        else if (!strcmp(a, "--size")) size = atoi(v);
+        else if (!strcmp(a, "--batches")) batches = v;
+        else if (!strcmp(a, "--steps")) steps = atoi(v);
+        else if (!strcmp(a, "--warmup")) warmup = atoi(v);
+        else if (!strcmp(a, "--threads")) threads = atoi(v);
+        else if (!strcmp(a, "--feature-dim")) feature_dim = atoi(v);
+        else {
+            fprintf(stderr, "bench_step: unknown flag %s\n", a);
+            return 2;
+        }
+    }
+    mbt_arch arch;
+    if (mbt_arch_parse(arch_name, &arch) != MBT_OK || steps < 1 || threads < 1) {
+        fprintf(stderr, "bench_step: bad arguments (%s)\n", mbt_error_message());
+        return 2;
+    }
+    mbt_set_threads(threads);
+    char list[256];
+    snprintf(list, sizeof list, "%s", batches);
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
+        if (bench_batch(arch, size, atoi(tok), steps, warmup, feature_dim, threads)) return 1;
+    return 0;
+}

@@ -89,6 +89,9 @@ mbt_param *mbt_model_find_param(mbt_model *model, const char *name);
 float *mbt_model_flat_params(mbt_model *model);
 float *mbt_model_flat_grads(mbt_model *model);
 size_t mbt_model_flat_size(const mbt_model *model);
+/* Floating-point operations of one image's forward pass (convolutions and linear layers, 2 per
+ * multiply-add); a training pass costs about three times as much. */
+double mbt_model_forward_flops(const mbt_model *model);
 /* Bytes of activation memory planned. */
 size_t mbt_model_activation_bytes(const mbt_model *model);
 

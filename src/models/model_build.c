@@ -380,3 +380,18 @@ float *mbt_model_flat_params(mbt_model *m) { return (float *)m->params.block; }
 float *mbt_model_flat_grads(mbt_model *m) { return (float *)m->grads.block; }
 size_t mbt_model_flat_size(const mbt_model *m) { return mbt_plan_float_count(&m->params); }
 size_t mbt_model_activation_bytes(const mbt_model *m) { return m->acts.total_bytes; }
+
+static double unit_macs(const mbt_unit *u) {
+    const mbt_conv2d_shape *s = &u->cs;
+    return (double)s->c_out * s->c_in * s->kernel * s->kernel * mbt_conv2d_h_out(s) * mbt_conv2d_w_out(s);
+}
+
+double mbt_model_forward_flops(const mbt_model *m) {
+    double macs = unit_macs(&m->stem);
+    for (int b = 0; b < m->n_blocks; b++) {
+        for (int i = 0; i < m->blocks[b].n_units; i++) macs += unit_macs(&m->blocks[b].unit[i]);
+        if (m->blocks[b].has_down) macs += unit_macs(&m->blocks[b].down);
+    }
+    for (int j = 0; j < m->n_proj; j++) macs += (double)m->proj[j].in * m->proj[j].out;
+    return 2.0 * macs;
+}

@@ -1,1 +1,40 @@
-int main(void){return 0;}
+/* The mixbt program: dispatches to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+#define MIXBT_VERSION "0.1.0"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"pretrain", cmd_pretrain, "self-supervised pretraining (Mixed Barlow Twins, Barlow Twins)"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "mixbt %s: self-supervised pretraining of image encoders (Mixed Barlow Twins)\n\n"
+                 "usage: mixbt COMMAND [flags]   (mixbt COMMAND --help for its flags)\n\ncommands:\n",
+            MIXBT_VERSION);
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("mixbt %s\n", MIXBT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc, argv);
+    fprintf(stderr, "mixbt: unknown command '%s' (see mixbt --help)\n", argv[1]);
+    return 2;
+}

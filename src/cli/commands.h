@@ -1,0 +1,8 @@
+/* The subcommands of the mixbt program. Each returns the process exit status (0 ok, 1 failure,
+ * 2 bad usage) and prints its own one-line errors. */
+#ifndef MBT_CLI_COMMANDS_H
+#define MBT_CLI_COMMANDS_H
+
+int cmd_pretrain(int argc, char **argv);
+
+#endif

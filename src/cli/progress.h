@@ -1,0 +1,24 @@
+/* Progress display: a live line with rate and ETA on a terminal, periodic plain lines otherwise. */
+#ifndef MBT_CLI_PROGRESS_H
+#define MBT_CLI_PROGRESS_H
+
+#include <stdio.h>
+
+typedef struct {
+    FILE *out;
+    int tty;
+    double start, last_print;
+    double interval;   /* seconds between plain lines when not a terminal */
+    long total, done;
+    const char *label;
+} progress;
+
+void progress_init(progress *p, FILE *out, const char *label, long total, double interval);
+/* Reports `done` units finished with an extra text (e.g. "loss 1.234"); prints when due. */
+void progress_update(progress *p, long done, const char *extra);
+/* Ends the live line (prints a final line with the total time). */
+void progress_finish(progress *p, const char *extra);
+/* "1h02m" / "3m07s" / "12s" */
+void progress_format_duration(double seconds, char *buf, int size);
+
+#endif

@@ -1,0 +1,49 @@
+/* Self-supervised pretraining (Barlow Twins / Mixed Barlow Twins) over a dataset: the loop with its
+ * schedule, k-NN monitor, metrics, atomic checkpoints, exact resume and signal handling. */
+#ifndef MBT_PRETRAIN_H
+#define MBT_PRETRAIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/status.h"
+
+typedef struct {
+    /* data */
+    const char *dataset;      /* cifar10, cifar100, stl10, tiny_imagenet, folder */
+    const char *data_dir;
+    int subset;               /* use the first N training images (0: all) */
+    int image_size;           /* 0: the dataset's */
+    /* model */
+    const char *arch;         /* resnet18, resnet50 */
+    int feature_dim;
+    /* objective */
+    double lambda_bt, lambda_reg;
+    /* optimisation */
+    int batch_size, epochs;
+    double lr;
+    const char *lr_schedule;  /* cosine, step */
+    double weight_decay;
+    /* monitor */
+    int knn_every, knn_k;
+    double knn_t;
+    int knn_subset;           /* limit the k-NN memory bank to N images (0: all) */
+    int knn_test_subset;      /* limit the k-NN test set to N images (0: all) */
+    /* run */
+    uint64_t seed;
+    int threads, workers;
+    const char *out_dir;
+    const char *resume_dir;
+    int checkpoint_every;     /* epochs between numbered checkpoints */
+    int print_every;          /* steps between plain progress lines when not on a terminal */
+    int max_steps;            /* stop after this many steps in total (0: no limit; for tests/demos) */
+} mbt_pretrain_config;
+
+/* Fills the defaults of the reference's main.py (CIFAR-10 recipe, ResNet-18). */
+void mbt_pretrain_config_defaults(mbt_pretrain_config *cfg);
+
+/* Runs (or resumes) a pretraining; progress goes to `log`. Returns MBT_ERR_INTERRUPTED after a
+ * SIGINT/SIGTERM once the checkpoint is saved. */
+mbt_status mbt_pretrain_run(const mbt_pretrain_config *cfg, FILE *log);
+
+#endif

@@ -1,0 +1,353 @@
+/* CPU batch norm (with and without the fused ReLU) against a double-precision reference written
+ * here: training forward (y, saved statistics, running statistics), evaluation forward, backward
+ * (dx, dgamma/dbeta accumulated), for BatchNorm1d [n, c] and the blocked [n, c/b, hw, b] layout;
+ * bit-identical results with 1, 2 and 3 threads; creation-time errors. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/runtime.h"
+#include "ops/batchnorm.h"
+#include "ops/cpu_backend.h"
+#include "ops/layout.h"
+
+#define RTOL 1e-5      /* element-wise outputs */
+#define RTOL_SUM 2e-6  /* reductions: accumulated in double; float inputs (save_mean) limit them */
+
+/* ---- double reference over NCHW (NC when hw = 1) ------------------------------------------- */
+
+static double at(const double *a, const mbt_batchnorm_shape *s, int i, int c, int p) {
+    return a[((size_t)i * s->c + c) * s->hw + p];
+}
+
+/* Batch mean and biased variance (two passes), per channel. */
+static void ref_stats(const mbt_batchnorm_shape *s, const double *x, double *mean, double *var) {
+    double count = (double)s->n * s->hw;
+    for (int c = 0; c < s->c; c++) {
+        double sum = 0, sq = 0;
+        for (int i = 0; i < s->n; i++)
+            for (int p = 0; p < s->hw; p++) sum += at(x, s, i, c, p);
+        mean[c] = sum / count;
+        for (int i = 0; i < s->n; i++)
+            for (int p = 0; p < s->hw; p++) sq += (at(x, s, i, c, p) - mean[c]) * (at(x, s, i, c, p) - mean[c]);
+        var[c] = sq / count;
+    }
+}
+
+/* y = [relu](gamma (x - mean) / sqrt(var + eps) + beta). */
+static void ref_apply(const mbt_batchnorm_shape *s, const double *x, const double *gamma, const double *beta,
+                      const double *mean, const double *var, int relu, double *y) {
+    for (int i = 0; i < s->n; i++)
+        for (int c = 0; c < s->c; c++)
+            for (int p = 0; p < s->hw; p++) {
+                size_t k = ((size_t)i * s->c + c) * s->hw + p;
+                double t = gamma[c] * (x[k] - mean[c]) / sqrt(var[c] + s->eps) + beta[c];
+                y[k] = relu && t <= 0 ? 0 : t;
+            }
+}
+
+/* Backward of the training forward; dy is the gradient of the (ReLU) output, y the forward output. */
+static void ref_backward(const mbt_batchnorm_shape *s, const double *x, const double *gamma, const double *y, int relu,
+                         const double *dy, double *dx, double *dgamma, double *dbeta) {
+    double count = (double)s->n * s->hw;
+    double *mean = malloc(s->c * sizeof(double)), *var = malloc(s->c * sizeof(double));
+    ref_stats(s, x, mean, var);
+    for (int c = 0; c < s->c; c++) {
+        double invstd = 1.0 / sqrt(var[c] + s->eps), sd = 0, dot = 0;
+        for (int i = 0; i < s->n; i++)
+            for (int p = 0; p < s->hw; p++) {
+                size_t k = ((size_t)i * s->c + c) * s->hw + p;
+                double d = relu && y[k] <= 0 ? 0 : dy[k];
+                sd += d;
+                dot += d * (x[k] - mean[c]) * invstd;
+            }
+        dgamma[c] = dot;
+        dbeta[c] = sd;
+        for (int i = 0; i < s->n; i++)
+            for (int p = 0; p < s->hw; p++) {
+                size_t k = ((size_t)i * s->c + c) * s->hw + p;
+                double d = relu && y[k] <= 0 ? 0 : dy[k], xhat = (x[k] - mean[c]) * invstd;
+                dx[k] = gamma[c] * invstd * (d - sd / count - xhat * dot / count);
+            }
+    }
+    free(mean);
+    free(var);
+}
+
+/* ---- data ----------------------------------------------------------------------------------- */
+
+static unsigned long long rng_state = 88172645463325252ull;
+static double uniform(void) { /* xorshift64, in [-1, 1) */
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 4503599627370496.0 - 1.0;
+}
+
+typedef struct {
+    mbt_batchnorm_shape s;
+    size_t numel;
+    double *x, *dy, *gamma, *beta, *rmean, *rvar, *dgamma0, *dbeta0; /* inputs, NCHW, float-exact */
+    float *xf, *dyf; /* native layout */
+} bn_case;
+
+static float *to_float(const double *a, size_t n) {
+    float *f = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) f[i] = (float)a[i];
+    return f;
+}
+
+static float *to_native(const bn_case *t, const double *a) {
+    float *plain = to_float(a, t->numel);
+    if (t->s.hw == 1) return plain; /* [n, c] is native */
+    float *native = malloc(t->numel * sizeof(float));
+    CHECK_OK(mbt_layout_from_nchw(MBT_DEVICE_CPU, t->s.n, t->s.c, t->s.hw, plain, native));
+    free(plain);
+    return native;
+}
+
+static double *from_native(const bn_case *t, const float *native) {
+    float *plain = malloc(t->numel * sizeof(float));
+    if (t->s.hw == 1) memcpy(plain, native, t->numel * sizeof(float));
+    else CHECK_OK(mbt_layout_to_nchw(MBT_DEVICE_CPU, t->s.n, t->s.c, t->s.hw, native, plain));
+    double *d = malloc(t->numel * sizeof(double));
+    for (size_t i = 0; i < t->numel; i++) d[i] = plain[i];
+    free(plain);
+    return d;
+}
+
+static double *random_array(size_t n, double offset, double scale) {
+    double *a = malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) a[i] = (float)(offset + scale * uniform());
+    return a;
+}
+
+/* Inputs with channel means far from 0 (the variance must not cancel) and no bn(x) within 1e-3 of
+ * the ReLU's kink, where float rounding could legitimately flip the mask. */
+static void case_init(bn_case *t, int n, int c, int hw) {
+    t->s = (mbt_batchnorm_shape){n, c, hw, 1e-5f, 0.1f};
+    t->numel = (size_t)n * c * hw;
+    t->x = malloc(t->numel * sizeof(double));
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            for (int p = 0; p < hw; p++)
+                t->x[((size_t)i * c + ch) * hw + p] = (float)(3.0 * ((ch % 5) - 2) + (0.5 + ch % 3) * uniform());
+    t->dy = random_array(t->numel, 0.0, 1.0);
+    t->gamma = random_array(c, 1.0, 0.5);
+    t->beta = random_array(c, 0.0, 0.3);
+    t->rmean = random_array(c, 0.0, 0.2);
+    t->rvar = random_array(c, 1.5, 0.4);
+    t->dgamma0 = random_array(c, 0.0, 1.0);
+    t->dbeta0 = random_array(c, 0.0, 1.0);
+    double *mean = malloc(c * sizeof(double)), *var = malloc(c * sizeof(double));
+    for (int iter = 0; iter < 20; iter++) {
+        int moved = 0;
+        ref_stats(&t->s, t->x, mean, var);
+        for (size_t k = 0; k < t->numel; k++) {
+            int ch = (int)(k / hw % c);
+            double a = t->gamma[ch] / sqrt(var[ch] + t->s.eps), v = a * (t->x[k] - mean[ch]) + t->beta[ch];
+            if (fabs(v) < 1e-3) {
+                t->x[k] = (float)(mean[ch] + ((v < 0 ? -0.01 : 0.01) - t->beta[ch]) / a);
+                moved++;
+            }
+        }
+        if (!moved) break;
+        CHECK_MSG(iter < 19, "could not move the inputs off the ReLU kink");
+    }
+    free(mean);
+    free(var);
+    t->xf = to_native(t, t->x);
+    t->dyf = to_native(t, t->dy);
+}
+
+static void case_free(bn_case *t) {
+    double *d[] = {t->x, t->dy, t->gamma, t->beta, t->rmean, t->rvar, t->dgamma0, t->dbeta0};
+    for (unsigned i = 0; i < sizeof d / sizeof *d; i++) free(d[i]);
+    free(t->xf);
+    free(t->dyf);
+}
+
+/* Worst violation of |a - b| <= rtol * (|b| + max|b|): relative to the tensor's scale. */
+static void check_close_array(const char *what, const bn_case *t, int relu, const float *a, const double *b,
+                              size_t n, double rtol) {
+    double scale = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
+    long worst;
+    double v = check_max_violation(a, b, (long)n, rtol, rtol * scale, &worst);
+    CHECK_MSG(v <= 1.0, "[%d,%d,hw=%d] relu=%d: %s[%ld] = %.9g, reference %.9g", t->s.n, t->s.c, t->s.hw, relu, what,
+              worst, a[worst], b[worst]);
+}
+
+/* ---- correctness against the reference ------------------------------------------------------ */
+
+static void test_case(int n, int c, int hw, int relu) {
+    bn_case t;
+    case_init(&t, n, c, hw);
+    const mbt_batchnorm_shape *s = &t.s;
+    mbt_batchnorm *op = NULL, *ev = NULL;
+    int flags = relu ? MBT_BN_FUSE_RELU : 0;
+    if (!CHECK_OK(mbt_batchnorm_create(&op, MBT_DEVICE_CPU, s, flags)) ||
+        !CHECK_OK(mbt_batchnorm_create(&ev, MBT_DEVICE_CPU, s, flags | MBT_BN_INFERENCE))) {
+        mbt_batchnorm_destroy(op);
+        case_free(&t);
+        return;
+    }
+    size_t N = t.numel;
+    float *gamma = to_float(t.gamma, c), *beta = to_float(t.beta, c), *rmean = to_float(t.rmean, c),
+          *rvar = to_float(t.rvar, c), *dgamma = to_float(t.dgamma0, c), *dbeta = to_float(t.dbeta0, c);
+    float *y = malloc(N * sizeof(float)), *dx = malloc(N * sizeof(float));
+    float *smean = malloc(c * sizeof(float)), *svar = malloc(c * sizeof(float));
+    void *ws = malloc(mbt_batchnorm_workspace_bytes(op) + 1);
+    double *mean = malloc(c * sizeof(double)), *var = malloc(c * sizeof(double));
+    double *ry = malloc(N * sizeof(double)), *rdx = malloc(N * sizeof(double));
+    double *rdg = malloc(c * sizeof(double)), *rdb = malloc(c * sizeof(double)), *tmp = malloc(c * sizeof(double));
+    ref_stats(s, t.x, mean, var);
+
+    /* evaluation forward, from the running statistics */
+    CHECK_OK(mbt_batchnorm_forward_eval(ev, t.xf, gamma, beta, rmean, rvar, y));
+    ref_apply(s, t.x, t.gamma, t.beta, t.rmean, t.rvar, relu, ry);
+    double *got = from_native(&t, y);
+    float *gotf = to_float(got, N);
+    check_close_array("eval y", &t, relu, gotf, ry, N, RTOL);
+    free(got);
+    free(gotf);
+
+    /* training forward */
+    CHECK_OK(mbt_batchnorm_forward_train(op, t.xf, gamma, beta, y, smean, svar, ws, rmean, rvar));
+    ref_apply(s, t.x, t.gamma, t.beta, mean, var, relu, ry);
+    got = from_native(&t, y);
+    gotf = to_float(got, N);
+    check_close_array("train y", &t, relu, gotf, ry, N, RTOL);
+    free(got);
+    free(gotf);
+    for (int ch = 0; ch < c; ch++) {
+        double count = (double)n * hw;
+        CHECK_CLOSE(smean[ch], mean[ch], RTOL_SUM, 1e-7);
+        CHECK_CLOSE(svar[ch], var[ch], RTOL_SUM, 0);
+        CHECK_CLOSE(rmean[ch], 0.9 * t.rmean[ch] + 0.1 * mean[ch], RTOL_SUM, 1e-7);
+        CHECK_CLOSE(rvar[ch], 0.9 * t.rvar[ch] + 0.1 * var[ch] * count / (count - 1), RTOL_SUM, 0);
+    }
+
+    /* backward, twice: dx overwritten, dgamma/dbeta accumulated */
+    ref_backward(s, t.x, t.gamma, ry, relu, t.dy, rdx, rdg, rdb);
+    for (int rep = 1; rep <= 2; rep++) {
+        memset(dx, 0xff, N * sizeof(float)); /* NaN: dx must be overwritten */
+        CHECK_OK(mbt_batchnorm_backward(op, t.xf, gamma, beta, smean, svar, ws, t.dyf, dx, dgamma, dbeta));
+        got = from_native(&t, dx);
+        gotf = to_float(got, N);
+        check_close_array("dx", &t, relu, gotf, rdx, N, RTOL);
+        free(got);
+        free(gotf);
+        for (int ch = 0; ch < c; ch++) tmp[ch] = t.dgamma0[ch] + rep * rdg[ch];
+        check_close_array(rep == 1 ? "dgamma" : "dgamma after two backwards", &t, relu, dgamma, tmp, c, RTOL_SUM);
+        for (int ch = 0; ch < c; ch++) tmp[ch] = t.dbeta0[ch] + rep * rdb[ch];
+        check_close_array(rep == 1 ? "dbeta" : "dbeta after two backwards", &t, relu, dbeta, tmp, c, RTOL_SUM);
+    }
+
+    float *bufs[] = {gamma, beta, rmean, rvar, dgamma, dbeta, y, dx, smean, svar};
+    for (unsigned i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    double *dbufs[] = {mean, var, ry, rdx, rdg, rdb, tmp};
+    for (unsigned i = 0; i < sizeof dbufs / sizeof *dbufs; i++) free(dbufs[i]);
+    free(ws);
+    mbt_batchnorm_destroy(op);
+    mbt_batchnorm_destroy(ev);
+    case_free(&t);
+}
+
+/* ---- determinism across thread counts ------------------------------------------------------- */
+
+typedef struct {
+    float *y, *smean, *svar, *rmean, *rvar, *dx, *dgamma, *dbeta;
+} bn_outputs;
+
+static void run_threads(const bn_case *t, int relu, int threads, bn_outputs *o) {
+    int c = t->s.c;
+    size_t N = t->numel;
+    omp_set_num_threads(threads);
+    mbt_batchnorm *op = NULL;
+    float *gamma = to_float(t->gamma, c), *beta = to_float(t->beta, c);
+    o->y = malloc(N * sizeof(float));
+    o->dx = malloc(N * sizeof(float));
+    o->smean = malloc(c * sizeof(float));
+    o->svar = malloc(c * sizeof(float));
+    o->rmean = to_float(t->rmean, c);
+    o->rvar = to_float(t->rvar, c);
+    o->dgamma = to_float(t->dgamma0, c);
+    o->dbeta = to_float(t->dbeta0, c);
+    if (CHECK_OK(mbt_batchnorm_create(&op, MBT_DEVICE_CPU, &t->s, relu ? MBT_BN_FUSE_RELU : 0))) {
+        void *ws = malloc(mbt_batchnorm_workspace_bytes(op) + 1);
+        CHECK_OK(mbt_batchnorm_forward_train(op, t->xf, gamma, beta, o->y, o->smean, o->svar, ws, o->rmean, o->rvar));
+        CHECK_OK(mbt_batchnorm_backward(op, t->xf, gamma, beta, o->smean, o->svar, ws, t->dyf, o->dx, o->dgamma,
+                                        o->dbeta));
+        free(ws);
+    }
+    mbt_batchnorm_destroy(op);
+    free(gamma);
+    free(beta);
+}
+
+static void free_outputs(bn_outputs *o) {
+    float *b[] = {o->y, o->smean, o->svar, o->rmean, o->rvar, o->dx, o->dgamma, o->dbeta};
+    for (unsigned i = 0; i < sizeof b / sizeof *b; i++) free(b[i]);
+}
+
+static void test_determinism(int n, int c, int hw, int relu) {
+    bn_case t;
+    case_init(&t, n, c, hw);
+    bn_outputs one, many;
+    run_threads(&t, relu, 1, &one);
+    for (int threads = 2; threads <= 3; threads++) {
+        run_threads(&t, relu, threads, &many);
+        size_t N = t.numel, C = (size_t)c * sizeof(float);
+        CHECK_MSG(!memcmp(one.y, many.y, N * sizeof(float)) && !memcmp(one.dx, many.dx, N * sizeof(float)) &&
+                      !memcmp(one.smean, many.smean, C) && !memcmp(one.svar, many.svar, C) &&
+                      !memcmp(one.rmean, many.rmean, C) && !memcmp(one.rvar, many.rvar, C) &&
+                      !memcmp(one.dgamma, many.dgamma, C) && !memcmp(one.dbeta, many.dbeta, C),
+                  "[%d,%d,hw=%d] relu=%d: results with %d threads differ from 1 thread", n, c, hw, relu, threads);
+        free_outputs(&many);
+    }
+    free_outputs(&one);
+    case_free(&t);
+    omp_set_num_threads(2);
+}
+
+/* ---- creation errors ------------------------------------------------------------------------ */
+
+static void test_errors(void) {
+    mbt_batchnorm *op = (mbt_batchnorm *)&op;
+    int b = mbt_cpu_channel_block();
+    mbt_batchnorm_shape odd = {4, b + 4, 9, 1e-5f, 0.1f}, one = {1, 16, 1, 1e-5f, 0.1f}, ok = {4, 16, 1, 1e-5f, 0.1f};
+    CHECK(mbt_batchnorm_create(&op, MBT_DEVICE_CPU, &odd, 0) == MBT_ERR_UNSUPPORTED && op == NULL);
+    CHECK(strstr(mbt_error_message(), "batchnorm") != NULL);
+    CHECK(mbt_batchnorm_create(&op, MBT_DEVICE_CPU, &one, 0) == MBT_ERR_SHAPE && op == NULL);
+    CHECK(mbt_batchnorm_create(&op, MBT_DEVICE_CUDA, &ok, 0) == MBT_ERR_UNSUPPORTED && op == NULL);
+    mbt_batchnorm_shape zero = ok;
+    zero.c = 0;
+    CHECK(mbt_batchnorm_create(&op, MBT_DEVICE_CPU, &zero, 0) == MBT_ERR_SHAPE && op == NULL);
+    /* evaluation of a single image is fine; training ops refused on an inference op */
+    if (CHECK_OK(mbt_batchnorm_create(&op, MBT_DEVICE_CPU, &one, MBT_BN_INFERENCE))) {
+        float v[16] = {0}, y[16];
+        CHECK(mbt_batchnorm_forward_train(op, v, v, v, y, v, v, NULL, NULL, NULL) == MBT_ERR_ARG);
+        CHECK(mbt_batchnorm_backward(op, v, v, v, v, v, NULL, v, y, v, v) == MBT_ERR_ARG);
+        mbt_batchnorm_destroy(op);
+    }
+}
+
+int main(void) {
+    mbt_set_threads(2);
+    int b = mbt_cpu_channel_block();
+    for (int relu = 0; relu <= 1; relu++) {
+        test_case(6, 20, 1, relu);       /* BatchNorm1d, a last group of 4 channels */
+        test_case(5, 16, 1, relu);       /* BatchNorm1d, whole groups */
+        test_case(3, 2 * b, 49, relu);   /* blocked, 7 x 7 */
+        test_case(8, 2 * b, 300, relu);  /* blocked, chunks cut inside images, parallel */
+        test_case(2100, 20, 1, relu);    /* BatchNorm1d, several chunks, parallel */
+        test_case(64, b, 1024, relu);    /* 65536 values per channel: float sums would be off */
+        test_determinism(8, 2 * b, 300, relu);
+        test_determinism(2100, 24, 1, relu);
+    }
+    test_errors();
+    return check_report("test_ops_batchnorm");
+}

@@ -33,7 +33,7 @@ mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, i
     mbt_plan_floats(p, &ws->is1, dim);
     mbt_plan_floats(p, &ws->is2, dim);
     mbt_plan_floats(p, &ws->diag, dim);
-    mbt_plan_bytes(p, (void **)&ws->acc, 2 * (size_t)dim * sizeof(double));
+    mbt_plan_bytes(p, (void **)&ws->acc, (size_t)dim * sizeof(double));
     if (ws->with_reg) {
         mbt_plan_floats(p, &ws->zmn, bd);
         mbt_plan_floats(p, &ws->ism, dim);

@@ -55,7 +55,7 @@ typedef struct {
     mbt_plan plan;
     float *z1n, *z2n, *zmn;            /* standardised inputs [B, d] */
     float *is1, *is2, *ism;            /* inverse stds [d] */
-    double *acc;                       /* column accumulators [2d] */
+    double *acc;                       /* column sums [d] (diagonal of C, Gram path) */
     float *diag;                       /* C_ii [d] */
     float *d1, *d2, *q2;               /* D1, D2 (gt_uses_z2), dL/dD2 [B, d] */
     float *k1, *k2, *kd1, *kd2, *kmix; /* GRAM: B x B Gram matrices and a combination */

@@ -1,5 +1,6 @@
-/* Times the Mixed-Barlow-Twins-shaped training step of a ResNet on the CPU: three forward and three
- * backward passes (view 1, view 2, mixed view) and a parameter update, on synthetic inputs.
+/* Times the Mixed Barlow Twins training step of a ResNet on the CPU, as `mixbt pretrain` runs it:
+ * three forward and three backward passes (view 1, view 2, mixed view), the loss, and the Adam
+ * update, on synthetic inputs (no data loading).
  * Prints one RESULT line (JSON) per batch size: original images per second, GFLOP/s.
  * Usage: bench_step [--arch resnet18] [--size 32] [--batches 32,64,128,256] [--steps 3]
  *                   [--warmup 1] [--threads 2] [--feature-dim 1024] */
@@ -11,7 +12,8 @@
 #include "core/rng.h"
 #include "core/runtime.h"
 #include "models/model.h"
-#include "ops/eltwise.h"
+#include "optim/adam.h"
+#include "tasks/mixbt_step.h"
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -34,19 +36,28 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
     for (size_t i = 0; i < 3 * n_in; i++) x[i] = (float)mbt_rng_normal(&rng);
     for (size_t i = 0; i < n_out; i++) dout[i] = (float)(1e-3 * mbt_rng_normal(&rng));
     double *times = malloc((size_t)steps * sizeof(double));
-    float *params = mbt_model_flat_params(m), *grads = mbt_model_flat_grads(m);
-    size_t n_params = mbt_model_flat_size(m);
-    mbt_status st = MBT_OK;
+    mbt_mixbt_step step;
+    mbt_adam_state adam;
+    mbt_plan opt_plan;
+    mbt_plan_init(&opt_plan, MBT_DEVICE_CPU);
+    mbt_adam_plan(&adam, &opt_plan, mbt_model_flat_size(m));
+    mbt_status st = mbt_plan_commit(&opt_plan);
+    if (st == MBT_OK) st = mbt_mixbt_step_init(&step, m, 1);
+    mbt_adam_config adam_cfg = mbt_adam_defaults();
+    adam_cfg.weight_decay = 1e-6f;
+    adam_cfg.lr = 1e-4f;
+    int32_t *perm = malloc((size_t)batch * sizeof(int32_t));
+    mbt_bt_params params = {1.0f / 128, 4.0f, 0.5f, 0};
+    mbt_bt_losses losses;
     for (int i = 0; i < warmup + steps && st == MBT_OK; i++) {
         double t0 = mbt_now();
-        st = mbt_model_zero_grads(m);
-        for (int v = 0; v < 3 && st == MBT_OK; v++) st = mbt_model_forward_train(m, v, x + v * n_in, NULL, NULL);
-        for (int v = 2; v >= 0 && st == MBT_OK; v--) st = mbt_model_backward(m, v, dout, NULL);
-        /* parameter update: one pass over parameters and gradients, as an optimizer makes */
-        if (st == MBT_OK) st = mbt_axpy(MBT_DEVICE_CPU, n_params, -1e-6f, grads, params);
+        mbt_mixbt_draw_mix(1, i, batch, perm, &params.alpha);
+        st = mbt_mixbt_step_run(&step, x, x + n_in, perm, &params, &losses);
+        if (st == MBT_OK) st = mbt_adam_step(&adam, &adam_cfg, mbt_model_flat_params(m), mbt_model_flat_grads(m));
         if (st == MBT_OK) st = mbt_model_sync_params(m);
         if (i >= warmup) times[i - warmup] = mbt_now() - t0;
     }
+    (void)dout;
     if (st != MBT_OK) {
         fprintf(stderr, "bench_step: %s\n", mbt_error_message());
         return 1;
@@ -61,6 +72,9 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
            mbt_model_activation_bytes(m) / 1048576.0);
     fflush(stdout);
     free(times);
+    free(perm);
+    mbt_mixbt_step_free(&step);
+    mbt_plan_free(&opt_plan);
     free(x);
     free(dout);
     mbt_model_destroy(m);

@@ -1,0 +1,135 @@
+/* Saving and restoring training state as safetensors. */
+#include "tasks/checkpoint.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/safetensors.h"
+
+#define FORMAT_VERSION "1"
+
+static mbt_status put_meta_i64(mbt_state_dict *sd, const char *key, int64_t v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    return mbt_state_dict_set_meta(sd, key, buf);
+}
+
+static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *adam, const mbt_train_position *pos,
+                        const char *config_json) {
+    for (size_t i = 0; i < mbt_model_param_count(m); i++) {
+        mbt_param *p = mbt_model_param(m, i);
+        if (p->kind == MBT_PARAM_COUNTER)
+            MBT_TRY(mbt_state_dict_add(sd, p->name, MBT_DTYPE_I64, 0, p->shape, p->counter, MBT_SD_BORROW));
+        else
+            MBT_TRY(mbt_state_dict_add(sd, p->name, MBT_DTYPE_F32, p->ndim, p->shape, p->data, MBT_SD_BORROW));
+    }
+    MBT_TRY(mbt_state_dict_set_meta(sd, "format", "pt")); /* tensors follow PyTorch's state_dict names */
+    MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.version", FORMAT_VERSION));
+    MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.arch", mbt_arch_name(mbt_model_get_config(m)->arch)));
+    if (config_json) MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.config", config_json));
+    if (pos) {
+        MBT_TRY(put_meta_i64(sd, "mixbt.epoch", pos->epoch));
+        MBT_TRY(put_meta_i64(sd, "mixbt.step", pos->step));
+        MBT_TRY(put_meta_i64(sd, "mixbt.batch_in_epoch", pos->batch_in_epoch));
+        MBT_TRY(put_meta_i64(sd, "mixbt.seed", (int64_t)pos->seed));
+        char buf[48];
+        snprintf(buf, sizeof buf, "%.17g", pos->best_knn);
+        MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.best_knn", buf));
+    }
+    if (adam) {
+        int64_t shape[1] = {(int64_t)adam->n};
+        MBT_TRY(mbt_state_dict_add(sd, "mixbt.optimizer.exp_avg", MBT_DTYPE_F32, 1, shape, adam->m, MBT_SD_BORROW));
+        MBT_TRY(mbt_state_dict_add(sd, "mixbt.optimizer.exp_avg_sq", MBT_DTYPE_F32, 1, shape, adam->v, MBT_SD_BORROW));
+        MBT_TRY(put_meta_i64(sd, "mixbt.optimizer.step", adam->step));
+    }
+    return MBT_OK;
+}
+
+mbt_status mbt_checkpoint_save(const char *path, mbt_model *m, const mbt_adam_state *adam,
+                               const mbt_train_position *pos, const char *config_json) {
+    mbt_state_dict sd;
+    mbt_state_dict_init(&sd);
+    mbt_status st = build(&sd, m, adam, pos, config_json);
+    if (st == MBT_OK) st = mbt_safetensors_write(path, &sd);
+    mbt_state_dict_free(&sd);
+    return st;
+}
+
+static mbt_status get_meta_i64(const mbt_state_dict *sd, const char *path, const char *key, int64_t *out) {
+    const char *v = mbt_state_dict_get_meta(sd, key);
+    char *end;
+    if (!v) return MBT_FAIL(MBT_ERR_FORMAT, "%s: no '%s' in the metadata (not a mixbt training checkpoint?)", path, key);
+    long long x = strtoll(v, &end, 10);
+    if (*end || end == v) return MBT_FAIL(MBT_ERR_FORMAT, "%s: metadata '%s' = '%s' is not an integer", path, key, v);
+    *out = (int64_t)x;
+    return MBT_OK;
+}
+
+static mbt_status restore(const char *path, const mbt_state_dict *sd, mbt_model *m, mbt_adam_state *adam,
+                          mbt_train_position *pos, char **config_json) {
+    size_t missing = 0, mismatched = 0;
+    char first[160] = "";
+    for (size_t i = 0; i < mbt_model_param_count(m); i++) {
+        mbt_param *p = mbt_model_param(m, i);
+        const mbt_sd_tensor *t = mbt_state_dict_find(sd, p->name);
+        int shape_ok = t && (t->numel == p->numel);
+        if (t && p->kind != MBT_PARAM_COUNTER) {
+            shape_ok = shape_ok && t->ndim == p->ndim;
+            for (int d = 0; shape_ok && d < p->ndim; d++) shape_ok = t->shape[d] == p->shape[d];
+        }
+        if (!t) missing++;
+        else if (!shape_ok) mismatched++;
+        if ((!t || !shape_ok) && !first[0])
+            snprintf(first, sizeof first, "%s %s", p->name, t ? "has another shape" : "is missing");
+    }
+    if (missing || mismatched)
+        return MBT_FAIL(MBT_ERR_FORMAT, "%s: does not fit this %s model: %s (%zu missing, %zu of another shape)", path,
+                        mbt_arch_name(mbt_model_get_config(m)->arch), first, missing, mismatched);
+    for (size_t i = 0; i < mbt_model_param_count(m); i++) {
+        mbt_param *p = mbt_model_param(m, i);
+        const mbt_sd_tensor *t = mbt_state_dict_find(sd, p->name);
+        if (p->kind == MBT_PARAM_COUNTER) MBT_TRY(mbt_sd_tensor_to_i64(t, p->counter, 1));
+        else MBT_TRY(mbt_sd_tensor_to_f32(t, p->data, p->numel));
+    }
+    MBT_TRY(mbt_model_sync_params(m));
+    if (adam) {
+        const mbt_sd_tensor *em = mbt_state_dict_find(sd, "mixbt.optimizer.exp_avg");
+        const mbt_sd_tensor *ev = mbt_state_dict_find(sd, "mixbt.optimizer.exp_avg_sq");
+        if (!em || !ev)
+            return MBT_FAIL(MBT_ERR_FORMAT, "%s: no optimizer state (a model-only checkpoint cannot be resumed)", path);
+        if (em->numel != adam->n || ev->numel != adam->n)
+            return MBT_FAIL(MBT_ERR_FORMAT, "%s: optimizer state of %zu values, this model has %zu", path, em->numel,
+                            adam->n);
+        MBT_TRY(mbt_sd_tensor_to_f32(em, adam->m, adam->n));
+        MBT_TRY(mbt_sd_tensor_to_f32(ev, adam->v, adam->n));
+        MBT_TRY(get_meta_i64(sd, path, "mixbt.optimizer.step", &adam->step));
+    }
+    if (pos) {
+        int64_t epoch, seed;
+        MBT_TRY(get_meta_i64(sd, path, "mixbt.epoch", &epoch));
+        MBT_TRY(get_meta_i64(sd, path, "mixbt.step", &pos->step));
+        MBT_TRY(get_meta_i64(sd, path, "mixbt.batch_in_epoch", &pos->batch_in_epoch));
+        MBT_TRY(get_meta_i64(sd, path, "mixbt.seed", &seed));
+        pos->epoch = (int)epoch;
+        pos->seed = (uint64_t)seed;
+        const char *best = mbt_state_dict_get_meta(sd, "mixbt.best_knn");
+        pos->best_knn = best ? strtod(best, NULL) : -1;
+    }
+    if (config_json) {
+        const char *c = mbt_state_dict_get_meta(sd, "mixbt.config");
+        *config_json = c ? strdup(c) : NULL;
+    }
+    return MBT_OK;
+}
+
+mbt_status mbt_checkpoint_load(const char *path, mbt_model *m, mbt_adam_state *adam, mbt_train_position *pos,
+                               char **config_json) {
+    mbt_state_dict sd;
+    mbt_state_dict_init(&sd);
+    mbt_status st = mbt_safetensors_read(path, &sd);
+    if (st == MBT_OK) st = restore(path, &sd, m, adam, pos, config_json);
+    mbt_state_dict_free(&sd);
+    return st;
+}

@@ -1,0 +1,31 @@
+/* Training checkpoints: the model's state_dict (PyTorch names), the optimizer's moments, the run's
+ * position (epoch, step) and configuration, in one safetensors file written atomically. */
+#ifndef MBT_CHECKPOINT_H
+#define MBT_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "models/model.h"
+#include "optim/adam.h"
+
+typedef struct {
+    int epoch;            /* epochs completed */
+    int64_t step;         /* optimizer steps completed */
+    int64_t batch_in_epoch; /* batches of the current epoch already trained (0 at an epoch boundary) */
+    double best_knn;      /* best k-NN top-1 so far (-1: none) */
+    uint64_t seed;
+} mbt_train_position;
+
+/* Writes path atomically. adam may be NULL (model only); config_json may be NULL. */
+mbt_status mbt_checkpoint_save(const char *path, mbt_model *model, const mbt_adam_state *adam,
+                               const mbt_train_position *pos, const char *config_json);
+
+/* Loads a safetensors checkpoint written by mixbt (or any safetensors state dict with the model's
+ * names) into the model: every model entry must be present with its shape (else MBT_ERR_FORMAT naming
+ * the first missing or mismatched one, and how many). When adam/pos are not NULL, the optimizer state
+ * and the position are restored too (MBT_ERR_FORMAT if the file has none). *config_json receives a
+ * malloc'ed copy of the stored configuration when config_json is not NULL (NULL if absent). */
+mbt_status mbt_checkpoint_load(const char *path, mbt_model *model, mbt_adam_state *adam, mbt_train_position *pos,
+                               char **config_json);
+
+#endif

@@ -1,0 +1,446 @@
+/* The pretraining loop: schedule, Mixed BT steps, k-NN monitor, metrics, checkpoints, resume. */
+#include "tasks/pretrain.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/runtime.h"
+#include "io/atomic_file.h"
+#include "optim/adam.h"
+#include "optim/schedule.h"
+#include "tasks/checkpoint.h"
+#include "tasks/knn_classify.h"
+#include "tasks/mixbt_step.h"
+#include "tasks/pretrain_data.h"
+
+void mbt_pretrain_config_defaults(mbt_pretrain_config *c) {
+    memset(c, 0, sizeof *c);
+    c->dataset = "cifar10";
+    c->arch = "resnet18";
+    c->feature_dim = 1024;
+    c->lambda_bt = 0.0078125;
+    c->lambda_reg = 4.0;
+    c->batch_size = 256;
+    c->epochs = 2000;
+    c->lr = 0.01;
+    c->lr_schedule = "cosine";
+    c->weight_decay = 1e-6;
+    c->knn_every = 5;
+    c->knn_k = 200;
+    c->knn_t = 0.5;
+    c->seed = 0;
+    c->threads = 2;
+    c->workers = 2;
+    c->checkpoint_every = 50;
+    c->print_every = 20;
+}
+
+/* ---- signals ------------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) { stop_requested = sig; }
+
+/* ---- configuration as JSON -------------------------------------------------------------------- */
+
+static char *config_to_json(const mbt_pretrain_config *c) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "dataset", c->dataset);
+    cJSON_AddStringToObject(j, "data", c->data_dir);
+    cJSON_AddNumberToObject(j, "subset", c->subset);
+    cJSON_AddStringToObject(j, "arch", c->arch);
+    cJSON_AddNumberToObject(j, "feature_dim", c->feature_dim);
+    cJSON_AddNumberToObject(j, "lambda_bt", c->lambda_bt);
+    cJSON_AddNumberToObject(j, "lambda_reg", c->lambda_reg);
+    cJSON_AddNumberToObject(j, "batch_size", c->batch_size);
+    cJSON_AddNumberToObject(j, "epochs", c->epochs);
+    cJSON_AddNumberToObject(j, "lr", c->lr);
+    cJSON_AddStringToObject(j, "lr_schedule", c->lr_schedule);
+    cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
+    cJSON_AddNumberToObject(j, "knn_every", c->knn_every);
+    cJSON_AddNumberToObject(j, "knn_k", c->knn_k);
+    cJSON_AddNumberToObject(j, "knn_t", c->knn_t);
+    cJSON_AddNumberToObject(j, "knn_subset", c->knn_subset);
+    cJSON_AddNumberToObject(j, "knn_test_subset", c->knn_test_subset);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+    cJSON_AddStringToObject(j, "seed", seed); /* a string: JSON numbers lose 64-bit precision */
+    cJSON_AddNumberToObject(j, "threads", c->threads);
+    cJSON_AddNumberToObject(j, "workers", c->workers);
+    cJSON_AddNumberToObject(j, "checkpoint_every", c->checkpoint_every);
+    cJSON_AddNumberToObject(j, "max_steps", c->max_steps);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+/* Strings of the loaded configuration live as long as the JSON tree kept in *tree. */
+static mbt_status config_from_json(const char *path, const char *text, mbt_pretrain_config *c, cJSON **tree) {
+    cJSON *j = cJSON_Parse(text);
+    if (!j) return MBT_FAIL(MBT_ERR_FORMAT, "%s: not valid JSON", path);
+    *tree = j;
+#define STR(key, field)                                                                                   \
+    do {                                                                                                  \
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);                                              \
+        if (!cJSON_IsString(v)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: '%s' missing or not a string", path, key); \
+        c->field = v->valuestring;                                                                        \
+    } while (0)
+#define NUM(key, field, type)                                                                             \
+    do {                                                                                                  \
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);                                              \
+        if (!cJSON_IsNumber(v)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: '%s' missing or not a number", path, key); \
+        c->field = (type)v->valuedouble;                                                                  \
+    } while (0)
+    STR("dataset", dataset);
+    STR("data", data_dir);
+    STR("arch", arch);
+    STR("lr_schedule", lr_schedule);
+    NUM("subset", subset, int);
+    NUM("feature_dim", feature_dim, int);
+    NUM("lambda_bt", lambda_bt, double);
+    NUM("lambda_reg", lambda_reg, double);
+    NUM("batch_size", batch_size, int);
+    NUM("epochs", epochs, int);
+    NUM("lr", lr, double);
+    NUM("weight_decay", weight_decay, double);
+    NUM("knn_every", knn_every, int);
+    NUM("knn_k", knn_k, int);
+    NUM("knn_t", knn_t, double);
+    NUM("knn_subset", knn_subset, int);
+    NUM("knn_test_subset", knn_test_subset, int);
+    NUM("checkpoint_every", checkpoint_every, int);
+#undef STR
+#undef NUM
+    cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
+    if (!cJSON_IsString(seed)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: 'seed' missing", path);
+    c->seed = strtoull(seed->valuestring, NULL, 10);
+    return MBT_OK;
+}
+
+static mbt_status write_text_atomic(const char *path, const char *text) {
+    mbt_atomic_file f;
+    MBT_TRY(mbt_atomic_open(&f, path));
+    mbt_status st = mbt_atomic_write(&f, text, strlen(text));
+    if (st != MBT_OK) {
+        mbt_atomic_abort(&f);
+        return st;
+    }
+    return mbt_atomic_commit(&f);
+}
+
+static mbt_status read_text(const char *path, char **out) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return MBT_FAIL(MBT_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = n >= 0 && n < (1 << 24) ? malloc((size_t)n + 1) : NULL;
+    if (!buf || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+        fclose(fp);
+        free(buf);
+        return MBT_FAIL(MBT_ERR_IO, "%s: cannot read", path);
+    }
+    buf[n] = 0;
+    fclose(fp);
+    *out = buf;
+    return MBT_OK;
+}
+
+static void join(char *buf, size_t size, const char *dir, const char *name) { snprintf(buf, size, "%s/%s", dir, name); }
+
+/* ---- the run ----------------------------------------------------------------------------------- */
+
+typedef struct {
+    mbt_pretrain_config cfg;
+    const char *dir;
+    FILE *log;
+    mbt_pretrain_data *data;
+    mbt_model *model;
+    mbt_mixbt_step step;
+    mbt_plan opt_plan;
+    mbt_adam_state adam;
+    mbt_adam_config adam_cfg;
+    mbt_train_position pos;
+    char *config_json;
+    FILE *metrics;
+    int32_t *perm;
+    int64_t steps_per_epoch;
+    double start_time, elapsed_before;
+    /* k-NN monitor */
+    int knn_ready;
+    mbt_knn_workspace knn;
+    float *bank, *queries;
+    int32_t *bank_labels, *query_labels;
+    int bank_size, test_size;
+} run;
+
+static double learning_rate(const run *r, int epoch, int64_t i) {
+    const mbt_pretrain_config *c = &r->cfg;
+    if (!strcmp(c->lr_schedule, "step")) {
+        int milestones[2] = {c->epochs - 50, c->epochs - 25};
+        return mbt_sched_multistep(1e-3, 0.2, milestones, 2, epoch - 1);
+    }
+    /* the reference's step counter (SPEC quirk 1: starts one epoch in) */
+    int64_t s = mbt_sched_small_data_step(epoch, r->steps_per_epoch, i);
+    return mbt_sched_cosine(s, r->steps_per_epoch, c->epochs, 10, c->batch_size) * c->lr;
+}
+
+static mbt_status extract(run *r, mbt_eval_split split, float *features, int32_t *labels, int *count) {
+    int total;
+    MBT_TRY(mbt_pretrain_data_eval_begin(r->data, split, &total));
+    int emb = mbt_model_embedding_dim(mbt_model_get_config(r->model)->arch), at = 0;
+    for (;;) {
+        const float *x;
+        const int32_t *y;
+        int n;
+        MBT_TRY(mbt_pretrain_data_eval_next(r->data, &x, &y, &n));
+        if (n == 0) break;
+        MBT_TRY(mbt_model_forward_eval(r->model, n, x, features + (size_t)at * emb, NULL));
+        memcpy(labels + at, y, (size_t)n * sizeof *y);
+        at += n;
+    }
+    *count = at;
+    return MBT_OK;
+}
+
+static mbt_status knn_monitor(run *r, double *top1, double *top5) {
+    int emb = mbt_model_embedding_dim(mbt_model_get_config(r->model)->arch);
+    if (!r->knn_ready) {
+        MBT_TRY(mbt_pretrain_data_eval_begin(r->data, MBT_EVAL_BANK, &r->bank_size));
+        MBT_TRY(mbt_pretrain_data_eval_begin(r->data, MBT_EVAL_TEST, &r->test_size));
+        int k = r->cfg.knn_k < r->bank_size ? r->cfg.knn_k : r->bank_size;
+        r->bank = malloc((size_t)r->bank_size * emb * sizeof(float));
+        r->queries = malloc((size_t)r->test_size * emb * sizeof(float));
+        r->bank_labels = malloc((size_t)r->bank_size * sizeof(int32_t));
+        r->query_labels = malloc((size_t)r->test_size * sizeof(int32_t));
+        if (!r->bank || !r->queries || !r->bank_labels || !r->query_labels)
+            return MBT_FAIL(MBT_ERR_NOMEM, "k-NN monitor: cannot hold %d + %d features", r->bank_size, r->test_size);
+        MBT_TRY(mbt_knn_workspace_init(&r->knn, 256, r->bank_size, emb, k, mbt_pretrain_data_num_classes(r->data),
+                                       MBT_DEVICE_CPU));
+        r->knn_ready = 1;
+    }
+    int nb, nt;
+    MBT_TRY(extract(r, MBT_EVAL_BANK, r->bank, r->bank_labels, &nb));
+    MBT_TRY(extract(r, MBT_EVAL_TEST, r->queries, r->query_labels, &nt));
+    mbt_knn_counts counts;
+    MBT_TRY(mbt_knn_classify(&r->knn, r->bank, r->bank_labels, nb, r->queries, r->query_labels, nt,
+                             (float)r->cfg.knn_t, &counts, NULL));
+    *top1 = 100.0 * (double)counts.top1 / (double)counts.total;
+    *top5 = 100.0 * (double)counts.top5 / (double)counts.total;
+    return MBT_OK;
+}
+
+static mbt_status save(run *r, const char *name) {
+    char path[4096];
+    join(path, sizeof path, r->dir, name);
+    return mbt_checkpoint_save(path, r->model, &r->adam, &r->pos, r->config_json);
+}
+
+static mbt_status open_metrics(run *r, int fresh) {
+    char path[4096];
+    join(path, sizeof path, r->dir, "metrics.csv");
+    r->metrics = fopen(path, fresh ? "w" : "a");
+    if (!r->metrics) return MBT_FAIL(MBT_ERR_IO, "%s: cannot open for writing (%s)", path, strerror(errno));
+    if (fresh) fprintf(r->metrics, "epoch,step,lr,loss_bt,loss_reg,loss,knn_top1,knn_top5,images_per_s,elapsed_s\n");
+    fflush(r->metrics);
+    return MBT_OK;
+}
+
+static void metrics_row(run *r, int epoch, double lr, double lbt, double lreg, double top1, double top5, double ips) {
+    char k1[32] = "", k5[32] = "";
+    if (top1 >= 0) {
+        snprintf(k1, sizeof k1, "%.2f", top1);
+        snprintf(k5, sizeof k5, "%.2f", top5);
+    }
+    fprintf(r->metrics, "%d,%lld,%.8g,%.6f,%.6f,%.6f,%s,%s,%.2f,%.1f\n", epoch, (long long)r->pos.step, lr, lbt, lreg,
+            lbt + lreg, k1, k5, ips, r->elapsed_before + mbt_now() - r->start_time);
+    fflush(r->metrics);
+    fsync(fileno(r->metrics));
+}
+
+static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) {
+    int resume = given->resume_dir != NULL;
+    r->cfg = *given;
+    r->dir = resume ? given->resume_dir : given->out_dir;
+    char path[4096];
+    join(path, sizeof path, r->dir, "config.json");
+    if (resume) {
+        char *text;
+        MBT_TRY(read_text(path, &text));
+        mbt_status st = config_from_json(path, text, &r->cfg, tree);
+        free(text);
+        MBT_TRY(st);
+        r->cfg.threads = given->threads; /* how to run, not what to compute */
+        r->cfg.workers = given->workers;
+        r->cfg.print_every = given->print_every;
+        r->cfg.max_steps = given->max_steps;
+        r->cfg.resume_dir = given->resume_dir;
+        r->cfg.out_dir = given->resume_dir;
+    } else {
+        if (mkdir(r->dir, 0777) != 0 && errno != EEXIST)
+            return MBT_FAIL(MBT_ERR_IO, "--out %s: cannot create the run folder (%s)", r->dir, strerror(errno));
+        if (access(path, F_OK) == 0)
+            return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a run (use --resume %s to continue it)", r->dir, r->dir);
+    }
+    const mbt_pretrain_config *c = &r->cfg;
+    mbt_set_threads(c->threads);
+    mbt_arch arch;
+    MBT_TRY(mbt_arch_parse(c->arch, &arch));
+    MBT_TRY(mbt_pretrain_data_open(&r->data, c, c->batch_size));
+    r->steps_per_epoch = mbt_pretrain_data_steps_per_epoch(r->data);
+    if (r->steps_per_epoch < 1)
+        return MBT_FAIL(MBT_ERR_ARG, "--batch-size %d is larger than the training set", c->batch_size);
+    mbt_model_config mc = mbt_model_config_small(arch, mbt_pretrain_data_image_size(r->data), c->feature_dim);
+    int with_reg = c->lambda_reg != 0;
+    MBT_TRY(mbt_model_create(&r->model, &mc, c->batch_size, with_reg ? 3 : 2, 1, MBT_DEVICE_CPU));
+    MBT_TRY(mbt_model_init_params(r->model, c->seed));
+    MBT_TRY(mbt_mixbt_step_init(&r->step, r->model, with_reg));
+    mbt_plan_init(&r->opt_plan, MBT_DEVICE_CPU);
+    mbt_adam_plan(&r->adam, &r->opt_plan, mbt_model_flat_size(r->model));
+    MBT_TRY(mbt_plan_commit(&r->opt_plan));
+    r->adam_cfg = mbt_adam_defaults();
+    r->adam_cfg.weight_decay = (float)c->weight_decay;
+    r->perm = malloc((size_t)c->batch_size * sizeof(int32_t));
+    if (!r->perm) return MBT_FAIL(MBT_ERR_NOMEM, "pretrain: out of memory");
+    r->config_json = config_to_json(c);
+    r->pos = (mbt_train_position){0, 0, 0, -1, c->seed};
+    if (resume) {
+        join(path, sizeof path, r->dir, "last.safetensors");
+        MBT_TRY(mbt_checkpoint_load(path, r->model, &r->adam, &r->pos, NULL));
+        fprintf(r->log, "resuming %s at epoch %d, step %lld\n", r->dir, r->pos.epoch + (r->pos.batch_in_epoch > 0),
+                (long long)r->pos.step);
+    } else {
+        MBT_TRY(write_text_atomic(path, r->config_json));
+    }
+    return open_metrics(r, !resume);
+}
+
+static void teardown(run *r) {
+    if (r->metrics) fclose(r->metrics);
+    if (r->knn_ready) mbt_knn_workspace_free(&r->knn);
+    free(r->bank);
+    free(r->queries);
+    free(r->bank_labels);
+    free(r->query_labels);
+    free(r->perm);
+    free(r->config_json);
+    mbt_mixbt_step_free(&r->step);
+    mbt_plan_free(&r->opt_plan);
+    mbt_model_destroy(r->model);
+    mbt_pretrain_data_close(r->data);
+}
+
+/* Trains epoch `epoch` from its batch r->pos.batch_in_epoch; sums losses into *lbt, *lreg. */
+static mbt_status train_epoch(run *r, int epoch, double *lbt, double *lreg, int64_t *n_steps, double *lr) {
+    const mbt_pretrain_config *c = &r->cfg;
+    mbt_bt_params params = {(float)c->lambda_bt, (float)c->lambda_reg, 0.0f, 0};
+    MBT_TRY(mbt_pretrain_data_start_epoch(r->data, epoch, r->pos.batch_in_epoch));
+    double t_last = mbt_now();
+    int64_t last_step = r->pos.step;
+    for (int64_t i = r->pos.batch_in_epoch; i < r->steps_per_epoch; i++) {
+        if (stop_requested) return MBT_FAIL(MBT_ERR_INTERRUPTED, "stopped by signal %d", (int)stop_requested);
+        if (c->max_steps && r->pos.step >= c->max_steps)
+            return MBT_FAIL(MBT_ERR_INTERRUPTED, "reached --max-steps %d", c->max_steps);
+        const float *x1, *x2;
+        MBT_TRY(mbt_pretrain_data_next_pair(r->data, &x1, &x2));
+        *lr = learning_rate(r, epoch, i);
+        r->adam_cfg.lr = (float)*lr;
+        mbt_mixbt_draw_mix(c->seed, r->pos.step, c->batch_size, r->perm, &params.alpha);
+        mbt_bt_losses losses;
+        MBT_TRY(mbt_mixbt_step_run(&r->step, x1, x2, r->perm, &params, &losses));
+        if (!isfinite(losses.loss_bt) || !isfinite(losses.loss_reg))
+            return MBT_FAIL(MBT_ERR_NUMERIC, "loss is %g (bt %g, reg %g) at epoch %d, step %lld; the last good checkpoint is kept",
+                            losses.loss_bt + losses.loss_reg, losses.loss_bt, losses.loss_reg, epoch, (long long)r->pos.step);
+        MBT_TRY(mbt_adam_step(&r->adam, &r->adam_cfg, mbt_model_flat_params(r->model), mbt_model_flat_grads(r->model)));
+        MBT_TRY(mbt_model_sync_params(r->model));
+        r->pos.step++;
+        r->pos.batch_in_epoch = i + 1;
+        *lbt += losses.loss_bt;
+        *lreg += losses.loss_reg;
+        (*n_steps)++;
+        double now = mbt_now();
+        int tty = isatty(fileno(r->log));
+        if ((tty && now - t_last > 0.5) || (!tty && (r->pos.step % c->print_every == 0)) || i + 1 == r->steps_per_epoch) {
+            double ips = (double)(r->pos.step - last_step) * c->batch_size / (now - t_last);
+            double left = (double)((int64_t)c->epochs * r->steps_per_epoch - r->pos.step) * c->batch_size / (ips > 0 ? ips : 1);
+            fprintf(r->log, "%sepoch %d/%d  step %lld/%lld  loss %.4f (bt %.4f reg %.4f)  lr %.3g  %.1f img/s  eta %.0fs%s",
+                    tty ? "\r\033[K" : "", epoch, c->epochs, (long long)(i + 1), (long long)r->steps_per_epoch,
+                    losses.loss_bt + losses.loss_reg, losses.loss_bt, losses.loss_reg, *lr, ips, left, tty ? "" : "\n");
+            fflush(r->log);
+            t_last = now;
+            last_step = r->pos.step;
+        }
+    }
+    if (isatty(fileno(r->log))) fputc('\n', r->log);
+    return MBT_OK;
+}
+
+mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
+    run r;
+    memset(&r, 0, sizeof r);
+    r.log = log;
+    cJSON *tree = NULL;
+    mbt_status st = setup(&r, given, &tree);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    stop_requested = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    r.start_time = mbt_now();
+    const mbt_pretrain_config *c = &r.cfg;
+    if (st == MBT_OK && c->knn_every > 0 && r.pos.step == 0) {
+        double t1, t5;
+        st = knn_monitor(&r, &t1, &t5);
+        if (st == MBT_OK) {
+            fprintf(log, "k-NN before training: top-1 %.2f%%  top-5 %.2f%%\n", t1, t5);
+            metrics_row(&r, 0, 0, NAN, NAN, t1, t5, 0);
+        }
+    }
+    int first_epoch = r.pos.epoch + 1;
+    for (int epoch = first_epoch; st == MBT_OK && epoch <= c->epochs; epoch++) {
+        double lbt = 0, lreg = 0, lr = 0, t0 = mbt_now();
+        int64_t n = 0, done_before = r.pos.batch_in_epoch;
+        st = train_epoch(&r, epoch, &lbt, &lreg, &n, &lr);
+        if (st == MBT_ERR_INTERRUPTED) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", mbt_error_message());
+            mbt_status s2 = save(&r, "last.safetensors");
+            if (s2 != MBT_OK) return s2;
+            MBT_FAIL(MBT_ERR_INTERRUPTED, "%s; saved %s/last.safetensors at step %lld (resume with --resume %s)", msg,
+                     r.dir, (long long)r.pos.step, r.dir);
+            break;
+        }
+        if (st != MBT_OK) break;
+        (void)done_before;
+        r.pos.epoch = epoch;
+        r.pos.batch_in_epoch = 0;
+        double ips = n * c->batch_size / (mbt_now() - t0), top1 = -1, top5 = -1;
+        if (c->knn_every > 0 && (epoch % c->knn_every == 0 || epoch == c->epochs)) {
+            st = knn_monitor(&r, &top1, &top5);
+            if (st != MBT_OK) break;
+            fprintf(log, "epoch %d: k-NN top-1 %.2f%%  top-5 %.2f%%\n", epoch, top1, top5);
+        }
+        metrics_row(&r, epoch, lr, n ? lbt / n : NAN, n ? lreg / n : NAN, top1, top5, ips);
+        if (top1 > r.pos.best_knn) {
+            r.pos.best_knn = top1;
+            st = save(&r, "best.safetensors");
+        }
+        if (st == MBT_OK) st = save(&r, "last.safetensors");
+        if (st == MBT_OK && epoch % c->checkpoint_every == 0) {
+            char name[64];
+            snprintf(name, sizeof name, "epoch_%04d.safetensors", epoch);
+            st = save(&r, name);
+        }
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    teardown(&r);
+    cJSON_Delete(tree);
+    return st;
+}

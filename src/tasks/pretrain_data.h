@@ -1,0 +1,29 @@
+/* The data side of pretraining: the augmented pair batches of the training set and the plain
+ * batches of the k-NN memory bank and test set, over the data layer. */
+#ifndef MBT_PRETRAIN_DATA_H
+#define MBT_PRETRAIN_DATA_H
+
+#include <stdint.h>
+
+#include "tasks/pretrain.h"
+
+typedef struct mbt_pretrain_data mbt_pretrain_data;
+
+typedef enum { MBT_EVAL_BANK = 0, MBT_EVAL_TEST = 1 } mbt_eval_split;
+
+/* Opens the training set (and the k-NN sets when cfg->knn_every > 0) for batches of `batch`. */
+mbt_status mbt_pretrain_data_open(mbt_pretrain_data **data, const mbt_pretrain_config *cfg, int batch);
+void mbt_pretrain_data_close(mbt_pretrain_data *data);
+/* The image side length of the dataset's recipe (32 for CIFAR, 64 for STL-10 and Tiny-ImageNet). */
+int mbt_pretrain_data_image_size(const mbt_pretrain_data *data);
+int64_t mbt_pretrain_data_steps_per_epoch(const mbt_pretrain_data *data);
+int mbt_pretrain_data_num_classes(const mbt_pretrain_data *data);
+/* Starts epoch `epoch` (from 1) at batch `skip` (for a resumed run). */
+mbt_status mbt_pretrain_data_start_epoch(mbt_pretrain_data *data, int epoch, int64_t skip);
+/* The next pair of augmented views [batch, 3, H, W], valid until the next call. */
+mbt_status mbt_pretrain_data_next_pair(mbt_pretrain_data *data, const float **x1, const float **x2);
+/* Iterates a k-NN split in order with the evaluation transform: *n images per call (0 at the end). */
+mbt_status mbt_pretrain_data_eval_begin(mbt_pretrain_data *data, mbt_eval_split split, int *count);
+mbt_status mbt_pretrain_data_eval_next(mbt_pretrain_data *data, const float **x, const int32_t **labels, int *n);
+
+#endif

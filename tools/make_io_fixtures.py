@@ -436,6 +436,44 @@ def make_keymap():
 
 
 # ---------------------------------------------------------------------------------------------
+# fuzzing seeds: small valid inputs of each reader (fuzz/corpus/<harness>/)
+
+def make_fuzz_seeds():
+    root = os.path.join(HERE, "..", "fuzz", "corpus")
+    for h in ("pickle", "pth", "safetensors"):
+        os.makedirs(os.path.join(root, h), exist_ok=True)
+
+    def seed(h, name, data):
+        with open(os.path.join(root, h, name), "wb") as f:
+            f.write(data)
+
+    g = torch.Generator().manual_seed(3)
+    base = torch.randn(3, 4, generator=g)
+    small = collections.OrderedDict([("w", base), ("t", base.t()), ("h", base[1].half()), ("i", torch.tensor(5)),
+                                     ("b", base[:, 1:3].bfloat16()), ("v", base.view(-1)[2:7])])
+    net, opt = trained_net()
+    for name, obj in (("small", small), ("nested", {"model": net.state_dict(), "optimizer": opt.state_dict(),
+                                                    "epoch": 3})):
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+        seed("pth", name + ".pth", buf.getvalue())
+        with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+            seed("pickle", "torch_" + name + ".pkl", z.read([n for n in z.namelist() if n.endswith("data.pkl")][0]))
+    d = collections.OrderedDict([(b"labels", [1, 2]), (b"data", np.arange(12, dtype=np.uint8).reshape(2, 6)),
+                                 (b"filenames", [b"a.png", b"b.png"])])
+    seed("pickle", "cifar_py2.pkl", Py2Pickle().dump(d))
+    for proto in (2, 4, 5):
+        seed("pickle", "cifar_p%d.pkl" % proto, pickle.dumps(d, protocol=proto))
+    seed("pickle", "arrays.pkl", pickle.dumps({"f": np.ones((2, 2), np.float32), "i": np.arange(3), "s": np.float64(2)},
+                                              protocol=2))
+    tensors = collections.OrderedDict([("a", ("F32", (2, 2), np.arange(4, dtype="<f4").tobytes())),
+                                       ("b", ("U8", (3,), b"xyz")), ("c", ("BF16", (), b"\x80\x3f"))])
+    for name, pad in (("padded", True), ("unpadded", False)):
+        path = os.path.join(root, "safetensors", name + ".safetensors")
+        write_safetensors(path, tensors, {"k": "v"} if pad else None, pad)
+
+
+# ---------------------------------------------------------------------------------------------
 
 def check_pth(mixbt_file, reference_file, key=None):
     got = torch.load(mixbt_file)
@@ -467,6 +505,7 @@ def main():
     make_pickles()
     make_safetensors()
     make_keymap()
+    make_fuzz_seeds()
     for n in sorted(os.listdir(OUT)):
         if n.startswith("io_"):
             print("%-32s %7d bytes" % (n, os.path.getsize(os.path.join(OUT, n))))

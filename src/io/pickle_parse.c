@@ -63,6 +63,7 @@ mbt_pvalue *pk_new_seq(mbt_pickle *p, mbt_pv_kind kind, mbt_pvalue *const *items
 
 mbt_status pk_seq_append(mbt_pickle *p, mbt_pvalue *seq, mbt_pvalue *const *items, size_t n) {
     size_t per = seq->kind == MBT_PV_DICT ? 2 : 1;
+    if (n == 0) return MBT_OK; /* APPENDS / SETITEMS with nothing after the MARK */
     if (seq->u.seq.n + n > seq->u.seq.cap) {
         size_t cap = seq->u.seq.cap ? seq->u.seq.cap : 4;
         while (cap < seq->u.seq.n + n) cap *= 2;
@@ -505,7 +506,9 @@ mbt_status mbt_pickle_parse(mbt_pickle **out, const void *buf, size_t len, unsig
     p->arena_limit = (len > ((size_t)1 << 40) / 64 ? ((size_t)1 << 40) : 64 * len) + ((size_t)16 << 20);
     pk_machine m = {0};
     m.marks = malloc(MBT_PICKLE_MAX_DEPTH * sizeof *m.marks);
-    mbt_status s = m.marks ? MBT_OK : MBT_FAIL(MBT_ERR_NOMEM, "%s: no memory for a pickle reader", what);
+    m.stack_cap = 64; /* allocated up front: slices of an empty stack are then well-defined */
+    m.stack = malloc(m.stack_cap * sizeof *m.stack);
+    mbt_status s = m.marks && m.stack ? MBT_OK : MBT_FAIL(MBT_ERR_NOMEM, "%s: no memory for a pickle reader", what);
     int done = 0;
     while (!s && !done) {
         if (p->pos >= p->len) {

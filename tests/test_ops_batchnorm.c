@@ -197,7 +197,8 @@ static void test_case(int n, int c, int hw, int relu) {
     size_t N = t.numel;
     float *gamma = to_float(t.gamma, c), *beta = to_float(t.beta, c), *rmean = to_float(t.rmean, c),
           *rvar = to_float(t.rvar, c), *dgamma = to_float(t.dgamma0, c), *dbeta = to_float(t.dbeta0, c);
-    float *y = malloc(N * sizeof(float)), *dx = malloc(N * sizeof(float));
+    /* 64-byte aligned, as the model's planned buffers (large outputs then take streaming stores) */
+    float *y = aligned_alloc(64, (N * sizeof(float) + 63) / 64 * 64), *dx = aligned_alloc(64, (N * sizeof(float) + 63) / 64 * 64);
     float *smean = malloc(c * sizeof(float)), *svar = malloc(c * sizeof(float));
     void *ws = malloc(mbt_batchnorm_workspace_bytes(op) + 1);
     double *mean = malloc(c * sizeof(double)), *var = malloc(c * sizeof(double));
@@ -293,9 +294,33 @@ static void free_outputs(bn_outputs *o) {
     for (unsigned i = 0; i < sizeof b / sizeof *b; i++) free(b[i]);
 }
 
+/* Makes the order of summation matter: per channel, dy = +2^40 at the largest x among the first
+ * eighth of the samples and -2^40 at the largest x among the last eighth (where the ReLU passes).
+ * Double sums of dy then round differently for different groupings, so sum dy (dbeta) shows any
+ * dependence of the grouping on the thread count. */
+static void spike_dy(bn_case *t) {
+    const mbt_batchnorm_shape *s = &t->s;
+    int span = s->n / 8 > 1 ? s->n / 8 : 1;
+    for (int ch = 0; ch < s->c; ch++)
+        for (int side = 0; side < 2; side++) {
+            size_t best = 0;
+            int i0 = side ? s->n - span : 0;
+            for (int i = i0; i < i0 + span; i++)
+                for (int p = 0; p < s->hw; p++) {
+                    size_t k = ((size_t)i * s->c + ch) * s->hw + p;
+                    if (i == i0 && p == 0) best = k;
+                    if (t->x[k] > t->x[best]) best = k;
+                }
+            t->dy[best] = side ? -1099511627776.0 : 1099511627776.0;
+        }
+    free(t->dyf);
+    t->dyf = to_native(t, t->dy);
+}
+
 static void test_determinism(int n, int c, int hw, int relu) {
     bn_case t;
     case_init(&t, n, c, hw);
+    spike_dy(&t);
     bn_outputs one, many;
     run_threads(&t, relu, 1, &one);
     for (int threads = 2; threads <= 3; threads++) {
@@ -345,6 +370,7 @@ int main(void) {
         test_case(8, 2 * b, 300, relu);  /* blocked, chunks cut inside images, parallel */
         test_case(2100, 20, 1, relu);    /* BatchNorm1d, several chunks, parallel */
         test_case(64, b, 1024, relu);    /* 65536 values per channel: float sums would be off */
+        if (relu) test_case(32, 64, 4096, relu); /* 32 MiB: outputs written with streaming stores */
         test_determinism(8, 2 * b, 300, relu);
         test_determinism(2100, 24, 1, relu);
     }

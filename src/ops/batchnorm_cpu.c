@@ -5,13 +5,14 @@
  * Geometry. Channels are taken in groups of 8 ("lanes"); a "row" is the 8 values of one group at
  * one (sample, position). In the blocked layout [n][c/b][hw][b] a group's rows within a sample are
  * b floats apart; for hw = 1 the layout is [n][c] and a group's rows are c floats apart (a last
- * group of fewer than 8 channels, possible only there, takes a scalar path). Each group's n * hw
- * rows are cut into chunks of CHUNK_ROWS rows; a work item is one (chunk, group). The cut depends
- * on the shape only, and per-item partial sums are combined per channel in chunk order, so every
- * result is the same whatever the number of threads.
+ * group of fewer than 8 channels, possible only there, takes a scalar path). A work item is a chunk
+ * of samples times a block of consecutive groups, about CHUNK_ROWS rows (64 KiB) in all, walked
+ * sample by sample so that memory is read in long contiguous runs. Each (chunk, group) has its own
+ * partial sums; the cut depends on the shape only, and the partials are combined per channel in
+ * chunk order, so every result is the same whatever the number of threads.
  *
- * Statistics. Each item makes two passes over its chunk (which stays in cache): the chunk sum, then
- * the sum of squared deviations from the chunk mean. Chunks are combined exactly (Chan et al.):
+ * Statistics. Each item makes two passes over its rows (which stay in cache): the sums of its
+ * (chunk, group)s, then the squared deviations from each chunk's mean. Chunks are combined exactly (Chan et al.):
  * M2 = sum_k [M2_k + n_k (mean_k - mean)^2], so the variance is the mean of squared deviations from
  * the batch mean, never E[x^2] - E[x]^2, and x is read from memory once for the statistics.
  *
@@ -21,6 +22,7 @@
  *
  * x and y (dy and dx) may be the same buffer: each element is read before it is written. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,7 @@
 #endif
 
 enum { LANES = 8, CHUNK_ROWS = 2048, PARALLEL_MIN = 1 << 15 };
+#define STREAM_MIN_BYTES ((size_t)32 << 20)
 
 /* GCC/Clang vector extensions: 8 floats per row, accumulated as two halves of 4 doubles. */
 typedef float f8 __attribute__((vector_size(32)));
@@ -42,14 +45,15 @@ struct mbt_batchnorm {
     mbt_batchnorm_shape s;
     int flags;
     int groups;      /* ceil(c / 8) */
-    int chunks;      /* per group */
+    int chunks;      /* chunks of samples */
     int chunk_n;     /* samples per chunk (the last chunk may have fewer) */
+    int gblock;      /* groups per work item (the last block may have fewer) */
+    int gblocks;     /* blocks of groups */
     long rows;       /* rows per group: n * hw */
-    long row_stride; /* between a group's rows within a sample (blocked layout: b) */
     long n_stride;   /* between samples: c * hw */
     int blk;         /* channels per block of the layout (c when hw = 1) */
-    double *part;    /* [chunks * groups][2][8] per-item partial sums (training ops only) */
-    float *coef;     /* [6][c] per-call channel coefficients */
+    double *part;    /* [chunks][groups][2][8] partial sums (training ops only) */
+    float *coef;     /* [6][groups][8] per-call channel coefficients (see coef()) */
 };
 
 static inline f8 ld8(const float *p) {
@@ -57,7 +61,22 @@ static inline f8 ld8(const float *p) {
     memcpy(&v, p, sizeof v);
     return v;
 }
-static inline void st8(float *p, f8 v) { memcpy(p, &v, sizeof v); }
+/* Stores 8 floats; nt: a streaming store that bypasses the caches (p 32-byte aligned). */
+static inline void put8(float *p, f8 v, int nt) {
+#ifdef __AVX__
+    if (nt) {
+        _mm256_stream_ps(p, (__m256)v);
+        return;
+    }
+#endif
+    (void)nt;
+    memcpy(p, &v, sizeof v);
+}
+static inline void store_fence(void) {
+#ifdef __AVX__
+    _mm_sfence(); /* streaming stores are weakly ordered: complete them before the caller's barrier */
+#endif
+}
 #ifdef __AVX__ /* one vcvtps2pd each (the generic form compiles to two half conversions) */
 static inline d4 lo4(f8 v) { return (d4)_mm256_cvtps_pd(_mm256_castps256_ps128((__m256)v)); }
 static inline d4 hi4(f8 v) { return (d4)_mm256_cvtps_pd(_mm256_extractf128_ps((__m256)v, 1)); }
@@ -85,31 +104,46 @@ static inline int group_lanes(const mbt_batchnorm *op, int g) {
     return w < LANES ? w : LANES;
 }
 
-/* The rows of one work item: `outer` runs `ostride` floats apart, each of `inner` rows `istride`
- * floats apart, starting at offset `off`; `count` rows in all. */
+/* Equally spaced rows: `rows` rows `stride` floats apart, the first at offset `off`. */
 typedef struct {
-    long off, outer, ostride, inner, istride;
-    double count;
+    long off, rows, stride;
 } rows_t;
 
-/* Work item `it`: group it % groups, samples of chunk it / groups. */
-static rows_t item_rows(const mbt_batchnorm *op, long it, int *g, int *w) {
-    *g = (int)(it % op->groups);
-    *w = group_lanes(op, *g);
-    long i0 = it / op->groups * op->chunk_n, i1 = i0 + op->chunk_n < op->s.n ? i0 + op->chunk_n : op->s.n;
-    rows_t r = {group_offset(op, *g) + i0 * op->n_stride, i1 - i0, op->n_stride, op->s.hw, op->blk, 0};
-    if (op->s.hw == 1) r = (rows_t){r.off, 1, 0, i1 - i0, op->s.c, 0}; /* [n, c]: one run across samples */
-    r.count = (double)(r.outer * r.inner);
-    return r;
+/* Work item `it`: samples [i0, i1) of chunk k, groups [g0, g1). */
+typedef struct {
+    int k, i0, i1, g0, g1;
+} item_t;
+
+static item_t item_of(const mbt_batchnorm *op, long it) {
+    item_t t;
+    t.k = (int)(it / op->gblocks);
+    t.i0 = t.k * op->chunk_n;
+    t.i1 = t.i0 + op->chunk_n < op->s.n ? t.i0 + op->chunk_n : op->s.n;
+    t.g0 = (int)(it % op->gblocks) * op->gblock;
+    t.g1 = t.g0 + op->gblock < op->groups ? t.g0 + op->gblock : op->groups;
+    return t;
 }
 
-/* Runs the statement after PTR for every row, with PTR the row's offset from the item's start. */
-#define FOR_ROWS(R, PTR, ...)                                        \
-    for (long o_ = 0; o_ < (R).outer; o_++)                          \
-        for (long r_ = 0; r_ < (R).inner; r_++) {                    \
-            long PTR = o_ * (R).ostride + r_ * (R).istride;          \
-            __VA_ARGS__;                                             \
+/* Rows of group g in the item's samples from i: for hw = 1 one run down to i1, else sample i. */
+static inline rows_t segment(const mbt_batchnorm *op, const item_t *t, int i, int g) {
+    if (op->s.hw == 1) return (rows_t){(long)i * op->s.c + (long)g * LANES, t->i1 - i, op->s.c};
+    return (rows_t){group_offset(op, g) + i * op->n_stride, op->s.hw, op->blk};
+}
+
+/* Runs the statements for each segment R of group g of item T: samples outer, groups inner. */
+#define FOR_SEGMENTS(op, T, g, R, ...)                                                       \
+    for (int i_ = (T).i0; i_ < (T).i1; i_ += (op)->s.hw == 1 ? (T).i1 - (T).i0 : 1)        \
+        for (int g = (T).g0; g < (T).g1; g++) {                                              \
+            rows_t R = segment(op, &(T), i_, g);                                             \
+            __VA_ARGS__;                                                                     \
         }
+
+/* Runs the statement for every row, with PTR the row's offset from the segment's start. */
+#define FOR_ROWS(R, PTR, ...)                               \
+    for (long r_ = 0; r_ < (R).rows; r_++) {                \
+        long PTR = r_ * (R).stride;                         \
+        __VA_ARGS__;                                        \
+    }
 
 /* ---- kernels over an item's rows (w = 8 lanes vectorised; fewer lanes scalar) ------------------ */
 
@@ -117,17 +151,14 @@ static rows_t item_rows(const mbt_batchnorm *op, long it, int *g, int *w) {
 static void k_sum(const float *x, rows_t R, int w, double *acc) {
     if (w == LANES) {
         d4 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
-        for (long o = 0; o < R.outer; o++) {
-            const float *xo = x + o * R.ostride;
-            long r = 0;
-            for (; r + 2 <= R.inner; r += 2) {
-                f8 u = ld8(xo + r * R.istride), v = ld8(xo + (r + 1) * R.istride);
-                a0 += lo4(u), a1 += hi4(u), b0 += lo4(v), b1 += hi4(v);
-            }
-            if (r < R.inner) {
-                f8 u = ld8(xo + r * R.istride);
-                a0 += lo4(u), a1 += hi4(u);
-            }
+        long r = 0;
+        for (; r + 2 <= R.rows; r += 2) {
+            f8 u = ld8(x + r * R.stride), v = ld8(x + (r + 1) * R.stride);
+            a0 += lo4(u), a1 += hi4(u), b0 += lo4(v), b1 += hi4(v);
+        }
+        if (r < R.rows) {
+            f8 u = ld8(x + r * R.stride);
+            a0 += lo4(u), a1 += hi4(u);
         }
         a0 += b0, a1 += b1;
         for (int l = 0; l < 4; l++) acc[l] += a0[l], acc[l + 4] += a1[l];
@@ -141,19 +172,16 @@ static void k_sqdev(const float *x, rows_t R, int w, const double *m, double *ac
     if (w == LANES) {
         d4 m0 = {m[0], m[1], m[2], m[3]}, m1 = {m[4], m[5], m[6], m[7]};
         d4 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
-        for (long o = 0; o < R.outer; o++) {
-            const float *xo = x + o * R.ostride;
-            long r = 0;
-            for (; r + 2 <= R.inner; r += 2) {
-                f8 u = ld8(xo + r * R.istride), v = ld8(xo + (r + 1) * R.istride);
-                d4 du0 = lo4(u) - m0, du1 = hi4(u) - m1, dv0 = lo4(v) - m0, dv1 = hi4(v) - m1;
-                a0 += du0 * du0, a1 += du1 * du1, b0 += dv0 * dv0, b1 += dv1 * dv1;
-            }
-            if (r < R.inner) {
-                f8 u = ld8(xo + r * R.istride);
-                d4 du0 = lo4(u) - m0, du1 = hi4(u) - m1;
-                a0 += du0 * du0, a1 += du1 * du1;
-            }
+        long r = 0;
+        for (; r + 2 <= R.rows; r += 2) {
+            f8 u = ld8(x + r * R.stride), v = ld8(x + (r + 1) * R.stride);
+            d4 du0 = lo4(u) - m0, du1 = hi4(u) - m1, dv0 = lo4(v) - m0, dv1 = hi4(v) - m1;
+            a0 += du0 * du0, a1 += du1 * du1, b0 += dv0 * dv0, b1 += dv1 * dv1;
+        }
+        if (r < R.rows) {
+            f8 u = ld8(x + r * R.stride);
+            d4 du0 = lo4(u) - m0, du1 = hi4(u) - m1;
+            a0 += du0 * du0, a1 += du1 * du1;
         }
         a0 += b0, a1 += b1;
         for (int l = 0; l < 4; l++) acc[l] += a0[l], acc[l + 4] += a1[l];
@@ -165,18 +193,22 @@ static void k_sqdev(const float *x, rows_t R, int w, const double *m, double *ac
     });
 }
 
-/* y = [relu]((x - mean) * scale + beta), coefficients per lane. */
+/* y = [relu]((x - mean) * scale + beta), coefficients per lane; nt: streaming stores. */
+static inline __attribute__((always_inline)) void k_apply_(const float *x, float *y, rows_t R, const float *mean,
+                                                           const float *scale, const float *beta, int relu, int nt) {
+    f8 m = ld8(mean), s = ld8(scale), b = ld8(beta);
+    FOR_ROWS(R, at, {
+        f8 t = affine8(ld8(x + at), m, s, b);
+        put8(y + at, relu ? mask8(t, keep8(t)) : t, nt);
+    });
+    if (nt) store_fence();
+}
+
 static void k_apply(const float *x, float *y, rows_t R, int w, const float *mean, const float *scale,
-                    const float *beta, int relu) {
+                    const float *beta, int relu, int nt) {
     if (w == LANES) {
-        f8 m = ld8(mean), s = ld8(scale), b = ld8(beta);
-        if (relu)
-            FOR_ROWS(R, at, {
-                f8 t = affine8(ld8(x + at), m, s, b);
-                st8(y + at, mask8(t, keep8(t)));
-            })
-        else
-            FOR_ROWS(R, at, st8(y + at, affine8(ld8(x + at), m, s, b)));
+        if (relu) nt ? k_apply_(x, y, R, mean, scale, beta, 1, 1) : k_apply_(x, y, R, mean, scale, beta, 1, 0);
+        else nt ? k_apply_(x, y, R, mean, scale, beta, 0, 1) : k_apply_(x, y, R, mean, scale, beta, 0, 0);
         return;
     }
     FOR_ROWS(R, at, for (int l = 0; l < w; l++) {
@@ -193,25 +225,22 @@ static inline __attribute__((always_inline)) void k_bwd_reduce_(const float *x, 
     f8 m = ld8(mean), s = ld8(scale), b = ld8(beta);
     d4 m0 = lo4(m), m1 = hi4(m);
     d4 s0 = {0}, s1 = {0}, p0 = {0}, p1 = {0}, t0 = {0}, t1 = {0}, q0 = {0}, q1 = {0};
-    for (long o = 0; o < R.outer; o++) {
-        const float *xo = x + o * R.ostride, *dyo = dy + o * R.ostride;
-        long r = 0;
-        for (; r + 2 <= R.inner; r += 2) {
-            f8 u = ld8(xo + r * R.istride), d = ld8(dyo + r * R.istride);
-            f8 v = ld8(xo + (r + 1) * R.istride), e = ld8(dyo + (r + 1) * R.istride);
-            if (relu) d = mask8(d, keep8(affine8(u, m, s, b))), e = mask8(e, keep8(affine8(v, m, s, b)));
-            d4 d0 = lo4(d), d1 = hi4(d), e0 = lo4(e), e1 = hi4(e);
-            s0 += d0, s1 += d1, t0 += e0, t1 += e1;
-            p0 += (lo4(u) - m0) * d0, p1 += (hi4(u) - m1) * d1;
-            q0 += (lo4(v) - m0) * e0, q1 += (hi4(v) - m1) * e1;
-        }
-        if (r < R.inner) {
-            f8 u = ld8(xo + r * R.istride), d = ld8(dyo + r * R.istride);
-            if (relu) d = mask8(d, keep8(affine8(u, m, s, b)));
-            d4 d0 = lo4(d), d1 = hi4(d);
-            s0 += d0, s1 += d1;
-            p0 += (lo4(u) - m0) * d0, p1 += (hi4(u) - m1) * d1;
-        }
+    long r = 0;
+    for (; r + 2 <= R.rows; r += 2) {
+        f8 u = ld8(x + r * R.stride), d = ld8(dy + r * R.stride);
+        f8 v = ld8(x + (r + 1) * R.stride), e = ld8(dy + (r + 1) * R.stride);
+        if (relu) d = mask8(d, keep8(affine8(u, m, s, b))), e = mask8(e, keep8(affine8(v, m, s, b)));
+        d4 d0 = lo4(d), d1 = hi4(d), e0 = lo4(e), e1 = hi4(e);
+        s0 += d0, s1 += d1, t0 += e0, t1 += e1;
+        p0 += (lo4(u) - m0) * d0, p1 += (hi4(u) - m1) * d1;
+        q0 += (lo4(v) - m0) * e0, q1 += (hi4(v) - m1) * e1;
+    }
+    if (r < R.rows) {
+        f8 u = ld8(x + r * R.stride), d = ld8(dy + r * R.stride);
+        if (relu) d = mask8(d, keep8(affine8(u, m, s, b)));
+        d4 d0 = lo4(d), d1 = hi4(d);
+        s0 += d0, s1 += d1;
+        p0 += (lo4(u) - m0) * d0, p1 += (hi4(u) - m1) * d1;
     }
     s0 += t0, s1 += t1, p0 += q0, p1 += q1;
     for (int l = 0; l < 4; l++) {
@@ -235,29 +264,30 @@ static void k_bwd_reduce(const float *x, const float *dy, rows_t R, int w, const
     });
 }
 
-/* dx = ((d - gmean) - (x - mean) * k) * a, d as in k_bwd_reduce. */
-static void k_bwd_apply(const float *x, const float *dy, float *dx, rows_t R, int w, const float *mean,
-                        const float *scale, const float *beta, int relu, const float *gmean, const float *k,
-                        const float *a) {
+/* dx = ((d - gmean) - (x - mean) * k) * a, d as in k_bwd_reduce; nt: streaming stores. */
+static inline __attribute__((always_inline)) void k_bwd_apply_(const float *x, const float *dy, float *dx, rows_t R,
+                                                               const float *const c[6], int relu, int nt) {
+    f8 m = ld8(c[0]), s = ld8(c[1]), b = ld8(c[2]), gm = ld8(c[3]), kk = ld8(c[4]), aa = ld8(c[5]);
+    FOR_ROWS(R, at, {
+        f8 u = ld8(x + at), d = ld8(dy + at);
+        if (relu) d = mask8(d, keep8(affine8(u, m, s, b)));
+        put8(dx + at, ((d - gm) - (u - m) * kk) * aa, nt);
+    });
+    if (nt) store_fence();
+}
+
+/* c: the channel coefficients mean, scale, beta, gmean, k, a of the item's lanes. */
+static void k_bwd_apply(const float *x, const float *dy, float *dx, rows_t R, int w, const float *const c[6], int relu,
+                        int nt) {
     if (w == LANES) {
-        f8 m = ld8(mean), s = ld8(scale), b = ld8(beta), gm = ld8(gmean), kk = ld8(k), aa = ld8(a);
-        if (relu)
-            FOR_ROWS(R, at, {
-                f8 u = ld8(x + at), d = ld8(dy + at);
-                d = mask8(d, keep8(affine8(u, m, s, b)));
-                st8(dx + at, ((d - gm) - (u - m) * kk) * aa);
-            })
-        else
-            FOR_ROWS(R, at, {
-                f8 u = ld8(x + at), d = ld8(dy + at);
-                st8(dx + at, ((d - gm) - (u - m) * kk) * aa);
-            })
+        if (relu) nt ? k_bwd_apply_(x, dy, dx, R, c, 1, 1) : k_bwd_apply_(x, dy, dx, R, c, 1, 0);
+        else nt ? k_bwd_apply_(x, dy, dx, R, c, 0, 1) : k_bwd_apply_(x, dy, dx, R, c, 0, 0);
         return;
     }
     FOR_ROWS(R, at, for (int l = 0; l < w; l++) {
         float u = x[at + l], d = dy[at + l];
-        if (relu && affine1(u, mean[l], scale[l], beta[l]) <= 0) d = 0.0f;
-        dx[at + l] = ((d - gmean[l]) - (u - mean[l]) * k[l]) * a[l];
+        if (relu && affine1(u, c[0][l], c[1][l], c[2][l]) <= 0) d = 0.0f;
+        dx[at + l] = ((d - c[3][l]) - (u - c[0][l]) * c[4][l]) * c[5][l];
     });
 }
 
@@ -305,10 +335,14 @@ mbt_status mbt_batchnorm_create(mbt_batchnorm **out, mbt_device device, const mb
     op->flags = flags;
     op->groups = (shape->c + LANES - 1) / LANES;
     op->rows = (long)shape->n * shape->hw;
-    op->chunk_n = CHUNK_ROWS / shape->hw > 1 ? CHUNK_ROWS / shape->hw : 1;
+    /* hw = 1: items of one group (rows c floats apart) and CHUNK_ROWS samples; else as many whole
+     * groups of a sample as fit CHUNK_ROWS rows, and as many samples as fit the rest */
+    op->gblock = shape->hw == 1 || shape->hw >= CHUNK_ROWS ? 1 : CHUNK_ROWS / shape->hw;
+    if (op->gblock > op->groups) op->gblock = op->groups;
+    op->gblocks = (op->groups + op->gblock - 1) / op->gblock;
+    op->chunk_n = CHUNK_ROWS / ((long)shape->hw * op->gblock) > 1 ? (int)(CHUNK_ROWS / ((long)shape->hw * op->gblock)) : 1;
     op->chunks = (shape->n + op->chunk_n - 1) / op->chunk_n;
     op->blk = shape->hw == 1 ? shape->c : b;
-    op->row_stride = op->blk;
     op->n_stride = (long)shape->c * shape->hw;
     op->coef = calloc((size_t)6 * op->groups * LANES, sizeof(float));
     if (!(flags & MBT_BN_INFERENCE))
@@ -335,18 +369,38 @@ size_t mbt_batchnorm_workspace_bytes(const mbt_batchnorm *op) {
 
 /* ---- passes ---------------------------------------------------------------------------------- */
 
-static inline long n_items(const mbt_batchnorm *op) { return (long)op->chunks * op->groups; }
+static inline long n_items(const mbt_batchnorm *op) { return (long)op->chunks * op->gblocks; }
 static inline int parallel(const mbt_batchnorm *op) { return (long)op->s.n * op->s.c * op->s.hw >= PARALLEL_MIN; }
-static inline double *part_of(const mbt_batchnorm *op, long item) { return op->part + item * 2 * LANES; }
+/* Whether outputs go to `out` with streaming stores: tensors too large to stay in the last-level
+ * cache, whose rows are all 32-byte aligned. */
+static inline int streaming(const mbt_batchnorm *op, const float *out) {
+#ifdef __AVX__
+    return (size_t)op->s.n * op->s.c * op->s.hw * sizeof(float) >= STREAM_MIN_BYTES && (uintptr_t)out % 32 == 0 &&
+           op->s.c % LANES == 0;
+#else
+    (void)op, (void)out;
+    return 0;
+#endif
+}
+/* Partial sums of (chunk k, group g): [0..8) a sum, [8..16) a second one. */
+static inline double *part_of(const mbt_batchnorm *op, int k, int g) {
+    return op->part + ((size_t)k * op->groups + g) * 2 * LANES;
+}
+/* Values per channel in chunk k. */
+static inline double chunk_count(const mbt_batchnorm *op, int k) {
+    int i1 = (k + 1) * op->chunk_n < op->s.n ? (k + 1) * op->chunk_n : op->s.n;
+    return (double)(i1 - k * op->chunk_n) * op->s.hw;
+}
 
 /* Output pass: y = [relu](bn(x)) with the coefficients of slots 0..2 (called inside a parallel region). */
 static void apply_pass(const mbt_batchnorm *op, const float *x, float *y) {
-    int relu = (op->flags & MBT_BN_FUSE_RELU) != 0;
+    int relu = (op->flags & MBT_BN_FUSE_RELU) != 0, nt = streaming(op, y);
 #pragma omp for schedule(static)
     for (long it = 0; it < n_items(op); it++) {
-        int g, w;
-        rows_t R = item_rows(op, it, &g, &w);
-        k_apply(x + R.off, y + R.off, R, w, coef(op, 0, g), coef(op, 1, g), coef(op, 2, g), relu);
+        item_t t = item_of(op, it);
+        FOR_SEGMENTS(op, t, g, R,
+                     k_apply(x + R.off, y + R.off, R, group_lanes(op, g), coef(op, 0, g), coef(op, 1, g),
+                             coef(op, 2, g), relu, nt));
     }
 }
 
@@ -358,16 +412,18 @@ mbt_status mbt_batchnorm_forward_train(mbt_batchnorm *op, const float *x, const 
     const double count = (double)op->rows, momentum = op->s.momentum;
 #pragma omp parallel if (parallel(op))
     {
-        /* per item: chunk sum, then squared deviations from the chunk mean */
+        /* per (chunk, group): the sum, then the squared deviations from the chunk mean */
 #pragma omp for schedule(static)
         for (long it = 0; it < n_items(op); it++) {
-            int g, w;
-            rows_t R = item_rows(op, it, &g, &w);
-            double *p = part_of(op, it), mk[LANES];
-            memset(p, 0, 2 * LANES * sizeof(double));
-            k_sum(x + R.off, R, w, p);
-            for (int l = 0; l < LANES; l++) mk[l] = p[l] / R.count;
-            k_sqdev(x + R.off, R, w, mk, p + LANES);
+            item_t t = item_of(op, it);
+            double inv = 1.0 / chunk_count(op, t.k);
+            for (int g = t.g0; g < t.g1; g++) memset(part_of(op, t.k, g), 0, 2 * LANES * sizeof(double));
+            FOR_SEGMENTS(op, t, g, R, k_sum(x + R.off, R, group_lanes(op, g), part_of(op, t.k, g)));
+            FOR_SEGMENTS(op, t, g, R, {
+                double *p = part_of(op, t.k, g), mk[LANES];
+                for (int l = 0; l < LANES; l++) mk[l] = p[l] * inv;
+                k_sqdev(x + R.off, R, group_lanes(op, g), mk, p + LANES);
+            });
         }
         /* per channel: combine the chunks in order, save the statistics, set the coefficients */
 #pragma omp for schedule(static)
@@ -375,13 +431,11 @@ mbt_status mbt_batchnorm_forward_train(mbt_batchnorm *op, const float *x, const 
             int w = group_lanes(op, g), c0 = g * LANES;
             for (int l = 0; l < w; l++) {
                 double sum = 0, m2 = 0;
-                for (int k = 0; k < op->chunks; k++) sum += part_of(op, (long)k * op->groups + g)[l];
+                for (int k = 0; k < op->chunks; k++) sum += part_of(op, k, g)[l];
                 double mean = sum / count;
                 for (int k = 0; k < op->chunks; k++) {
-                    long it = (long)k * op->groups + g;
-                    int g2, w2;
-                    const double *p = part_of(op, it);
-                    double nk = item_rows(op, it, &g2, &w2).count, dm = p[l] / nk - mean;
+                    const double *p = part_of(op, k, g);
+                    double nk = chunk_count(op, k), dm = p[l] * (1.0 / nk) - mean;
                     m2 += p[LANES + l] + nk * dm * dm;
                 }
                 save_mean[c0 + l] = (float)mean;
@@ -414,21 +468,21 @@ mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float
                                   const float *dy, float *dx, float *dgamma, float *dbeta) {
     (void)workspace;
     if (!op->part) return MBT_FAIL(MBT_ERR_ARG, "batchnorm: backward on an inference op");
-    const int relu = (op->flags & MBT_BN_FUSE_RELU) != 0;
+    const int relu = (op->flags & MBT_BN_FUSE_RELU) != 0, nt = streaming(op, dx);
     const double count = (double)op->rows;
     for (int g = 0; g < op->groups; g++)
         coef_forward(op, g * LANES, group_lanes(op, g), save_mean, save_var, gamma, beta, coef(op, 0, g),
                      coef(op, 1, g), coef(op, 2, g));
 #pragma omp parallel if (parallel(op))
     {
-        /* per item: sum d and sum (x - mean) d */
+        /* per (chunk, group): sum d and sum (x - mean) d */
 #pragma omp for schedule(static)
         for (long it = 0; it < n_items(op); it++) {
-            int g, w;
-            rows_t R = item_rows(op, it, &g, &w);
-            double *p = part_of(op, it);
-            memset(p, 0, 2 * LANES * sizeof(double));
-            k_bwd_reduce(x + R.off, dy + R.off, R, w, coef(op, 0, g), coef(op, 1, g), coef(op, 2, g), relu, p);
+            item_t t = item_of(op, it);
+            for (int g = t.g0; g < t.g1; g++) memset(part_of(op, t.k, g), 0, 2 * LANES * sizeof(double));
+            FOR_SEGMENTS(op, t, g, R,
+                         k_bwd_reduce(x + R.off, dy + R.off, R, group_lanes(op, g), coef(op, 0, g), coef(op, 1, g),
+                                      coef(op, 2, g), relu, part_of(op, t.k, g)));
         }
         /* per channel: dgamma += sum (x - mean) d * invstd, dbeta += sum d; dx coefficients */
 #pragma omp for schedule(static)
@@ -439,7 +493,7 @@ mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float
             for (int l = 0; l < w; l++) {
                 double sd = 0, dot = 0;
                 for (int k = 0; k < op->chunks; k++) {
-                    const double *p = part_of(op, (long)k * op->groups + g);
+                    const double *p = part_of(op, k, g);
                     sd += p[l];
                     dot += p[LANES + l];
                 }
@@ -453,10 +507,12 @@ mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float
         }
 #pragma omp for schedule(static)
         for (long it = 0; it < n_items(op); it++) {
-            int g, w;
-            rows_t R = item_rows(op, it, &g, &w);
-            k_bwd_apply(x + R.off, dy + R.off, dx + R.off, R, w, coef(op, 0, g), coef(op, 1, g), coef(op, 2, g), relu,
-                        coef(op, 3, g), coef(op, 4, g), coef(op, 5, g));
+            item_t t = item_of(op, it);
+            FOR_SEGMENTS(op, t, g, R, {
+                const float *const c[6] = {coef(op, 0, g), coef(op, 1, g), coef(op, 2, g),
+                                           coef(op, 3, g), coef(op, 4, g), coef(op, 5, g)};
+                k_bwd_apply(x + R.off, dy + R.off, dx + R.off, R, group_lanes(op, g), c, relu, nt);
+            });
         }
     }
     return MBT_OK;

@@ -211,6 +211,14 @@ static void test_rules(void) {
     CHECK_OK(mbt_keymap_keep_prefix(&sd, "backbone.", &n));
     CHECK(n == 2 && !strcmp(sd.tensors[0].name, "a") && !strcmp(sd.tensors[1].name, "b") &&
           mbt_state_dict_find(&sd, "b") == &sd.tensors[1]);
+    /* "module." is stripped only when every name has it */
+    mbt_state_dict mixed;
+    mbt_state_dict_init(&mixed);
+    CHECK_OK(mbt_state_dict_add(&mixed, "module.a", MBT_DTYPE_F32, 1, s, &v, MBT_SD_BORROW));
+    CHECK_OK(mbt_state_dict_add(&mixed, "modules.b", MBT_DTYPE_F32, 1, s, &v, MBT_SD_BORROW));
+    CHECK_OK(mbt_keymap_strip_ddp(&mixed, &n));
+    CHECK(n == 0 && !strcmp(mixed.tensors[0].name, "module.a"));
+    mbt_state_dict_free(&mixed);
     /* renaming two names onto one is an error naming it */
     mbt_keymap_rule clash[2] = {{"a", "x"}, {"b", "x"}};
     CHECK(mbt_keymap_apply(&sd, clash, 2, NULL, NULL) == MBT_ERR_ARG);

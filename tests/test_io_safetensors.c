@@ -87,7 +87,11 @@ static void test_write_read(void) {
     /* the file: header padded to 8, valid JSON that a plain parser reads, offsets without gaps */
     void *buf;
     size_t len;
-    CHECK_OK(mbt_read_file(out, 0, &buf, &len));
+    if (!CHECK_OK(mbt_read_file(out, 0, &buf, &len))) {
+        mbt_state_dict_free(&back);
+        mbt_state_dict_free(&sd);
+        return;
+    }
     uint64_t hl;
     memcpy(&hl, buf, 8);
     CHECK((8 + hl) % 8 == 0);

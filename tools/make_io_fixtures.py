@@ -227,6 +227,11 @@ def make_bad_pth():
     ok = tensor_rebuild(st, 0, (4,), (1,))
     write_torch_zip(out("io_two_dicts.pth"), {"student": collections.OrderedDict(w=ok),
                                               "teacher": collections.OrderedDict(w=ok), "epoch": 3}, data)
+    # two dicts of tensors, one of them under a usual name: auto-detection takes "model"
+    st2 = FakeStorage(torch.FloatStorage, "1", 2)
+    write_torch_zip(out("io_model_and_ema.pth"), {"ema": collections.OrderedDict(e=ok),
+                                                  "model": collections.OrderedDict(m=tensor_rebuild(st2, 0, (2,), (1,)))},
+                    {"0": data["0"], "1": np.array([5, 6], dtype="<f4").tobytes()})
 
 
 # ---------------------------------------------------------------------------------------------

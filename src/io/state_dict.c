@@ -31,7 +31,7 @@ mbt_status mbt_shape_numel(const char *what, int ndim, const int64_t *shape, siz
                            size_t *nbytes) {
     if (ndim < 0 || ndim > MBT_SD_MAX_DIMS)
         return MBT_FAIL(MBT_ERR_FORMAT, "%s: %d dimensions (at most %d supported)", what, ndim, MBT_SD_MAX_DIMS);
-    const uint64_t limit = (uint64_t)1 << 62;
+    const uint64_t limit = (uint64_t)1 << 62; /* sizes stay far from overflow (size_t is 64-bit) */
     uint64_t n = 1;
     int zero = 0;
     for (int d = 0; d < ndim; d++) {
@@ -50,8 +50,6 @@ mbt_status mbt_shape_numel(const char *what, int ndim, const int64_t *shape, siz
         }
     if (elem_size && n > limit / elem_size)
         return MBT_FAIL(MBT_ERR_FORMAT, "%s: %llu elements of %zu bytes overflow", what, (unsigned long long)n, elem_size);
-    if ((uint64_t)(size_t)(n * elem_size) != n * elem_size)
-        return MBT_FAIL(MBT_ERR_FORMAT, "%s: %llu elements do not fit in memory", what, (unsigned long long)n);
     if (numel) *numel = (size_t)n;
     if (nbytes) *nbytes = (size_t)(n * elem_size);
     return MBT_OK;

@@ -1,7 +1,7 @@
 /* CPU batch norm (with and without the fused ReLU) against a double-precision reference written
  * here: training forward (y, saved statistics, running statistics), evaluation forward, backward
  * (dx, dgamma/dbeta accumulated), for BatchNorm1d [n, c] and the blocked [n, c/b, hw, b] layout;
- * bit-identical results with 1, 2 and 3 threads; creation-time errors. */
+ * bit-identical results with 1, 2 and 3 threads; in-place use; creation-time errors. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -198,7 +198,8 @@ static void test_case(int n, int c, int hw, int relu) {
     float *gamma = to_float(t.gamma, c), *beta = to_float(t.beta, c), *rmean = to_float(t.rmean, c),
           *rvar = to_float(t.rvar, c), *dgamma = to_float(t.dgamma0, c), *dbeta = to_float(t.dbeta0, c);
     /* 64-byte aligned, as the model's planned buffers (large outputs then take streaming stores) */
-    float *y = aligned_alloc(64, (N * sizeof(float) + 63) / 64 * 64), *dx = aligned_alloc(64, (N * sizeof(float) + 63) / 64 * 64);
+    size_t bytes = (N * sizeof(float) + 63) / 64 * 64;
+    float *y = aligned_alloc(64, bytes), *dx = aligned_alloc(64, bytes);
     float *smean = malloc(c * sizeof(float)), *svar = malloc(c * sizeof(float));
     void *ws = malloc(mbt_batchnorm_workspace_bytes(op) + 1);
     double *mean = malloc(c * sizeof(double)), *var = malloc(c * sizeof(double));
@@ -338,6 +339,35 @@ static void test_determinism(int n, int c, int hw, int relu) {
     omp_set_num_threads(2);
 }
 
+/* ---- in place ------------------------------------------------------------------------------ */
+
+/* y may be x and dx may be dy: the same values as out of place. */
+static void test_in_place(int n, int c, int hw) {
+    bn_case t;
+    case_init(&t, n, c, hw);
+    mbt_batchnorm *op = NULL;
+    if (!CHECK_OK(mbt_batchnorm_create(&op, MBT_DEVICE_CPU, &t.s, MBT_BN_FUSE_RELU))) {
+        case_free(&t);
+        return;
+    }
+    size_t bytes = t.numel * sizeof(float), cb = (size_t)c * sizeof(float);
+    float *gamma = to_float(t.gamma, c), *beta = to_float(t.beta, c), *y = malloc(bytes), *dx = malloc(bytes);
+    float *buf = malloc(bytes), *mean = malloc(cb), *var = malloc(cb), *dg = calloc(c, sizeof(float)),
+          *db = calloc(c, sizeof(float));
+    CHECK_OK(mbt_batchnorm_forward_train(op, t.xf, gamma, beta, y, mean, var, NULL, NULL, NULL));
+    CHECK_OK(mbt_batchnorm_backward(op, t.xf, gamma, beta, mean, var, NULL, t.dyf, dx, dg, db));
+    memcpy(buf, t.xf, bytes);
+    CHECK_OK(mbt_batchnorm_forward_train(op, buf, gamma, beta, buf, mean, var, NULL, NULL, NULL));
+    CHECK_MSG(!memcmp(buf, y, bytes), "[%d,%d,hw=%d]: forward in place differs", n, c, hw);
+    memcpy(buf, t.dyf, bytes);
+    CHECK_OK(mbt_batchnorm_backward(op, t.xf, gamma, beta, mean, var, NULL, buf, buf, dg, db));
+    CHECK_MSG(!memcmp(buf, dx, bytes), "[%d,%d,hw=%d]: backward in place differs", n, c, hw);
+    float *bufs[] = {gamma, beta, y, dx, buf, mean, var, dg, db};
+    for (unsigned i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    mbt_batchnorm_destroy(op);
+    case_free(&t);
+}
+
 /* ---- creation errors ------------------------------------------------------------------------ */
 
 static void test_errors(void) {
@@ -374,6 +404,8 @@ int main(void) {
         test_determinism(8, 2 * b, 300, relu);
         test_determinism(2100, 24, 1, relu);
     }
+    test_in_place(8, 2 * b, 300);
+    test_in_place(100, 24, 1);
     test_errors();
     return check_report("test_ops_batchnorm");
 }

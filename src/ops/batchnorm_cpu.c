@@ -12,9 +12,10 @@
  * chunk order, so every result is the same whatever the number of threads.
  *
  * Statistics. Each item makes two passes over its rows (which stay in cache): the sums of its
- * (chunk, group)s, then the squared deviations from each chunk's mean. Chunks are combined exactly (Chan et al.):
- * M2 = sum_k [M2_k + n_k (mean_k - mean)^2], so the variance is the mean of squared deviations from
- * the batch mean, never E[x^2] - E[x]^2, and x is read from memory once for the statistics.
+ * (chunk, group)s, then the squared deviations from each chunk's mean. Chunks are combined exactly
+ * (Chan et al.): M2 = sum_k [M2_k + n_k (mean_k - mean)^2], so the variance is the mean of squared
+ * deviations from the batch mean, never E[x^2] - E[x]^2, and x is read from memory once for the
+ * statistics.
  *
  * Fused ReLU. y = relu(bn(x)). The mask is not stored (workspace 0 bytes): backward recomputes
  * bn(x) from x and the saved mean/variance with the same float expression as the forward, so the
@@ -340,7 +341,8 @@ mbt_status mbt_batchnorm_create(mbt_batchnorm **out, mbt_device device, const mb
     op->gblock = shape->hw == 1 || shape->hw >= CHUNK_ROWS ? 1 : CHUNK_ROWS / shape->hw;
     if (op->gblock > op->groups) op->gblock = op->groups;
     op->gblocks = (op->groups + op->gblock - 1) / op->gblock;
-    op->chunk_n = CHUNK_ROWS / ((long)shape->hw * op->gblock) > 1 ? (int)(CHUNK_ROWS / ((long)shape->hw * op->gblock)) : 1;
+    long fit = CHUNK_ROWS / ((long)shape->hw * op->gblock);
+    op->chunk_n = fit > 1 ? (int)fit : 1;
     op->chunks = (shape->n + op->chunk_n - 1) / op->chunk_n;
     op->blk = shape->hw == 1 ? shape->c : b;
     op->n_stride = (long)shape->c * shape->hw;

@@ -3,6 +3,7 @@
  * file back bit-identical and load_state_dict accepts it. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -77,6 +78,20 @@ static void test_convert(void) {
     mbt_state_dict_init(&sd);
     CHECK_OK(mbt_ckpt_read(pth, NULL, &sd));
     CHECK(storages_aligned(pth, &n) && n == (int)sd.count); /* one 64-byte aligned storage per tensor */
+    /* the same state dict gives the same bytes (fixed time stamps), with the default file mode */
+    void *b1 = NULL, *b2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    CHECK_OK(mbt_read_file(pth, 0, &b1, &l1));
+    sleep(2); /* zip times have a 2-second resolution */
+    CHECK_OK(mbt_pth_write(pth, &sd));
+    CHECK_OK(mbt_read_file(pth, 0, &b2, &l2));
+    CHECK(b1 && b2 && l1 == l2 && !memcmp(b1, b2, l1));
+    free(b1);
+    free(b2);
+    struct stat stt;
+    mode_t mask = umask(0);
+    umask(mask);
+    CHECK(stat(pth, &stt) == 0 && (stt.st_mode & 0777) == (0666 & ~mask));
     mbt_state_dict_free(&sd);
     /* metadata: a .pth source is recorded; safetensors -> safetensors keeps metadata */
     mbt_state_dict_init(&sd);

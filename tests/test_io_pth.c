@@ -31,6 +31,11 @@ static void test_dtypes_and_views(void) {
     free(buf); /* sd owns its data */
     io_check_state_dict(&sd, &e, "io_dtypes.pth from memory");
     mbt_state_dict_free(&sd);
+    /* deflated entries */
+    mbt_state_dict_init(&sd);
+    CHECK_OK(mbt_pth_read(io_fixture("io_deflated.pth"), NULL, &sd));
+    io_check_state_dict(&sd, &e, "io_deflated.pth");
+    mbt_state_dict_free(&sd);
     io_expect_free(&e);
 }
 
@@ -113,6 +118,7 @@ static void test_malformed_fixtures(void) {
     expect_error("io_bad_storage_size.pth", MBT_ERR_FORMAT, "tensor 'b'", "storage '0'");
     expect_error("io_legacy.pth", MBT_ERR_UNSUPPORTED, "legacy (pre-1.6) torch.save format",
                  "_use_new_zipfile_serialization=True");
+    expect_error("io_torchscript.pt", MBT_ERR_UNSUPPORTED, "TorchScript", "state_dict()");
     expect_error("io_cifar_p2.pkl", MBT_ERR_UNSUPPORTED, "legacy", NULL); /* a plain pickle looks legacy */
     expect_error("io_py.safetensors", MBT_ERR_FORMAT, "no zip signature", NULL);
 }

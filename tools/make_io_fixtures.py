@@ -136,6 +136,14 @@ def make_pth():
     torch.save(dp.state_dict(), out("io_ddp.pth"))
     expect_from_state_dict(out("io_ddp.expect"), net.state_dict())  # the names without "module."
 
+    # the same archive with deflated entries (torch writes stored ones; zip tools may not)
+    with zipfile.ZipFile(out("io_dtypes.pth")) as src, \
+            zipfile.ZipFile(out("io_deflated.pth"), "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0)), src.read(info.filename),
+                         compress_type=zipfile.ZIP_DEFLATED)
+    # a TorchScript archive: refused with a hint
+    torch.jit.save(torch.jit.script(nn.Linear(2, 2)), out("io_torchscript.pt"))
     # (its storage keys are object ids: this one file differs between runs)
     torch.save(sd, out("io_legacy.pth"), _use_new_zipfile_serialization=False)
 

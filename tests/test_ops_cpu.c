@@ -1,0 +1,207 @@
+/* The CPU backend's ops against the double-precision reference ops (src/ops/ref.h): convolution
+ * (strides, paddings, 1x1/3x3/7x7, NCHW input), batch norm (1d/2d, fused ReLU, train/eval/backward),
+ * max and average pooling, linear, L2 normalisation, ReLU. Inputs are random; activations are
+ * converted between NCHW and the backend's native layout. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/rng.h"
+#include "core/runtime.h"
+#include "ops/batchnorm.h"
+#include "ops/conv2d.h"
+#include "ops/cpu_backend.h"
+#include "ops/eltwise.h"
+#include "ops/layout.h"
+#include "ops/linear.h"
+#include "ops/pool.h"
+#include "ops/ref.h"
+
+#define TOL 2e-5 /* float32 against double, relative to the tensor's largest value */
+
+static mbt_rng rng;
+
+static double *rand_d(size_t n, double scale) {
+    double *a = malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) a[i] = scale * (2.0 * mbt_rng_uniform_double(&rng) - 1.0);
+    return a;
+}
+
+static float *to_f(const double *a, size_t n) {
+    float *f = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) f[i] = (float)a[i];
+    return f;
+}
+
+/* NCHW double -> native float (c % block == 0) */
+static float *to_native(const double *a, int n, int c, int hw) {
+    float *plain = to_f(a, (size_t)n * c * hw), *nat = malloc((size_t)n * c * hw * sizeof(float));
+    mbt_layout_from_nchw(MBT_DEVICE_CPU, n, c, hw, plain, nat);
+    free(plain);
+    return nat;
+}
+
+static float *from_native(const float *a, int n, int c, int hw) {
+    float *plain = malloc((size_t)n * c * hw * sizeof(float));
+    mbt_layout_to_nchw(MBT_DEVICE_CPU, n, c, hw, a, plain);
+    return plain;
+}
+
+static void expect_close(const char *what, const float *got, const double *ref, size_t n) {
+    double scale = 0, err = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(ref[i]));
+    for (size_t i = 0; i < n; i++) err = fmax(err, fabs(got[i] - ref[i]));
+    if (isnan(err)) err = INFINITY;
+    CHECK_MSG(err <= TOL * (scale > 0 ? scale : 1), "%s: max error %.3g (scale %.3g)", what, err, scale);
+}
+
+static void test_conv(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int nchw_input) {
+    mbt_conv2d_shape s = {n, cin, h, w, cout, k, stride, pad};
+    int ho = mbt_conv2d_h_out(&s), wo = mbt_conv2d_w_out(&s);
+    size_t nx = (size_t)n * cin * h * w, nw = (size_t)cout * cin * k * k, ny = (size_t)n * cout * ho * wo;
+    double *x = rand_d(nx, 1), *wt = rand_d(nw, 0.3), *dy = rand_d(ny, 1);
+    double *y = calloc(ny, sizeof(double)), *dx = calloc(nx, sizeof(double)), *dw = calloc(nw, sizeof(double));
+    mbt_ref_conv2d_forward(&s, x, wt, y);
+    mbt_ref_conv2d_backward(&s, x, wt, dy, nchw_input ? NULL : dx, dw);
+    mbt_conv2d *op;
+    char what[128];
+    snprintf(what, sizeof what, "conv2d n%d %dx%dx%d -> %d k%d s%d p%d%s", n, cin, h, w, cout, k, stride, pad,
+             nchw_input ? " nchw" : "");
+    if (!CHECK_OK(mbt_conv2d_create(&op, MBT_DEVICE_CPU, &s, nchw_input ? MBT_CONV_INPUT_NCHW : 0))) return;
+    float *wf = to_f(wt, nw), *xf = nchw_input ? to_f(x, nx) : to_native(x, n, cin, h * w);
+    float *yf = malloc(ny * sizeof(float)), *dyf = to_native(dy, n, cout, ho * wo);
+    float *dxf = malloc(nx * sizeof(float)), *dwf = calloc(nw, sizeof(float));
+    CHECK_OK(mbt_conv2d_set_weights(op, wf));
+    CHECK_OK(mbt_conv2d_forward(op, xf, yf));
+    float *yp = from_native(yf, n, cout, ho * wo);
+    expect_close(what, yp, y, ny);
+    for (size_t i = 0; i < nw; i++) dwf[i] = 1.0f; /* backward accumulates into dw */
+    for (size_t i = 0; i < nw; i++) dw[i] += 1.0;
+    CHECK_OK(mbt_conv2d_backward(op, xf, dyf, nchw_input ? NULL : dxf, dwf));
+    expect_close(what, dwf, dw, nw);
+    if (!nchw_input) {
+        float *dxp = from_native(dxf, n, cin, h * w);
+        expect_close(what, dxp, dx, nx);
+        free(dxp);
+    }
+    mbt_conv2d_destroy(op);
+    free(x); free(wt); free(dy); free(y); free(dx); free(dw);
+    free(wf); free(xf); free(yf); free(dyf); free(dxf); free(dwf); free(yp);
+}
+
+static void test_bad_conv_shapes(void) {
+    mbt_conv2d *op = NULL;
+    mbt_conv2d_shape s = {2, 5, 8, 8, 16, 3, 1, 1}; /* 5 channels: not a multiple of the block */
+    CHECK(mbt_conv2d_create(&op, MBT_DEVICE_CPU, &s, 0) == MBT_ERR_UNSUPPORTED && op == NULL);
+    CHECK(strstr(mbt_error_message(), "conv2d") && strstr(mbt_error_message(), "multiples"));
+    mbt_conv2d_shape z = {2, 16, 2, 2, 16, 7, 1, 0}; /* kernel larger than the input */
+    CHECK(mbt_conv2d_create(&op, MBT_DEVICE_CPU, &z, 0) == MBT_ERR_SHAPE);
+    CHECK(strstr(mbt_error_message(), "kernel=7") != NULL);
+}
+
+static void test_pool_linear_l2(void) {
+    /* max pool 3x3/2/1 on odd and even sizes */
+    for (int h = 7; h <= 8; h++) {
+        mbt_pool_shape s = {2, 16, h, h, 3, 2, 1};
+        int ho = mbt_pool_h_out(&s);
+        size_t nx = (size_t)2 * 16 * h * h, ny = (size_t)2 * 16 * ho * ho;
+        double *x = rand_d(nx, 1), *dy = rand_d(ny, 1), *y = calloc(ny, 8), *dx = calloc(nx, 8);
+        mbt_ref_maxpool_forward(&s, x, y);
+        mbt_ref_maxpool_backward(&s, x, dy, dx);
+        mbt_maxpool *op;
+        if (!CHECK_OK(mbt_maxpool_create(&op, MBT_DEVICE_CPU, &s, 1))) continue;
+        void *ws = malloc(mbt_maxpool_workspace_bytes(op) + 1);
+        float *xf = to_native(x, 2, 16, h * h), *yf = malloc(ny * 4), *dyf = to_native(dy, 2, 16, ho * ho),
+              *dxf = malloc(nx * 4);
+        CHECK_OK(mbt_maxpool_forward(op, xf, yf, ws));
+        CHECK_OK(mbt_maxpool_backward(op, ws, dyf, dxf));
+        float *yp = from_native(yf, 2, 16, ho * ho), *dxp = from_native(dxf, 2, 16, h * h);
+        expect_close("maxpool forward", yp, y, ny);
+        expect_close("maxpool backward", dxp, dx, nx);
+        mbt_maxpool_destroy(op);
+        free(x); free(dy); free(y); free(dx); free(ws); free(xf); free(yf); free(dyf); free(dxf); free(yp); free(dxp);
+    }
+    /* global average pool */
+    {
+        int n = 3, c = 32, hw = 16;
+        double *x = rand_d((size_t)n * c * hw, 1), *dy = rand_d((size_t)n * c, 1);
+        double *y = calloc((size_t)n * c, 8), *dx = calloc((size_t)n * c * hw, 8);
+        mbt_ref_avgpool_forward(n, c, hw, x, y);
+        mbt_ref_avgpool_backward(n, c, hw, dy, dx);
+        float *xf = to_native(x, n, c, hw), *yf = malloc((size_t)n * c * 4), *dyf = to_f(dy, (size_t)n * c),
+              *dxf = malloc((size_t)n * c * hw * 4);
+        CHECK_OK(mbt_avgpool_forward(MBT_DEVICE_CPU, n, c, hw, xf, yf));
+        CHECK_OK(mbt_avgpool_backward(MBT_DEVICE_CPU, n, c, hw, dyf, dxf));
+        float *dxp = from_native(dxf, n, c, hw);
+        expect_close("avgpool forward", yf, y, (size_t)n * c);
+        expect_close("avgpool backward", dxp, dx, (size_t)n * c * hw);
+        free(x); free(dy); free(y); free(dx); free(xf); free(yf); free(dyf); free(dxf); free(dxp);
+    }
+    /* linear with and without bias; l2norm incl. a row below the clamp */
+    for (int bias = 0; bias < 2; bias++) {
+        int n = 5, in = 37, out = 23;
+        double *x = rand_d((size_t)n * in, 1), *w = rand_d((size_t)out * in, 0.3), *b = rand_d(out, 0.3),
+               *dy = rand_d((size_t)n * out, 1);
+        double *y = calloc((size_t)n * out, 8), *dx = calloc((size_t)n * in, 8), *dw = calloc((size_t)out * in, 8),
+               *db = calloc(out, 8);
+        mbt_ref_linear_forward(n, in, out, x, w, bias ? b : NULL, y);
+        mbt_ref_linear_backward(n, in, out, x, w, dy, dx, dw, bias ? db : NULL);
+        float *xf = to_f(x, (size_t)n * in), *wf = to_f(w, (size_t)out * in), *bf = to_f(b, out),
+              *dyf = to_f(dy, (size_t)n * out), *yf = malloc((size_t)n * out * 4), *dxf = malloc((size_t)n * in * 4),
+              *dwf = calloc((size_t)out * in, 4), *dbf = calloc(out, 4);
+        CHECK_OK(mbt_linear_forward(MBT_DEVICE_CPU, n, in, out, xf, wf, bias ? bf : NULL, yf));
+        CHECK_OK(mbt_linear_backward(MBT_DEVICE_CPU, n, in, out, xf, wf, dyf, dxf, dwf, bias ? dbf : NULL));
+        expect_close("linear forward", yf, y, (size_t)n * out);
+        expect_close("linear dx", dxf, dx, (size_t)n * in);
+        expect_close("linear dw", dwf, dw, (size_t)out * in);
+        if (bias) expect_close("linear db", dbf, db, out);
+        free(x); free(w); free(b); free(dy); free(y); free(dx); free(dw); free(db);
+        free(xf); free(wf); free(bf); free(dyf); free(yf); free(dxf); free(dwf); free(dbf);
+    }
+    {
+        int n = 4, d = 19;
+        double *x = rand_d((size_t)n * d, 1), *dy = rand_d((size_t)n * d, 1);
+        for (int j = 0; j < d; j++) x[3 * d + j] *= 1e-14; /* norm below the 1e-12 clamp */
+        double *y = calloc((size_t)n * d, 8), *dx = calloc((size_t)n * d, 8);
+        mbt_ref_l2norm_forward(n, d, x, y);
+        mbt_ref_l2norm_backward(n, d, x, dy, dx);
+        float *xf = to_f(x, (size_t)n * d), *dyf = to_f(dy, (size_t)n * d), *yf = malloc((size_t)n * d * 4),
+              *dxf = malloc((size_t)n * d * 4);
+        CHECK_OK(mbt_l2norm_forward(MBT_DEVICE_CPU, n, d, xf, yf));
+        CHECK_OK(mbt_l2norm_backward(MBT_DEVICE_CPU, n, d, xf, dyf, dxf));
+        expect_close("l2norm forward", yf, y, (size_t)n * d);
+        expect_close("l2norm backward (rows above the clamp)", dxf, dx, (size_t)3 * d);
+        expect_close("l2norm backward (row below the clamp)", dxf + 3 * d, dx + 3 * d, (size_t)d);
+        free(x); free(dy); free(y); free(dx); free(xf); free(dyf); free(yf); free(dxf);
+    }
+    /* relu */
+    {
+        size_t n = 1000;
+        double *x = rand_d(n, 1), *dy = rand_d(n, 1), *y = calloc(n, 8), *dx = calloc(n, 8);
+        mbt_ref_relu_forward((long)n, x, y);
+        mbt_ref_relu_backward((long)n, y, dy, dx);
+        float *xf = to_f(x, n), *dyf = to_f(dy, n), *yf = malloc(n * 4), *dxf = malloc(n * 4);
+        CHECK_OK(mbt_relu_forward(MBT_DEVICE_CPU, n, xf, yf));
+        CHECK_OK(mbt_relu_backward(MBT_DEVICE_CPU, n, yf, dyf, dxf));
+        expect_close("relu forward", yf, y, n);
+        expect_close("relu backward", dxf, dx, n);
+        free(x); free(dy); free(y); free(dx); free(xf); free(dyf); free(yf); free(dxf);
+    }
+}
+
+int main(void) {
+    mbt_set_threads(2);
+    mbt_rng_init(&rng, 3, 0);
+    int b = mbt_cpu_channel_block();
+    test_conv(2, 3, 9, 9, b, 3, 1, 1, 1);       /* network input, NCHW, odd size */
+    test_conv(2, 3, 16, 16, 2 * b, 7, 2, 3, 1); /* ImageNet stem 7x7/2/3 */
+    test_conv(2, b, 9, 9, 2 * b, 3, 1, 1, 0);
+    test_conv(3, 2 * b, 9, 7, b, 3, 2, 1, 0);   /* stride 2, odd and non-square */
+    test_conv(2, 2 * b, 8, 8, 4 * b, 1, 2, 0, 0); /* downsample 1x1/2 */
+    test_conv(2, b, 6, 6, b, 1, 1, 0, 0);
+    test_conv(1, b, 10, 10, b, 7, 1, 3, 0);
+    test_bad_conv_shapes();
+    test_pool_linear_l2();
+    return check_report("test_ops_cpu");
+}

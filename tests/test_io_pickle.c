@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "io/pickle.h"
+#include "io/pth.h"
 #include "io/read_file.h"
 #include "test_io_expect.h"
 
@@ -153,6 +154,18 @@ static void test_checkpoint_values(void) {
     CHECK_OK(mbt_pvalue_tensor(mbt_pvalue_dict_get(model, "bn.num_batches_tracked"), &t));
     CHECK(t.ndim == 0 && t.storage.dtype == MBT_DTYPE_I64 && !strcmp(t.storage.location, "cpu"));
     CHECK(mbt_pvalue_int(model, &i) == MBT_ERR_FORMAT);
+    /* finding and selecting the state dict in the tree */
+    char paths[4][256];
+    CHECK_OK(mbt_pth_find_state_dicts(r, paths, 4, &n));
+    CHECK(n == 1 && !strcmp(paths[0], "model"));
+    const mbt_pvalue *sel;
+    char path[64];
+    CHECK_OK(mbt_pth_select(r, NULL, "nested", &sel, path, sizeof path));
+    CHECK(sel == model && !strcmp(path, "model"));
+    CHECK_OK(mbt_pth_select(model, NULL, "nested", &sel, path, sizeof path));
+    CHECK(sel == model && !strcmp(path, ""));
+    CHECK(mbt_pth_select(mbt_pvalue_dict_get(r, "history"), NULL, "nested", &sel, NULL, 0) == MBT_ERR_FORMAT);
+    CHECK(io_error_has("a list, not a dict", NULL));
     mbt_pickle_destroy(p);
     free(pkl);
 }

@@ -114,6 +114,7 @@ static void test_malformed_fixtures(void) {
     expect_error("io_bad_short.pth", MBT_ERR_FORMAT, "tensor 'w'", "needs 16 bytes");
     expect_error("io_bad_missing.pth", MBT_ERR_FORMAT, "tensor 'w'", "missing");
     expect_error("io_bad_global.pth", MBT_ERR_UNSUPPORTED, "'posix.system'", "not allowed");
+    CHECK(io_error_has("state_dict()", NULL));
     expect_error("io_bad_storage_type.pth", MBT_ERR_UNSUPPORTED, "'torch.BoolStorage'", "not allowed");
     expect_error("io_bad_storage_size.pth", MBT_ERR_FORMAT, "tensor 'b'", "storage '0'");
     expect_error("io_legacy.pth", MBT_ERR_UNSUPPORTED, "legacy (pre-1.6) torch.save format",

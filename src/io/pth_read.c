@@ -141,6 +141,11 @@ static mbt_status read_archive(pth_archive *a, const char *key, mbt_state_dict *
     char what[700];
     snprintf(what, sizeof what, "%s (%s)", a->what, name);
     mbt_status s = mbt_pickle_parse(&p, pkl, len, MBT_PICKLE_TORCH | MBT_PICKLE_NUMPY, what);
+    if (s == MBT_ERR_UNSUPPORTED && strstr(mbt_error_message(), "' is not allowed")) {
+        char msg[900];
+        snprintf(msg, sizeof msg, "%s", mbt_error_message());
+        s = MBT_FAIL(s, "%s; if this is a whole pickled model or object, save its state_dict() with torch.save", msg);
+    }
     if (!s) {
         const mbt_pvalue *dict;
         size_t count0 = sd->count, buffers0 = sd->n_buffers;

@@ -52,7 +52,10 @@ static void find(finder *f, const mbt_pvalue *d, char *path, size_t plen, int de
         const mbt_pvalue *v = mbt_pvalue_dict_value(d, i);
         size_t klen;
         const char *k = mbt_pvalue_bytes(mbt_pvalue_dict_key(d, i), &klen);
-        if (!k || mbt_pvalue_kind(v) != MBT_PV_DICT || memchr(k, '/', klen) || plen + klen + 2 > 256) continue;
+        /* only names a key path can address: not empty, without '/' or NUL */
+        if (!k || !klen || mbt_pvalue_kind(v) != MBT_PV_DICT || memchr(k, '/', klen) || memchr(k, 0, klen) ||
+            plen + klen + 2 > 256)
+            continue;
         char sub[256];
         snprintf(sub, sizeof sub, "%s%s%.*s", path, plen ? "/" : "", (int)klen, k);
         find(f, v, sub, strlen(sub), depth + 1);
@@ -71,6 +74,31 @@ static void set_path(char *path, size_t size, const char *v) {
     if (path && size) snprintf(path, size, "%s", v);
 }
 
+/* The dict at a non-empty key path. */
+static mbt_status select_path(const mbt_pvalue *root, const char *key, const char *what, const mbt_pvalue **dict) {
+    char keys[512], part[256];
+    const mbt_pvalue *d = root;
+    for (const char *s = key; *s;) {
+        const char *e = strchr(s, '/');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (len >= sizeof part) return MBT_FAIL(MBT_ERR_ARG, "%s: key '%s' is too long", what, key);
+        memcpy(part, s, len);
+        part[len] = 0;
+        const mbt_pvalue *next = mbt_pvalue_dict_get(d, part);
+        if (!next)
+            return MBT_FAIL(MBT_ERR_ARG, "%s: no entry '%s' (key '%s'); entries here: %s", what, part, key,
+                            key_list(d, keys, sizeof keys));
+        d = next;
+        s += len;
+        if (*s == '/') s++;
+    }
+    if (mbt_pvalue_kind(d) != MBT_PV_DICT)
+        return MBT_FAIL(MBT_ERR_FORMAT, "%s: entry '%s' is a %s, not a dict of tensors", what, key,
+                        mbt_pv_kind_name(mbt_pvalue_kind(d)));
+    *dict = d;
+    return MBT_OK;
+}
+
 mbt_status mbt_pth_select(const mbt_pvalue *root, const char *key, const char *what, const mbt_pvalue **dict,
                           char *path, size_t path_size) {
     char keys[512];
@@ -79,26 +107,7 @@ mbt_status mbt_pth_select(const mbt_pvalue *root, const char *key, const char *w
         return MBT_FAIL(MBT_ERR_FORMAT, "%s: the saved object is a %s, not a dict of tensors", what,
                         mbt_pv_kind_name(mbt_pvalue_kind(root)));
     if (key && *key) {
-        const mbt_pvalue *d = root;
-        char part[256];
-        for (const char *s = key; *s;) {
-            const char *e = strchr(s, '/');
-            size_t len = e ? (size_t)(e - s) : strlen(s);
-            if (len >= sizeof part) return MBT_FAIL(MBT_ERR_ARG, "%s: key '%s' is too long", what, key);
-            memcpy(part, s, len);
-            part[len] = 0;
-            const mbt_pvalue *next = mbt_pvalue_dict_get(d, part);
-            if (!next)
-                return MBT_FAIL(MBT_ERR_ARG, "%s: no entry '%s' (key '%s'); entries here: %s", what, part, key,
-                                key_list(d, keys, sizeof keys));
-            d = next;
-            s += len;
-            if (*s == '/') s++;
-        }
-        if (mbt_pvalue_kind(d) != MBT_PV_DICT)
-            return MBT_FAIL(MBT_ERR_FORMAT, "%s: entry '%s' is a %s, not a dict of tensors", what, key,
-                            mbt_pv_kind_name(mbt_pvalue_kind(d)));
-        *dict = d;
+        MBT_TRY(select_path(root, key, what, dict));
         set_path(path, path_size, key);
         return MBT_OK;
     }
@@ -120,8 +129,9 @@ mbt_status mbt_pth_select(const mbt_pvalue *root, const char *key, const char *w
     size_t n;
     MBT_TRY(mbt_pth_find_state_dicts(root, found, 8, &n));
     if (n == 1) {
+        MBT_TRY(select_path(root, found[0], what, dict));
         set_path(path, path_size, found[0]);
-        return mbt_pth_select(root, found[0], what, dict, NULL, 0);
+        return MBT_OK;
     }
     if (n == 0)
         return MBT_FAIL(MBT_ERR_FORMAT, "%s: no dict of tensors found (top-level entries: %s)", what,

@@ -100,6 +100,90 @@ static void test_bad_conv_shapes(void) {
     CHECK(strstr(mbt_error_message(), "kernel=7") != NULL);
 }
 
+/* NCHW double -> the batch norm's native float layout ([n, c] when hw = 1), and back. */
+static float *bn_in(const double *a, int n, int c, int hw) {
+    return hw == 1 ? to_f(a, (size_t)n * c) : to_native(a, n, c, hw);
+}
+
+static float *bn_out(const float *a, int n, int c, int hw) {
+    if (hw > 1) return from_native(a, n, c, hw);
+    float *p = malloc((size_t)n * c * sizeof(float));
+    memcpy(p, a, (size_t)n * c * sizeof(float));
+    return p;
+}
+
+/* Batch norm (1d: hw = 1, 2d: blocked layout), fused ReLU or not: training forward (y, saved
+ * statistics, running statistics), backward (dx overwritten, dgamma/dbeta accumulated onto 0.25),
+ * evaluation forward with the updated running statistics on the training op and an inference op. */
+static void test_bn(int n, int c, int hw, int relu) {
+    mbt_batchnorm_shape s = {n, c, hw, 1e-5f, 0.1f};
+    size_t nx = (size_t)n * c * hw;
+    double *x = rand_d(nx, 2), *gamma = rand_d(c, 1.5), *beta = rand_d(c, 1), *dy = rand_d(nx, 1);
+    double *rm = rand_d(c, 0.5), *rv = rand_d(c, 0.5);
+    for (size_t i = 0; i < nx; i++) x[i] += 0.3 * (double)(i % 7); /* channel means away from 0 */
+    for (int k = 0; k < c; k++) rv[k] += 1.0;                        /* positive running variance */
+    /* float copies first: the reference starts from the same (rounded) values */
+    float *xf = bn_in(x, n, c, hw), *gf = to_f(gamma, c), *bf = to_f(beta, c), *dyf = bn_in(dy, n, c, hw);
+    float *rmf = to_f(rm, c), *rvf = to_f(rv, c);
+    for (size_t i = 0; i < nx; i++) x[i] = (double)(float)x[i];
+    for (int k = 0; k < c; k++) {
+        gamma[k] = (float)gamma[k];
+        beta[k] = (float)beta[k];
+        rm[k] = (float)rm[k];
+        rv[k] = (float)rv[k];
+    }
+    for (size_t i = 0; i < nx; i++) dy[i] = (double)(float)dy[i];
+
+    double *y = malloc(nx * 8), *mean = malloc(c * 8), *var = malloc(c * 8), *dyb = malloc(nx * 8),
+           *dx = malloc(nx * 8), *dg = malloc(c * 8), *db = malloc(c * 8), *ye = malloc(nx * 8);
+    mbt_ref_batchnorm_forward_train(&s, x, gamma, beta, y, mean, var, rm, rv);
+    if (relu) mbt_ref_relu_forward((long)nx, y, y);
+    if (relu) mbt_ref_relu_backward((long)nx, y, dy, dyb);
+    else memcpy(dyb, dy, nx * 8);
+    for (int k = 0; k < c; k++) dg[k] = db[k] = 0.25;
+    mbt_ref_batchnorm_backward(&s, x, gamma, mean, var, dyb, dx, dg, db);
+    mbt_ref_batchnorm_forward_eval(&s, x, gamma, beta, rm, rv, ye);
+    if (relu) mbt_ref_relu_forward((long)nx, ye, ye);
+
+    char what[96];
+    snprintf(what, sizeof what, "batchnorm n%d c%d hw%d%s", n, c, hw, relu ? " relu" : "");
+    char w2[160];
+#define BN_CHECK(name, got, ref, count) \
+    (snprintf(w2, sizeof w2, "%s %s", what, name), expect_close(w2, got, ref, count))
+    mbt_batchnorm *op = NULL, *inf = NULL;
+    int flags = relu ? MBT_BN_FUSE_RELU : 0;
+    if (!CHECK_OK(mbt_batchnorm_create(&op, MBT_DEVICE_CPU, &s, flags))) return;
+    if (!CHECK_OK(mbt_batchnorm_create(&inf, MBT_DEVICE_CPU, &s, flags | MBT_BN_INFERENCE))) return;
+    void *ws = malloc(mbt_batchnorm_workspace_bytes(op) + 1);
+    float *yf = malloc(nx * 4), *smf = malloc(c * 4), *svf = malloc(c * 4), *dxf = malloc(nx * 4),
+          *dgf = malloc(c * 4), *dbf = malloc(c * 4), *yef = malloc(nx * 4), *yif = malloc(nx * 4);
+    for (size_t i = 0; i < nx; i++) dxf[i] = 7.0f; /* overwritten */
+    for (int k = 0; k < c; k++) dgf[k] = dbf[k] = 0.25f;
+    CHECK_OK(mbt_batchnorm_forward_train(op, xf, gf, bf, yf, smf, svf, ws, rmf, rvf));
+    CHECK_OK(mbt_batchnorm_backward(op, xf, gf, bf, smf, svf, ws, dyf, dxf, dgf, dbf));
+    CHECK_OK(mbt_batchnorm_forward_eval(op, xf, gf, bf, rmf, rvf, yef));
+    CHECK_OK(mbt_batchnorm_forward_eval(inf, xf, gf, bf, rmf, rvf, yif));
+    float *yp = bn_out(yf, n, c, hw), *dxp = bn_out(dxf, n, c, hw), *yep = bn_out(yef, n, c, hw),
+          *yip = bn_out(yif, n, c, hw);
+    BN_CHECK("train y", yp, y, nx);
+    BN_CHECK("save_mean", smf, mean, c);
+    BN_CHECK("save_var", svf, var, c);
+    BN_CHECK("running_mean", rmf, rm, c);
+    BN_CHECK("running_var", rvf, rv, c);
+    BN_CHECK("dx", dxp, dx, nx);
+    BN_CHECK("dgamma", dgf, dg, c);
+    BN_CHECK("dbeta", dbf, db, c);
+    BN_CHECK("eval y (training op)", yep, ye, nx);
+    BN_CHECK("eval y (inference op)", yip, ye, nx);
+#undef BN_CHECK
+    mbt_batchnorm_destroy(op);
+    mbt_batchnorm_destroy(inf);
+    free(x); free(gamma); free(beta); free(dy); free(rm); free(rv); free(xf); free(gf); free(bf); free(dyf);
+    free(rmf); free(rvf); free(y); free(mean); free(var); free(dyb); free(dx); free(dg); free(db); free(ye);
+    free(ws); free(yf); free(smf); free(svf); free(dxf); free(dgf); free(dbf); free(yef); free(yif);
+    free(yp); free(dxp); free(yep); free(yip);
+}
+
 static void test_pool_linear_l2(void) {
     /* max pool 3x3/2/1 on odd and even sizes */
     for (int h = 7; h <= 8; h++) {
@@ -202,6 +286,11 @@ int main(void) {
     test_conv(2, b, 6, 6, b, 1, 1, 0, 0);
     test_conv(1, b, 10, 10, b, 7, 1, 3, 0);
     test_bad_conv_shapes();
+    for (int relu = 0; relu < 2; relu++) {
+        test_bn(8, 24, 1, relu);      /* BatchNorm1d, c not a multiple of the block */
+        test_bn(4, 2 * b, 7 * 5, relu); /* BatchNorm2d, odd spatial size */
+        test_bn(2, b, 1 * 3, relu);
+    }
     test_pool_linear_l2();
     return check_report("test_ops_cpu");
 }

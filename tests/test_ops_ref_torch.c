@@ -1,7 +1,7 @@
 /* The double-precision reference ops (src/ops/ref.h) against PyTorch float64 values and autograd
  * gradients (tests/fixtures/ref_ops.bin, tools/make_ref_op_fixtures.py): conv2d 7x7/2/3 and 3x3/2/1
  * (odd size), batch norm training (2d and 1d, incl. saved and running statistics) and evaluation,
- * max pooling 3x3/2/1, global average pooling, linear with bias, L2 normalisation (incl. a row
+ * max pooling 3x3/2/1 (without and with ties), global average pooling, linear with bias, L2 normalisation (incl. a row
  * below the clamp), ReLU, add. Each tensor must match to 1e-10 of its largest magnitude. */
 #include <math.h>
 #include <stdlib.h>
@@ -107,22 +107,25 @@ static void test_bn_eval(void) {
     free(y);
 }
 
-static void test_pools(void) {
-    const double *cfg = arr("maxpool", "cfg", 7);
+static void test_maxpool(const char *c) {
+    const double *cfg = arr(c, "cfg", 7);
     if (cfg) {
         mbt_pool_shape s = {(int)cfg[0], (int)cfg[1], (int)cfg[2], (int)cfg[3], (int)cfg[4], (int)cfg[5], (int)cfg[6]};
         size_t nx = (size_t)s.n * s.c * s.h * s.w, ny = (size_t)s.n * s.c * mbt_pool_h_out(&s) * mbt_pool_w_out(&s);
-        const double *x = arr("maxpool", "x", nx), *dy = arr("maxpool", "dy", ny);
+        const double *x = arr(c, "x", nx), *dy = arr(c, "dy", ny);
         if (x && dy) {
             double *y = zeros(ny), *dx = zeros(nx);
             mbt_ref_maxpool_forward(&s, x, y);
             mbt_ref_maxpool_backward(&s, x, dy, dx);
-            expect("maxpool", "y", y, ny);
-            expect("maxpool", "dx", dx, nx);
+            expect(c, "y", y, ny);
+            expect(c, "dx", dx, nx);
             free(y); free(dx);
         }
     }
-    cfg = arr("avgpool", "cfg", 3);
+}
+
+static void test_avgpool(void) {
+    const double *cfg = arr("avgpool", "cfg", 3);
     if (cfg) {
         int n = (int)cfg[0], c = (int)cfg[1], hw = (int)cfg[2];
         size_t nx = (size_t)n * c * hw, ny = (size_t)n * c;
@@ -213,7 +216,9 @@ int main(void) {
     test_bn_train("bn2d");
     test_bn_train("bn1d");
     test_bn_eval();
-    test_pools();
+    test_maxpool("maxpool");
+    test_maxpool("maxpool_ties");
+    test_avgpool();
     test_linear_l2_eltwise();
     CHECK(!missing);
     fixture_free(&fx);

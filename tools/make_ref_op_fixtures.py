@@ -12,6 +12,8 @@ upstream gradient "<c>_dy", the gradients of sum(dy * output):
   bn1d   the same over [6,5]
   bneval batch_norm evaluation over [3,4,2,3] with given running statistics: y
   maxpool  max_pool2d 3x3 stride 2 pad 1 over [2,3,9,8] (distinct values, no ties): y, dx; cfg n,c,h,w,k,stride,pad
+  maxpool_ties  the same over [1,2,8,7] of negative integers -1..-3: many ties (the gradient goes to the
+         first maximum in window order) and windows where zero padding would win
   avgpool  adaptive_avg_pool2d(1) over [2,3,4,5]: y [2,3], dx; cfg n,c,hw
   linear   linear with bias, x [5,7], w [4,7], b [4]: y, dx, dw, db; cfg n,in,out
   l2norm   F.normalize(dim=1, eps=1e-12) over [4,6], row 3 with norm below eps: y, dx; cfg n,d
@@ -97,6 +99,16 @@ def main():
         w.add("maxpool_cfg", [n, c, h, wd, 3, 2, 1])
         for key, v in dict(x=x, y=y, dy=dy, dx=dx).items():
             w.add(f"maxpool_{key}", v.detach())
+
+        n, c, h, wd = 1, 2, 8, 7
+        x = -torch.randint(1, 4, (n, c, h, wd)).to(torch.float64)
+        x.requires_grad_(True)
+        y = F.max_pool2d(x, 3, 2, 1)
+        dy = torch.randn_like(y)
+        (dx,) = grads(y, (x,), dy)
+        w.add("maxpool_ties_cfg", [n, c, h, wd, 3, 2, 1])
+        for key, v in dict(x=x, y=y, dy=dy, dx=dx).items():
+            w.add(f"maxpool_ties_{key}", v.detach())
 
         x = rand(2, 3, 4, 5)
         y = F.adaptive_avg_pool2d(x, 1).flatten(1)

@@ -1,7 +1,7 @@
 /* The CPU backend's ops against the double-precision reference ops (src/ops/ref.h): convolution
  * (strides, paddings, 1x1/3x3/7x7, NCHW input), batch norm (1d/2d, fused ReLU, train/eval/backward),
- * max and average pooling, linear, L2 normalisation, ReLU. Inputs are random; activations are
- * converted between NCHW and the backend's native layout. */
+ * max (incl. ties) and average pooling, linear, L2 normalisation, ReLU. Inputs are random;
+ * activations are converted between NCHW and the backend's native layout. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,8 +120,15 @@ static void test_bn(int n, int c, int hw, int relu) {
     size_t nx = (size_t)n * c * hw;
     double *x = rand_d(nx, 2), *gamma = rand_d(c, 1.5), *beta = rand_d(c, 1), *dy = rand_d(nx, 1);
     double *rm = rand_d(c, 0.5), *rv = rand_d(c, 0.5);
-    for (size_t i = 0; i < nx; i++) x[i] += 0.3 * (double)(i % 7); /* channel means away from 0 */
-    for (int k = 0; k < c; k++) rv[k] += 1.0;                        /* positive running variance */
+    /* channel means away from 0; every third channel with a small variance (and small running
+     * variance), where eps matters */
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < c; k++)
+            for (int p = 0; p < hw; p++) {
+                size_t at = ((size_t)i * c + k) * hw + p;
+                x[at] = (k % 3 ? x[at] : 0.01 * x[at]) + 0.3 * (k % 7);
+            }
+    for (int k = 0; k < c; k++) rv[k] = k % 3 ? rv[k] + 1.0 : 1e-3 * (rv[k] + 1.0);
     /* float copies first: the reference starts from the same (rounded) values */
     float *xf = bn_in(x, n, c, hw), *gf = to_f(gamma, c), *bf = to_f(beta, c), *dyf = bn_in(dy, n, c, hw);
     float *rmf = to_f(rm, c), *rvf = to_f(rv, c);
@@ -185,12 +192,16 @@ static void test_bn(int n, int c, int hw, int relu) {
 }
 
 static void test_pool_linear_l2(void) {
-    /* max pool 3x3/2/1 on odd and even sizes */
-    for (int h = 7; h <= 8; h++) {
+    /* max pool 3x3/2/1 on odd and even sizes; random values, then negative integers -1..-3 (ties go
+     * to the first maximum in window order; zero padding would win at the borders) */
+    for (int t = 0; t < 4; t++) {
+        int h = 7 + t % 2, ties = t / 2;
         mbt_pool_shape s = {2, 16, h, h, 3, 2, 1};
         int ho = mbt_pool_h_out(&s);
         size_t nx = (size_t)2 * 16 * h * h, ny = (size_t)2 * 16 * ho * ho;
         double *x = rand_d(nx, 1), *dy = rand_d(ny, 1), *y = calloc(ny, 8), *dx = calloc(nx, 8);
+        if (ties)
+            for (size_t i = 0; i < nx; i++) x[i] = -1.0 - mbt_rng_below(&rng, 3);
         mbt_ref_maxpool_forward(&s, x, y);
         mbt_ref_maxpool_backward(&s, x, dy, dx);
         mbt_maxpool *op;
@@ -201,8 +212,8 @@ static void test_pool_linear_l2(void) {
         CHECK_OK(mbt_maxpool_forward(op, xf, yf, ws));
         CHECK_OK(mbt_maxpool_backward(op, ws, dyf, dxf));
         float *yp = from_native(yf, 2, 16, ho * ho), *dxp = from_native(dxf, 2, 16, h * h);
-        expect_close("maxpool forward", yp, y, ny);
-        expect_close("maxpool backward", dxp, dx, nx);
+        expect_close(ties ? "maxpool forward (ties)" : "maxpool forward", yp, y, ny);
+        expect_close(ties ? "maxpool backward (ties)" : "maxpool backward", dxp, dx, nx);
         mbt_maxpool_destroy(op);
         free(x); free(dy); free(y); free(dx); free(ws); free(xf); free(yf); free(dyf); free(dxf); free(yp); free(dxp);
     }

@@ -240,11 +240,17 @@ static void test_pool_linear_l2(void) {
                *dy = rand_d((size_t)n * out, 1);
         double *y = calloc((size_t)n * out, 8), *dx = calloc((size_t)n * in, 8), *dw = calloc((size_t)out * in, 8),
                *db = calloc(out, 8);
+        /* dw and db accumulate onto 0.5, dx is overwritten */
+        for (int i = 0; i < out * in; i++) dw[i] = 0.5;
+        for (int i = 0; i < out; i++) db[i] = 0.5;
         mbt_ref_linear_forward(n, in, out, x, w, bias ? b : NULL, y);
         mbt_ref_linear_backward(n, in, out, x, w, dy, dx, dw, bias ? db : NULL);
         float *xf = to_f(x, (size_t)n * in), *wf = to_f(w, (size_t)out * in), *bf = to_f(b, out),
               *dyf = to_f(dy, (size_t)n * out), *yf = malloc((size_t)n * out * 4), *dxf = malloc((size_t)n * in * 4),
               *dwf = calloc((size_t)out * in, 4), *dbf = calloc(out, 4);
+        for (int i = 0; i < out * in; i++) dwf[i] = 0.5f;
+        for (int i = 0; i < out; i++) dbf[i] = 0.5f;
+        for (int i = 0; i < n * in; i++) dxf[i] = 7.0f;
         CHECK_OK(mbt_linear_forward(MBT_DEVICE_CPU, n, in, out, xf, wf, bias ? bf : NULL, yf));
         CHECK_OK(mbt_linear_backward(MBT_DEVICE_CPU, n, in, out, xf, wf, dyf, dxf, dwf, bias ? dbf : NULL));
         expect_close("linear forward", yf, y, (size_t)n * out);

@@ -116,6 +116,14 @@ static void test_convert(void) {
     CHECK(mbt_ckpt_convert(io_fixture("io_legacy.pth"), st, NULL) == MBT_ERR_UNSUPPORTED);
     CHECK(io_error_has("_use_new_zipfile_serialization=True", NULL));
     CHECK(mbt_ckpt_convert(io_fixture("io_keymap_resnet18.txt"), st, NULL) == MBT_ERR_FORMAT);
+    /* a name Python could not decode is refused by the .pth writer */
+    mbt_state_dict_init(&sd);
+    int64_t s1[1] = {1};
+    float one = 1;
+    CHECK_OK(mbt_state_dict_add(&sd, "bad\xff", MBT_DTYPE_F32, 1, s1, &one, MBT_SD_BORROW));
+    CHECK(mbt_pth_write(tmp_path("utf8.pth"), &sd) == MBT_ERR_ARG);
+    CHECK(io_error_has("UTF-8", NULL));
+    mbt_state_dict_free(&sd);
     /* format detection */
     CHECK(mbt_ckpt_format_from_path("x/y.PTH") == MBT_CKPT_PTH && mbt_ckpt_format_from_path("a.pth.tar") == MBT_CKPT_PTH);
     CHECK(mbt_ckpt_format_from_path("m.safetensors") == MBT_CKPT_SAFETENSORS);

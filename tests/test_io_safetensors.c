@@ -192,6 +192,23 @@ static void test_malformed(void) {
     CHECK(parse_header("{}  x", 0) == MBT_ERR_FORMAT);
     CHECK(parse_header("[]", 0) == MBT_ERR_FORMAT);
     CHECK(parse_header("{}      ", 0) == MBT_OK);
+    CHECK(parse_header("{\"\xff\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 8) == MBT_ERR_FORMAT);
+    CHECK(io_error_has("UTF-8", NULL));
+    CHECK(parse_header("{\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+                       8) == MBT_OK);
+    /* the writer refuses names Python could not decode */
+    mbt_state_dict w;
+    mbt_state_dict_init(&w);
+    uint8_t one = 1;
+    int64_t s1[1] = {1};
+    static const char *const bad[] = {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "ab\xe2\x82"};
+    for (int i = 0; i < 5; i++) {
+        CHECK_OK(mbt_state_dict_add(&w, bad[i], MBT_DTYPE_U8, 1, s1, &one, MBT_SD_BORROW));
+        CHECK(mbt_safetensors_write(tmp_path("utf8.safetensors"), &w) == MBT_ERR_ARG);
+        CHECK(io_error_has("UTF-8", NULL));
+        mbt_state_dict_remove(&w, 0);
+    }
+    mbt_state_dict_free(&w);
     /* a deeply nested header does not exhaust the stack (cJSON limits nesting) */
     char deep[4200] = "{\"x\":";
     for (int i = 0; i < 2000; i++) strcat(deep, "[");

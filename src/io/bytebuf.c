@@ -94,3 +94,22 @@ void mbt_bytebuf_json_str(mbt_bytebuf *b, const char *s) {
     }
     mbt_bytebuf_byte(b, '"');
 }
+
+int mbt_utf8_valid(const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned c = *p++;
+        if (c < 0x80) continue;
+        int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : -1;
+        if (more < 0 || c > 0xf4 || (c & 0xfe) == 0xc0 || end - p < more) return 0;
+        unsigned cp = c & (0x3f >> more);
+        for (int i = 0; i < more; i++) {
+            if ((p[i] & 0xc0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += more;
+    }
+    return 1;
+}

@@ -20,6 +20,8 @@ void mbt_bytebuf_printf(mbt_bytebuf *b, const char *fmt, ...) __attribute__((for
 void mbt_bytebuf_u16le(mbt_bytebuf *b, uint16_t v);
 void mbt_bytebuf_u32le(mbt_bytebuf *b, uint32_t v);
 void mbt_bytebuf_u64le(mbt_bytebuf *b, uint64_t v);
+/* 1 if s[0, n) is valid UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). */
+int mbt_utf8_valid(const char *s, size_t n);
 /* Appends s as a JSON string literal (quotes, escapes for '"', '\\' and control characters). */
 void mbt_bytebuf_json_str(mbt_bytebuf *b, const char *s);
 

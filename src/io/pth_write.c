@@ -79,8 +79,9 @@ mbt_status mbt_pth_pickle_state_dict(const mbt_state_dict *sd, unsigned char **o
         if (!storage_class(sd->tensors[i].dtype))
             return MBT_FAIL(MBT_ERR_ARG, "tensor '%s': dtype %d has no torch storage", sd->tensors[i].name,
                             (int)sd->tensors[i].dtype);
-        if (strlen(sd->tensors[i].name) > 0x7fffffff)
-            return MBT_FAIL(MBT_ERR_ARG, "tensor name too long");
+        if (!mbt_utf8_valid(sd->tensors[i].name, strlen(sd->tensors[i].name)))
+            return MBT_FAIL(MBT_ERR_ARG, "tensor name '%s' is not valid UTF-8 (Python could not read it)",
+                            sd->tensors[i].name);
     }
     mbt_bytebuf b;
     mbt_bytebuf_init(&b);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/bytebuf.h"
 #include "io/read_file.h"
 #include "io/safetensors.h"
 
@@ -156,6 +157,8 @@ mbt_status mbt_safetensors_parse(const void *buf, size_t len, const char *what, 
                         (unsigned long long)n, len);
     if (n < 2 || b[8] != '{')
         return MBT_FAIL(MBT_ERR_FORMAT, "%s: not a safetensors file (header does not start with '{')", what);
+    if (!mbt_utf8_valid((const char *)b + 8, (size_t)n))
+        return MBT_FAIL(MBT_ERR_FORMAT, "%s: header is not valid UTF-8", what);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)b + 8, (size_t)n, &end, 0);
     if (!root) {

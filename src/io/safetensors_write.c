@@ -9,9 +9,16 @@
 mbt_status mbt_safetensors_header(const mbt_state_dict *sd, char **header, size_t *header_len, size_t *offsets) {
     *header = NULL;
     *header_len = 0;
-    for (size_t i = 0; i < sd->count; i++)
+    for (size_t i = 0; i < sd->count; i++) {
         if (!strcmp(sd->tensors[i].name, "__metadata__"))
             return MBT_FAIL(MBT_ERR_ARG, "safetensors: a tensor cannot be called \"__metadata__\"");
+        if (!mbt_utf8_valid(sd->tensors[i].name, strlen(sd->tensors[i].name)))
+            return MBT_FAIL(MBT_ERR_ARG, "safetensors: tensor name '%s' is not valid UTF-8", sd->tensors[i].name);
+    }
+    for (size_t i = 0; i < sd->meta_count; i++)
+        if (!mbt_utf8_valid(sd->meta[i].key, strlen(sd->meta[i].key)) ||
+            !mbt_utf8_valid(sd->meta[i].value, strlen(sd->meta[i].value)))
+            return MBT_FAIL(MBT_ERR_ARG, "safetensors: metadata '%s' is not valid UTF-8", sd->meta[i].key);
     size_t *off = offsets ? offsets : malloc((sd->count ? sd->count : 1) * sizeof *off);
     if (!off) return MBT_FAIL(MBT_ERR_NOMEM, "safetensors: no memory for %zu offsets", sd->count);
     /* Data layout: 8-byte elements first, then 4, 2, 1, so that each tensor is aligned to its element. */

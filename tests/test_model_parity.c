@@ -31,7 +31,11 @@ static double tolerance(const fixture_file *fx, const char *name) {
     return fmax(RTOL, 4.0 * e);
 }
 
-static void set_params(mbt_model *m) {
+/* last_bn: the last batch norm of a residual block ("bn2" in ResNet-18, "bn3" in ResNet-50), whose
+ * gamma the fixture script starts small. */
+static void set_params(mbt_model *m, const char *last_bn) {
+    char last_gamma[32];
+    snprintf(last_gamma, sizeof last_gamma, ".%s.weight", last_bn);
     for (size_t t = 0; t < mbt_model_param_count(m); t++) {
         mbt_param *p = mbt_model_param(m, t);
         if (p->kind == MBT_PARAM_COUNTER) continue;
@@ -41,6 +45,9 @@ static void set_params(mbt_model *m) {
             double v = pattern((int64_t)t, (int64_t)i), val;
             if (!strcmp(suffix, "running_var")) val = 1.0 + 0.5 * (v + 1.0) / 2.0;
             else if (!strcmp(suffix, "running_mean") || (p->ndim == 1 && !strcmp(suffix, "bias"))) val = 0.1 * v;
+            else if (p->ndim == 1 && strlen(p->name) > strlen(last_gamma) &&
+                     !strcmp(p->name + strlen(p->name) - strlen(last_gamma), last_gamma))
+                val = 0.2 + 0.02 * v;
             else if (p->ndim == 1) val = 1.0 + 0.1 * v;
             else val = v * sqrt(6.0 / (double)fan_in);
             p->data[i] = (float)val;
@@ -78,7 +85,7 @@ static void run_case(const char *file, mbt_model_config cfg, int batch) {
         fixture_free(&fx);
         return;
     }
-    set_params(m);
+    set_params(m, cfg.arch == MBT_ARCH_RESNET50 ? "bn3" : "bn2");
     CHECK_OK(mbt_model_sync_params(m));
     CHECK_OK(mbt_model_zero_grads(m));
     int size = cfg.image_size, d = cfg.feature_dim, emb = mbt_model_embedding_dim(cfg.arch);

@@ -41,7 +41,7 @@ def pattern(tag, n):
     return (z >> np.uint64(11)).astype(np.float64) / 2.0 ** 53 * 2.0 - 1.0
 
 
-def set_params(model):
+def set_params(model, last_bn):
     """Parameter t of the state_dict (in order) gets pattern(t, numel), scaled per kind."""
     for t, (name, tensor) in enumerate(model.state_dict().items()):
         if name.endswith("num_batches_tracked"):
@@ -52,6 +52,11 @@ def set_params(model):
             val = 1.0 + 0.5 * (p + 1.0) / 2.0
         elif name.endswith("running_mean") or (tensor.dim() == 1 and name.endswith("bias")):
             val = 0.1 * p
+        elif tensor.dim() == 1 and name.endswith(last_bn + ".weight"):
+            # the last BN of each residual block starts small (as zero_init_residual makes it zero):
+            # at gamma ~ 1 a deep BN ResNet's gradients are chaotic in its inputs (they grow
+            # exponentially with depth), and no float32 comparison would mean anything
+            val = 0.2 + 0.02 * p
         elif tensor.dim() == 1:  # BN weight
             val = 1.0 + 0.1 * p
         else:  # conv or linear weight: uniform with He-like scale
@@ -106,12 +111,12 @@ def rel_norm_err(a, b):
     return float((a - b).norm() / max(float(b.norm()), 1e-300))
 
 
-def run_case(name, model, batch, image_size, feature_dim):
+def run_case(name, model, batch, image_size, feature_dim, last_bn):
     """Float64 reference values, plus how far PyTorch's own float32 run is from them (`f32err:`,
     relative norm error per tensor): some gradients of deep batch-normalised nets are sensitive to
     rounding, and the test allows mixbt (float32) the larger of 1e-4 and a few times PyTorch's error."""
     model = model.double()
-    set_params(model)
+    set_params(model, last_bn)
     model32 = copy.deepcopy(model).float()
     model.train()
     model32.train()
@@ -148,13 +153,13 @@ def run_case(name, model, batch, image_size, feature_dim):
     print("%s: input tag %d, smallest ReLU input margin %.2e std" % (name, input_tag, margin))
     xs = [torch.from_numpy(2.0 * pattern(input_tag + s, batch * 3 * image_size ** 2)
                            .reshape(batch, 3, image_size, image_size)) for s in range(2)]
-    set_params(model)  # undo the running-statistics updates of the probe
+    set_params(model, last_bn)  # undo the running-statistics updates of the probe
     reference_state = copy.deepcopy(model.state_dict())
     model32 = copy.deepcopy(model).float()
     model32.train()
     douts = [torch.from_numpy(pattern(2000 + s, batch * feature_dim).reshape(batch, feature_dim)) for s in range(2)]
     # Sensitivity: PyTorch's own float32 run, and float64 runs on inputs perturbed at float32 rounding
-    # level (1e-5 relative), which also exposes ReLUs flipping near zero. f32err is the largest
+    # level (1e-6 relative), which also exposes ReLUs flipping near zero. f32err is the largest
     # relative change of each tensor among these runs.
     feats, outs = forward_backward(model, xs, douts)
     runs = []
@@ -164,7 +169,7 @@ def run_case(name, model, batch, image_size, feature_dim):
         other = copy.deepcopy(model)
         other.load_state_dict(reference_state)
         other.zero_grad()
-        noisy = [x * (1.0 + 1e-5 * torch.from_numpy(pattern(5000 + 10 * k + s, x.numel()).reshape(x.shape)))
+        noisy = [x * (1.0 + 1e-6 * torch.from_numpy(pattern(5000 + 10 * k + s, x.numel()).reshape(x.shape)))
                  for s, x in enumerate(xs)]
         f, o = forward_backward(other, noisy, douts)
         runs.append((other, f, o))
@@ -212,9 +217,9 @@ def run_case(name, model, batch, image_size, feature_dim):
 
 def main():
     torch.manual_seed(0)
-    run_case("r18_32", SmallModel("resnet18", 32, 64), batch=4, image_size=32, feature_dim=64)
-    run_case("r18_64", SmallModel("resnet18", 64, 64), batch=3, image_size=64, feature_dim=64)
-    run_case("r50_224stem", ImageNetModel("resnet50", [2048, 256, 256, 128]), batch=4, image_size=128, feature_dim=128)
+    run_case("r18_32", SmallModel("resnet18", 32, 64), batch=4, image_size=32, feature_dim=64, last_bn="bn2")
+    run_case("r18_64", SmallModel("resnet18", 64, 64), batch=3, image_size=64, feature_dim=64, last_bn="bn2")
+    run_case("r50_224stem", ImageNetModel("resnet50", [2048, 256, 256, 128]), batch=4, image_size=128, feature_dim=128, last_bn="bn3")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,207 @@
+/* Augmentation recipes: random draws and the training / evaluation transforms (see augment.h). */
+#include "data/augment.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "data/color.h"
+
+/* Keep float expressions rounded as written (matching the unfused arithmetic of the reference). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+mbt_status mbt_augment_recipe_get(const char *name, int size, mbt_augment_recipe *r) {
+    memset(r, 0, sizeof *r);
+    r->ratio_min = 3.0f / 4.0f;
+    r->ratio_max = 4.0f / 3.0f;
+    r->flip_p = 0.5f;
+    r->jitter_p = 0.8f;
+    r->brightness = r->contrast = r->saturation = 0.4f;
+    r->hue = 0.1f;
+    r->eval_filter = MBT_FILTER_BICUBIC;
+    if (!strcmp(name, "cifar")) {
+        static const float mean[3] = {0.4914f, 0.4822f, 0.4465f}, std[3] = {0.2023f, 0.1994f, 0.2010f};
+        r->name = "cifar";
+        r->size = 32;
+        r->crop_first = 1;
+        r->scale_min = 0.08f;
+        r->scale_max = 1.0f;
+        r->filter = MBT_FILTER_BILINEAR;
+        r->gray_p = 0.2f;
+        memcpy(r->mean, mean, sizeof mean);
+        memcpy(r->std, std, sizeof std);
+        r->eval_filter = MBT_FILTER_BILINEAR;
+    } else if (!strcmp(name, "tiny_imagenet") || !strcmp(name, "stl10")) {
+        static const float tmean[3] = {0.480f, 0.448f, 0.398f}, tstd[3] = {0.277f, 0.269f, 0.282f};
+        static const float smean[3] = {0.43f, 0.42f, 0.39f}, sstd[3] = {0.27f, 0.26f, 0.27f};
+        int stl = !strcmp(name, "stl10");
+        r->name = stl ? "stl10" : "tiny_imagenet";
+        r->size = 64;
+        r->crop_first = 0;
+        r->scale_min = 0.2f;
+        r->scale_max = 1.0f;
+        r->filter = MBT_FILTER_BICUBIC;
+        r->gray_p = 0.1f;
+        memcpy(r->mean, stl ? smean : tmean, sizeof tmean);
+        memcpy(r->std, stl ? sstd : tstd, sizeof tstd);
+    } else {
+        return MBT_FAIL(MBT_ERR_ARG, "augmentation recipe '%s' is unknown (cifar, tiny_imagenet, stl10)", name);
+    }
+    if (size < 0 || size > 4096) return MBT_FAIL(MBT_ERR_ARG, "image size %d is out of range (1..4096)", size);
+    if (size > 0) r->size = size;
+    r->eval_resize = !strcmp(r->name, "stl10") ? (int)nearbyint(r->size * 70.0 / 64.0) : r->size;
+    return MBT_OK;
+}
+
+/* torch's uniform_(lo, hi) on a float32 tensor. */
+static float uniform(mbt_rng *rng, float lo, float hi) { return lo + (hi - lo) * mbt_rng_uniform(rng); }
+
+mbt_crop_box mbt_rrc_params(mbt_rng *rng, int width, int height, float scale_min, float scale_max, float ratio_min,
+                            float ratio_max) {
+    double area = (double)width * (double)height;
+    float log_lo = logf(ratio_min), log_hi = logf(ratio_max);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        double target = area * (double)uniform(rng, scale_min, scale_max);
+        double ratio = (double)expf(uniform(rng, log_lo, log_hi));
+        int w = (int)nearbyint(sqrt(target * ratio));
+        int h = (int)nearbyint(sqrt(target / ratio));
+        if (w > 0 && w <= width && h > 0 && h <= height) {
+            mbt_crop_box b;
+            b.top = (int)mbt_rng_below(rng, (uint32_t)(height - h + 1));
+            b.left = (int)mbt_rng_below(rng, (uint32_t)(width - w + 1));
+            b.height = h;
+            b.width = w;
+            return b;
+        }
+    }
+    double in_ratio = (double)width / (double)height;
+    int w = width, h = height;
+    if (in_ratio < (double)ratio_min) h = (int)nearbyint(w / (double)ratio_min);
+    else if (in_ratio > (double)ratio_max) w = (int)nearbyint(h * (double)ratio_max);
+    mbt_crop_box b = {(height - h) / 2, (width - w) / 2, h, w};
+    return b;
+}
+
+static void draw_jitter(const mbt_augment_recipe *r, mbt_rng *rng, mbt_augment_params *p) {
+    p->jitter = mbt_rng_uniform(rng) < r->jitter_p;
+    int32_t perm[4];
+    mbt_rng_permutation(rng, perm, 4);
+    for (int i = 0; i < 4; i++) p->order[i] = perm[i];
+    p->brightness = uniform(rng, fmaxf(0.0f, 1.0f - r->brightness), 1.0f + r->brightness);
+    p->contrast = uniform(rng, fmaxf(0.0f, 1.0f - r->contrast), 1.0f + r->contrast);
+    p->saturation = uniform(rng, fmaxf(0.0f, 1.0f - r->saturation), 1.0f + r->saturation);
+    p->hue = uniform(rng, -r->hue, r->hue);
+}
+
+void mbt_augment_draw(const mbt_augment_recipe *r, int width, int height, mbt_rng *rng, mbt_augment_params *p) {
+    memset(p, 0, sizeof *p);
+    if (r->crop_first) {
+        p->crop = mbt_rrc_params(rng, width, height, r->scale_min, r->scale_max, r->ratio_min, r->ratio_max);
+        p->flip = mbt_rng_uniform(rng) < r->flip_p;
+        draw_jitter(r, rng, p);
+        p->gray = mbt_rng_uniform(rng) < r->gray_p;
+    } else {
+        draw_jitter(r, rng, p);
+        p->gray = mbt_rng_uniform(rng) < r->gray_p;
+        p->crop = mbt_rrc_params(rng, width, height, r->scale_min, r->scale_max, r->ratio_min, r->ratio_max);
+        p->flip = mbt_rng_uniform(rng) < r->flip_p;
+    }
+}
+
+void mbt_augment_scratch_free(mbt_augment_scratch *s) {
+    mbt_image_free(&s->a);
+    mbt_image_free(&s->b);
+    mbt_resample_scratch_free(&s->rs);
+}
+
+void mbt_augment_jitter(mbt_image *img, const mbt_augment_params *p) {
+    size_t n = (size_t)img->width * img->height;
+    for (int i = 0; i < 4; i++) {
+        switch (p->order[i]) {
+        case 0: mbt_color_brightness(img->data, n, p->brightness); break;
+        case 1: mbt_color_contrast(img->data, n, p->contrast); break;
+        case 2: mbt_color_saturation(img->data, n, p->saturation); break;
+        default: mbt_color_hue(img->data, n, p->hue); break;
+        }
+    }
+}
+
+void mbt_augment_normalize(const mbt_image *img, const float mean[3], const float std[3], float *out) {
+    float lut[3][256];
+    for (int c = 0; c < 3; c++)
+        for (int v = 0; v < 256; v++) lut[c][v] = ((float)v / 255.0f - mean[c]) / std[c];
+    size_t plane = (size_t)img->width * img->height;
+    const uint8_t *px = img->data;
+    for (size_t i = 0; i < plane; i++) {
+        out[i] = lut[0][px[3 * i]];
+        out[plane + i] = lut[1][px[3 * i + 1]];
+        out[2 * plane + i] = lut[2][px[3 * i + 2]];
+    }
+}
+
+static void copy_image(const mbt_image *src, mbt_image *dst) {
+    memcpy(dst->data, src->data, (size_t)src->width * src->height * 3);
+}
+
+mbt_status mbt_augment_apply(const mbt_augment_recipe *r, const mbt_augment_params *p, const mbt_image *src,
+                             mbt_augment_scratch *s, float *out) {
+    const mbt_crop_box *c = &p->crop;
+    mbt_image *img;
+    if (r->crop_first) {
+        MBT_TRY(mbt_resample(src, c->left, c->top, c->width, c->height, &s->a, r->size, r->size, r->filter, &s->rs));
+        img = &s->a;
+        if (p->flip) mbt_image_hflip(img);
+        if (p->jitter) mbt_augment_jitter(img, p);
+        if (p->gray) mbt_color_grayscale(img->data, (size_t)img->width * img->height);
+    } else {
+        const mbt_image *base = src;
+        if (p->jitter || p->gray) {
+            MBT_TRY(mbt_image_reserve(&s->a, src->width, src->height));
+            copy_image(src, &s->a);
+            if (p->jitter) mbt_augment_jitter(&s->a, p);
+            if (p->gray) mbt_color_grayscale(s->a.data, (size_t)src->width * src->height);
+            base = &s->a;
+        }
+        MBT_TRY(mbt_resample(base, c->left, c->top, c->width, c->height, &s->b, r->size, r->size, r->filter, &s->rs));
+        img = &s->b;
+        if (p->flip) mbt_image_hflip(img);
+    }
+    mbt_augment_normalize(img, r->mean, r->std, out);
+    return MBT_OK;
+}
+
+mbt_status mbt_augment_eval(const mbt_augment_recipe *r, const mbt_image *src, mbt_augment_scratch *s, float *out) {
+    int w = src->width, h = src->height, nw = w, nh = h;
+    const mbt_image *img = src;
+    if (r->eval_resize > 0) {
+        /* torchvision Resize(int): the shorter side to eval_resize, the longer one scaled and truncated */
+        if (w <= h) {
+            nw = r->eval_resize;
+            nh = (int)((double)r->eval_resize * h / w);
+        } else {
+            nh = r->eval_resize;
+            nw = (int)((double)r->eval_resize * w / h);
+        }
+        if (nw != w || nh != h) {
+            MBT_TRY(mbt_resample(src, 0, 0, w, h, &s->a, nw, nh, r->eval_filter, &s->rs));
+            img = &s->a;
+        }
+    }
+    if (nw < r->size || nh < r->size)
+        return MBT_FAIL(MBT_ERR_ARG, "evaluation transform: a %dx%d image is smaller than the %dx%d centre crop", nw, nh,
+                        r->size, r->size);
+    /* torchvision CenterCrop: offsets round((side - size) / 2), half to even */
+    int top = (int)nearbyint((nh - r->size) / 2.0), left = (int)nearbyint((nw - r->size) / 2.0);
+    if (top != 0 || left != 0 || nw != r->size || nh != r->size) {
+        MBT_TRY(mbt_image_reserve(&s->b, r->size, r->size));
+        for (int y = 0; y < r->size; y++)
+            memcpy(s->b.data + (size_t)y * r->size * 3, img->data + ((size_t)(top + y) * nw + left) * 3,
+                   (size_t)r->size * 3);
+        img = &s->b;
+    }
+    mbt_augment_normalize(img, r->mean, r->std, out);
+    return MBT_OK;
+}

@@ -1,0 +1,78 @@
+/* The augmentation recipes of the reference (torchvision 0.14 on PIL images): random parameter draws
+ * from a Philox stream, then the deterministic image operations, then ToTensor + Normalize into
+ * float32 CHW. A view's result is a pure function of (recipe, source image, stream). */
+#ifndef MBT_AUGMENT_H
+#define MBT_AUGMENT_H
+
+#include <stdint.h>
+
+#include "core/rng.h"
+#include "core/status.h"
+#include "data/image.h"
+#include "data/resample.h"
+
+typedef struct {
+    const char *name;
+    int size;                   /* output side length */
+    int crop_first;             /* 1: crop, flip, jitter, gray (CIFAR); 0: jitter, gray, crop, flip (Tiny, STL) */
+    float scale_min, scale_max; /* RandomResizedCrop area fraction range */
+    float ratio_min, ratio_max; /* RandomResizedCrop aspect ratio (w / h) range */
+    mbt_filter filter;          /* RandomResizedCrop interpolation */
+    float flip_p;
+    float jitter_p, brightness, contrast, saturation, hue; /* RandomApply(ColorJitter(b, c, s, h), jitter_p) */
+    float gray_p;
+    float mean[3], std[3];      /* Normalize */
+    /* evaluation transform: Resize(eval_resize) of the shorter side with eval_filter (a no-op when the
+     * image already has that shorter side), then CenterCrop(size), ToTensor, Normalize */
+    int eval_resize;
+    mbt_filter eval_filter;
+} mbt_augment_recipe;
+
+/* The recipe called `name`: "cifar" (32 px), "tiny_imagenet" (64 px), "stl10" (64 px; evaluation
+ * Resize(70) + CenterCrop(64)). size > 0 replaces the output side (STL-10's evaluation resize scales
+ * with it: round(size * 70 / 64)); 0 keeps the recipe's. MBT_ERR_ARG for an unknown name. */
+mbt_status mbt_augment_recipe_get(const char *name, int size, mbt_augment_recipe *recipe);
+
+typedef struct {
+    int top, left, height, width;
+} mbt_crop_box;
+
+/* The random choices of one view (drawn by mbt_augment_draw, applied by mbt_augment_apply). */
+typedef struct {
+    mbt_crop_box crop;
+    int flip;
+    int jitter;     /* ColorJitter applied */
+    int order[4];   /* 0 brightness, 1 contrast, 2 saturation, 3 hue: the order they are applied in */
+    float brightness, contrast, saturation, hue;
+    int gray;
+} mbt_augment_params;
+
+/* torchvision RandomResizedCrop.get_params for a width x height image: up to 10 tries of
+ * area * U(scale) and exp(U(log ratio)) (float32 draws), w = round(sqrt(area * r)), h = round(sqrt(area / r))
+ * (half to even), accepted if 0 < w <= width and 0 < h <= height, top/left uniform; else the centre
+ * crop clamped to the ratio range. */
+mbt_crop_box mbt_rrc_params(mbt_rng *rng, int width, int height, float scale_min, float scale_max,
+                            float ratio_min, float ratio_max);
+
+/* Draws every random choice of one view of a width x height source image. */
+void mbt_augment_draw(const mbt_augment_recipe *recipe, int width, int height, mbt_rng *rng, mbt_augment_params *p);
+
+/* Reused buffers of one thread's augmentations (all-zero is valid). */
+typedef struct {
+    mbt_image a, b;
+    mbt_resample_scratch rs;
+} mbt_augment_scratch;
+void mbt_augment_scratch_free(mbt_augment_scratch *s);
+
+/* The training transform with choices p applied to src: out = float32 [3][size][size], normalised. */
+mbt_status mbt_augment_apply(const mbt_augment_recipe *recipe, const mbt_augment_params *p, const mbt_image *src,
+                             mbt_augment_scratch *s, float *out);
+/* The evaluation transform of the recipe applied to src (same output layout). */
+mbt_status mbt_augment_eval(const mbt_augment_recipe *recipe, const mbt_image *src, mbt_augment_scratch *s, float *out);
+
+/* Colour jitter with the given choices, in place (used by mbt_augment_apply; exposed for tests). */
+void mbt_augment_jitter(mbt_image *img, const mbt_augment_params *p);
+/* ToTensor + Normalize: img (HWC uint8) -> out [3][H][W] with (v / 255 - mean) / std in float32. */
+void mbt_augment_normalize(const mbt_image *img, const float mean[3], const float std[3], float *out);
+
+#endif

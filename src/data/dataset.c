@@ -1,0 +1,143 @@
+/* The dataset interface: shared storage with a reference count, views, and the opener by name. */
+#include "data/dataset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/dataset_impl.h"
+
+typedef struct {
+    int refs;
+    const mbt_dataset_ops *ops;
+    void *impl;
+    int32_t *labels;
+    int64_t count;
+    int num_classes;
+    char *description;
+} shared_storage;
+
+struct mbt_dataset {
+    shared_storage *s;
+    int64_t count;
+    int64_t *index; /* image i is storage image index[i] (NULL: image i) */
+};
+
+static int64_t resolve(const mbt_dataset *ds, int64_t i) { return ds->index ? ds->index[i] : i; }
+
+void mbt_dataset_reader_free(mbt_dataset_reader *rd) { mbt_file_buffer_free(&rd->file); }
+
+int mbt_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int mbt_is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void release(shared_storage *s) {
+    if (!s || --s->refs > 0) return;
+    if (s->ops && s->ops->destroy) s->ops->destroy(s->impl);
+    free(s->labels);
+    free(s->description);
+    free(s);
+}
+
+mbt_status mbt_dataset_wrap(mbt_dataset **ds, const mbt_dataset_ops *ops, void *impl, int32_t *labels, int64_t count,
+                            int num_classes, const char *description) {
+    *ds = NULL;
+    shared_storage *s = calloc(1, sizeof *s);
+    mbt_dataset *d = calloc(1, sizeof *d);
+    char *desc = strdup(description);
+    if (!s || !d || !desc) {
+        free(s);
+        free(d);
+        free(desc);
+        if (ops->destroy) ops->destroy(impl);
+        free(labels);
+        return MBT_FAIL(MBT_ERR_NOMEM, "%s: out of memory", description);
+    }
+    *s = (shared_storage){1, ops, impl, labels, count, num_classes, desc};
+    d->s = s;
+    d->count = count;
+    *ds = d;
+    return MBT_OK;
+}
+
+static mbt_status make_view(mbt_dataset **out, const mbt_dataset *base, int64_t count, int spread) {
+    *out = NULL;
+    mbt_dataset *d = calloc(1, sizeof *d);
+    if (!d) return MBT_FAIL(MBT_ERR_NOMEM, "dataset view: out of memory");
+    d->count = count > 0 && count < base->count ? count : base->count;
+    if (spread || base->index) {
+        d->index = malloc((size_t)d->count * sizeof *d->index);
+        if (!d->index) {
+            long long n = (long long)d->count;
+            free(d);
+            return MBT_FAIL(MBT_ERR_NOMEM, "dataset view: out of memory for %lld indices", n);
+        }
+        for (int64_t i = 0; i < d->count; i++)
+            d->index[i] = resolve(base, spread ? (int64_t)((double)i * (double)base->count / (double)d->count) : i);
+    }
+    d->s = base->s;
+    d->s->refs++;
+    *out = d;
+    return MBT_OK;
+}
+
+mbt_status mbt_dataset_view(mbt_dataset **out, const mbt_dataset *base, int64_t count) {
+    return make_view(out, base, count, 0);
+}
+
+mbt_status mbt_dataset_view_spread(mbt_dataset **out, const mbt_dataset *base, int64_t count) {
+    return make_view(out, base, count, 1);
+}
+
+void mbt_dataset_destroy(mbt_dataset *ds) {
+    if (!ds) return;
+    release(ds->s);
+    free(ds->index);
+    free(ds);
+}
+
+int64_t mbt_dataset_count(const mbt_dataset *ds) { return ds->count; }
+int mbt_dataset_num_classes(const mbt_dataset *ds) { return ds->s->num_classes; }
+int32_t mbt_dataset_label(const mbt_dataset *ds, int64_t i) { return ds->s->labels[resolve(ds, i)]; }
+const char *mbt_dataset_describe(const mbt_dataset *ds) { return ds->s->description; }
+
+mbt_status mbt_dataset_image(const mbt_dataset *ds, int64_t i, mbt_dataset_reader *rd, mbt_image *img) {
+    if (i < 0 || i >= ds->count)
+        return MBT_FAIL(MBT_ERR_ARG, "%s: image %lld is out of range (%lld images)", ds->s->description, (long long)i,
+                        (long long)ds->count);
+    return ds->s->ops->read(ds->s->impl, resolve(ds, i), rd, img);
+}
+
+mbt_status mbt_dataset_open(mbt_dataset **ds, const char *kind, const char *dir, mbt_split split) {
+    *ds = NULL;
+    if (!dir || !*dir) return MBT_FAIL(MBT_ERR_ARG, "--data: no folder given for dataset %s", kind);
+    if (!mbt_is_dir(dir)) return MBT_FAIL(MBT_ERR_IO, "--data %s: not a folder", dir);
+    int stl = !strcmp(kind, "stl10");
+    if ((split == MBT_SPLIT_UNLABELED || split == MBT_SPLIT_TRAIN_UNLABELED) && !stl)
+        return MBT_FAIL(MBT_ERR_ARG, "dataset %s has no unlabelled split (only stl10 has)", kind);
+    if (!strcmp(kind, "cifar10")) return mbt_cifar_open(ds, 10, dir, split);
+    if (!strcmp(kind, "cifar100")) return mbt_cifar_open(ds, 100, dir, split);
+    if (stl) return mbt_stl10_open(ds, dir, split);
+    if (!strcmp(kind, "tiny_imagenet")) return mbt_tiny_imagenet_open(ds, dir, split);
+    if (!strcmp(kind, "folder")) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/train", dir);
+        if (mbt_is_dir(path)) {
+            if (split == MBT_SPLIT_TEST) snprintf(path, sizeof path, "%s/test", dir);
+            if (!mbt_is_dir(path)) return MBT_FAIL(MBT_ERR_IO, "--data %s: has train/ but no test/ folder", dir);
+            return mbt_dataset_open_image_folder(ds, path);
+        }
+        if (split == MBT_SPLIT_TEST)
+            return MBT_FAIL(MBT_ERR_IO, "--data %s: an image folder without train/ and test/ subfolders has no test split",
+                            dir);
+        return mbt_dataset_open_image_folder(ds, dir);
+    }
+    return MBT_FAIL(MBT_ERR_ARG, "dataset '%s' is unknown (cifar10, cifar100, stl10, tiny_imagenet, folder)", kind);
+}

@@ -1,0 +1,27 @@
+/* What a dataset format implements (private to src/data): labels, an image reader, a destructor. */
+#ifndef MBT_DATASET_IMPL_H
+#define MBT_DATASET_IMPL_H
+
+#include "data/dataset.h"
+
+typedef struct {
+    /* Reads image i of the shared storage `impl`. */
+    mbt_status (*read)(const void *impl, int64_t i, mbt_dataset_reader *rd, mbt_image *img);
+    void (*destroy)(void *impl);
+} mbt_dataset_ops;
+
+/* Wraps a format's storage into a dataset: takes ownership of impl and labels (malloc'ed, count
+ * entries) even on failure. */
+mbt_status mbt_dataset_wrap(mbt_dataset **ds, const mbt_dataset_ops *ops, void *impl, int32_t *labels, int64_t count,
+                            int num_classes, const char *description);
+
+/* Format openers (dir already names the folder holding the files where the format requires). */
+mbt_status mbt_cifar_open(mbt_dataset **ds, int classes, const char *dir, mbt_split split);
+mbt_status mbt_stl10_open(mbt_dataset **ds, const char *dir, mbt_split split);
+mbt_status mbt_tiny_imagenet_open(mbt_dataset **ds, const char *dir, mbt_split split);
+
+/* 1 if path is an existing directory / regular file. */
+int mbt_is_dir(const char *path);
+int mbt_is_file(const char *path);
+
+#endif

@@ -1,0 +1,142 @@
+/* The data side of pretraining over the data layer (see pretrain_data.h). Choices:
+ *   recipes: cifar10/cifar100 -> "cifar" (32 px); stl10 -> "stl10" (64 px; pretraining on train +
+ *     unlabeled, k-NN bank = train, test = test); tiny_imagenet -> "tiny_imagenet" (64 px; test = val);
+ *     folder -> "cifar" at 32 px when the first training image is at most 32 px on each side, else
+ *     "tiny_imagenet" at 64 px (evaluation: shorter side resized to the size, centre crop);
+ *   --subset / --knn-subset / --knn-test-subset: the first N images for CIFAR and STL-10, whose files
+ *     mix the classes; N images spread evenly over the split for tiny_imagenet and folder, which are
+ *     stored class by class (the first N would hold only the first classes);
+ *   the k-NN bank is taken from the whole training split, not from the --subset. */
+#include "tasks/pretrain_data.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/augment.h"
+#include "data/dataset.h"
+#include "data/loader.h"
+
+struct mbt_pretrain_data {
+    mbt_augment_recipe recipe;
+    mbt_dataset *train_full, *train, *bank_full, *bank, *test_full, *test;
+    mbt_loader *pair, *eval[2];
+    mbt_loader *current; /* the k-NN split being iterated */
+    int num_classes;
+};
+
+void mbt_pretrain_data_close(mbt_pretrain_data *d) {
+    if (!d) return;
+    mbt_loader_destroy(d->pair);
+    mbt_loader_destroy(d->eval[0]);
+    mbt_loader_destroy(d->eval[1]);
+    mbt_dataset_destroy(d->train);
+    mbt_dataset_destroy(d->train_full);
+    mbt_dataset_destroy(d->bank);
+    mbt_dataset_destroy(d->bank_full);
+    mbt_dataset_destroy(d->test);
+    mbt_dataset_destroy(d->test_full);
+    free(d);
+}
+
+/* The first n images (spread: n images evenly spaced) of base; n <= 0: all. */
+static mbt_status limit(mbt_dataset **out, const mbt_dataset *base, int n, int spread) {
+    return spread ? mbt_dataset_view_spread(out, base, n) : mbt_dataset_view(out, base, n);
+}
+
+static mbt_status choose_recipe(mbt_pretrain_data *d, const mbt_pretrain_config *cfg) {
+    const char *name;
+    if (!strcmp(cfg->dataset, "cifar10") || !strcmp(cfg->dataset, "cifar100")) {
+        name = "cifar";
+    } else if (!strcmp(cfg->dataset, "stl10") || !strcmp(cfg->dataset, "tiny_imagenet")) {
+        name = cfg->dataset;
+    } else {
+        /* folder: the first image decides */
+        mbt_dataset_reader rd = {0};
+        mbt_image img = {0};
+        mbt_status st = mbt_dataset_image(d->train_full, 0, &rd, &img);
+        int big = img.width > 32 || img.height > 32;
+        mbt_image_free(&img);
+        mbt_dataset_reader_free(&rd);
+        MBT_TRY(st);
+        name = big ? "tiny_imagenet" : "cifar";
+    }
+    return mbt_augment_recipe_get(name, cfg->image_size, &d->recipe);
+}
+
+static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg, int batch) {
+    const char *kind = cfg->dataset;
+    MBT_CHECK_ARG(kind != NULL, "pretrain: no dataset");
+    int stl = !strcmp(kind, "stl10");
+    int spread = !strcmp(kind, "tiny_imagenet") || !strcmp(kind, "folder");
+    MBT_CHECK_ARG(batch >= 1, "pretrain: batch size %d", batch);
+    MBT_TRY(mbt_dataset_open(&d->train_full, kind, cfg->data_dir, stl ? MBT_SPLIT_TRAIN_UNLABELED : MBT_SPLIT_TRAIN));
+    d->num_classes = mbt_dataset_num_classes(d->train_full);
+    MBT_TRY(limit(&d->train, d->train_full, cfg->subset, spread));
+    MBT_TRY(choose_recipe(d, cfg));
+    int workers = cfg->workers > 0 ? cfg->workers : 1;
+    mbt_loader_config lc = {d->train, d->recipe, MBT_LOADER_PAIR, batch, workers, cfg->seed, 0};
+    MBT_TRY(mbt_loader_create(&d->pair, &lc));
+    if (cfg->knn_every <= 0) return MBT_OK;
+    if (stl) MBT_TRY(mbt_dataset_open(&d->bank_full, kind, cfg->data_dir, MBT_SPLIT_TRAIN));
+    MBT_TRY(limit(&d->bank, stl ? d->bank_full : d->train_full, cfg->knn_subset, spread));
+    MBT_TRY(mbt_dataset_open(&d->test_full, kind, cfg->data_dir, MBT_SPLIT_TEST));
+    MBT_TRY(limit(&d->test, d->test_full, cfg->knn_test_subset, spread));
+    mbt_loader_config ec = {d->bank, d->recipe, MBT_LOADER_EVAL, batch, workers, cfg->seed, 0};
+    MBT_TRY(mbt_loader_create(&d->eval[MBT_EVAL_BANK], &ec));
+    ec.dataset = d->test;
+    MBT_TRY(mbt_loader_create(&d->eval[MBT_EVAL_TEST], &ec));
+    return MBT_OK;
+}
+
+mbt_status mbt_pretrain_data_open(mbt_pretrain_data **out, const mbt_pretrain_config *cfg, int batch) {
+    *out = NULL;
+    mbt_pretrain_data *d = calloc(1, sizeof *d);
+    if (!d) return MBT_FAIL(MBT_ERR_NOMEM, "pretrain data: out of memory");
+    mbt_status st = open_all(d, cfg, batch);
+    if (st != MBT_OK) {
+        mbt_pretrain_data_close(d);
+        return st;
+    }
+    *out = d;
+    return MBT_OK;
+}
+
+int mbt_pretrain_data_image_size(const mbt_pretrain_data *d) { return d->recipe.size; }
+int64_t mbt_pretrain_data_steps_per_epoch(const mbt_pretrain_data *d) { return mbt_loader_batches(d->pair); }
+int mbt_pretrain_data_num_classes(const mbt_pretrain_data *d) { return d->num_classes; }
+
+mbt_status mbt_pretrain_data_start_epoch(mbt_pretrain_data *d, int epoch, int64_t skip) {
+    MBT_CHECK_ARG(epoch >= 1, "pretrain data: epoch %d (epochs count from 1)", epoch);
+    return mbt_loader_start(d->pair, (uint32_t)epoch, skip);
+}
+
+mbt_status mbt_pretrain_data_next_pair(mbt_pretrain_data *d, const float **x1, const float **x2) {
+    mbt_batch b;
+    MBT_TRY(mbt_loader_next(d->pair, &b));
+    if (b.n == 0)
+        return MBT_FAIL(MBT_ERR_ARG, "pretrain data: the epoch's %lld batches are used up (start the next epoch)",
+                        (long long)mbt_loader_batches(d->pair));
+    *x1 = b.x1;
+    *x2 = b.x2;
+    return MBT_OK;
+}
+
+mbt_status mbt_pretrain_data_eval_begin(mbt_pretrain_data *d, mbt_eval_split split, int *count) {
+    MBT_CHECK_ARG(split == MBT_EVAL_BANK || split == MBT_EVAL_TEST, "pretrain data: unknown k-NN split %d", (int)split);
+    if (!d->eval[split])
+        return MBT_FAIL(MBT_ERR_ARG, "pretrain data: the k-NN sets were not opened (knn_every is 0)");
+    MBT_TRY(mbt_loader_start(d->eval[split], 0, 0));
+    d->current = d->eval[split];
+    *count = (int)mbt_dataset_count(split == MBT_EVAL_BANK ? d->bank : d->test);
+    return MBT_OK;
+}
+
+mbt_status mbt_pretrain_data_eval_next(mbt_pretrain_data *d, const float **x, const int32_t **labels, int *n) {
+    if (!d->current) return MBT_FAIL(MBT_ERR_ARG, "pretrain data: eval_next without eval_begin");
+    mbt_batch b;
+    MBT_TRY(mbt_loader_next(d->current, &b));
+    *x = b.x1;
+    *labels = b.labels;
+    *n = b.n;
+    return MBT_OK;
+}

@@ -6,7 +6,7 @@
  * one (sample, position). In the blocked layout [n][c/b][hw][b] a group's rows within a sample are
  * b floats apart; for hw = 1 the layout is [n][c] and a group's rows are c floats apart (a last
  * group of fewer than 8 channels, possible only there, takes a scalar path). A work item is a chunk
- * of samples times a block of consecutive groups, about CHUNK_ROWS rows (64 KiB) in all, walked
+ * of samples times a block of consecutive groups, about CHUNK_ROWS rows (128 KiB) in all, walked
  * sample by sample so that memory is read in long contiguous runs. Each (chunk, group) has its own
  * partial sums; the cut depends on the shape only, and the partials are combined per channel in
  * chunk order, so every result is the same whatever the number of threads.
@@ -15,7 +15,8 @@
  * (chunk, group)s, then the squared deviations from each chunk's mean. Chunks are combined exactly
  * (Chan et al.): M2 = sum_k [M2_k + n_k (mean_k - mean)^2], so the variance is the mean of squared
  * deviations from the batch mean, never E[x^2] - E[x]^2, and x is read from memory once for the
- * statistics.
+ * statistics. As in PyTorch, each term ((x - m)^2, (x - mean) dy) is formed in float and the sums
+ * are accumulated in double.
  *
  * Fused ReLU. y = relu(bn(x)). The mask is not stored (workspace 0 bytes): backward recomputes
  * bn(x) from x and the saved mean/variance with the same float expression as the forward, so the
@@ -34,7 +35,7 @@
 #include <immintrin.h>
 #endif
 
-enum { LANES = 8, CHUNK_ROWS = 2048, PARALLEL_MIN = 1 << 15 };
+enum { LANES = 8, CHUNK_ROWS = 4096, PARALLEL_MIN = 1 << 15 };
 #define STREAM_MIN_BYTES ((size_t)32 << 20)
 
 /* GCC/Clang vector extensions: 8 floats per row, accumulated as two halves of 4 doubles. */
@@ -53,6 +54,7 @@ struct mbt_batchnorm {
     long rows;       /* rows per group: n * hw */
     long n_stride;   /* between samples: c * hw */
     int blk;         /* channels per block of the layout (c when hw = 1) */
+    long *goff;      /* [groups] offset of each group's first row in sample 0 */
     double *part;    /* [chunks][groups][2][8] partial sums (training ops only) */
     float *coef;     /* [6][groups][8] per-call channel coefficients (see coef()) */
 };
@@ -61,6 +63,14 @@ static inline f8 ld8(const float *p) {
     f8 v;
     memcpy(&v, p, sizeof v);
     return v;
+}
+static inline d4 ld4(const double *p) {
+    d4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline d4 round_to_float(d4 v) {
+    return __builtin_convertvector(__builtin_convertvector(v, float __attribute__((vector_size(16)))), d4);
 }
 /* Stores 8 floats; nt: a streaming store that bypasses the caches (p 32-byte aligned). */
 static inline void put8(float *p, f8 v, int nt) {
@@ -95,11 +105,7 @@ static inline f8 mask8(f8 v, i8 keep) { return (f8)((i8)v & keep); }
 
 /* ---- geometry -------------------------------------------------------------------------------- */
 
-/* Offset of group g's first row in sample 0, and its lane count. */
-static inline long group_offset(const mbt_batchnorm *op, int g) {
-    long ch = (long)g * LANES;
-    return ch / op->blk * op->s.hw * op->blk + ch % op->blk;
-}
+/* Lanes of group g. */
 static inline int group_lanes(const mbt_batchnorm *op, int g) {
     int w = op->s.c - g * LANES;
     return w < LANES ? w : LANES;
@@ -128,7 +134,7 @@ static item_t item_of(const mbt_batchnorm *op, long it) {
 /* Rows of group g in the item's samples from i: for hw = 1 one run down to i1, else sample i. */
 static inline rows_t segment(const mbt_batchnorm *op, const item_t *t, int i, int g) {
     if (op->s.hw == 1) return (rows_t){(long)i * op->s.c + (long)g * LANES, t->i1 - i, op->s.c};
-    return (rows_t){group_offset(op, g) + i * op->n_stride, op->s.hw, op->blk};
+    return (rows_t){op->goff[g] + i * op->n_stride, op->s.hw, op->blk};
 }
 
 /* Runs the statements for each segment R of group g of item T: samples outer, groups inner. */
@@ -168,28 +174,28 @@ static void k_sum(const float *x, rows_t R, int w, double *acc) {
     FOR_ROWS(R, at, for (int l = 0; l < w; l++) acc[l] += x[at + l]);
 }
 
-/* acc[l] += sum of (x - m[l])^2 over the rows. */
-static void k_sqdev(const float *x, rows_t R, int w, const double *m, double *acc) {
+/* acc[l] += sum of (x - m[l])^2 over the rows: each term in float (as PyTorch), summed in double. */
+static void k_sqdev(const float *x, rows_t R, int w, const float *m, double *acc) {
     if (w == LANES) {
-        d4 m0 = {m[0], m[1], m[2], m[3]}, m1 = {m[4], m[5], m[6], m[7]};
+        f8 mv = ld8(m);
         d4 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
         long r = 0;
         for (; r + 2 <= R.rows; r += 2) {
-            f8 u = ld8(x + r * R.stride), v = ld8(x + (r + 1) * R.stride);
-            d4 du0 = lo4(u) - m0, du1 = hi4(u) - m1, dv0 = lo4(v) - m0, dv1 = hi4(v) - m1;
-            a0 += du0 * du0, a1 += du1 * du1, b0 += dv0 * dv0, b1 += dv1 * dv1;
+            f8 du = ld8(x + r * R.stride) - mv, dv = ld8(x + (r + 1) * R.stride) - mv;
+            du *= du, dv *= dv;
+            a0 += lo4(du), a1 += hi4(du), b0 += lo4(dv), b1 += hi4(dv);
         }
         if (r < R.rows) {
-            f8 u = ld8(x + r * R.stride);
-            d4 du0 = lo4(u) - m0, du1 = hi4(u) - m1;
-            a0 += du0 * du0, a1 += du1 * du1;
+            f8 du = ld8(x + r * R.stride) - mv;
+            du *= du;
+            a0 += lo4(du), a1 += hi4(du);
         }
         a0 += b0, a1 += b1;
         for (int l = 0; l < 4; l++) acc[l] += a0[l], acc[l + 4] += a1[l];
         return;
     }
     FOR_ROWS(R, at, for (int l = 0; l < w; l++) {
-        double d = x[at + l] - m[l];
+        float d = x[at + l] - m[l];
         acc[l] += d * d;
     });
 }
@@ -219,29 +225,27 @@ static void k_apply(const float *x, float *y, rows_t R, int w, const float *mean
 }
 
 /* With d = dy (masked by the recomputed ReLU when fused): acc[l] += sum d, acc[8 + l] += sum
- * (x - mean) * d. */
+ * (x - mean) * d, each term in float (as PyTorch), summed in double. */
 static inline __attribute__((always_inline)) void k_bwd_reduce_(const float *x, const float *dy, rows_t R,
                                                                 const float *mean, const float *scale,
                                                                 const float *beta, int relu, double *acc) {
     f8 m = ld8(mean), s = ld8(scale), b = ld8(beta);
-    d4 m0 = lo4(m), m1 = hi4(m);
     d4 s0 = {0}, s1 = {0}, p0 = {0}, p1 = {0}, t0 = {0}, t1 = {0}, q0 = {0}, q1 = {0};
     long r = 0;
     for (; r + 2 <= R.rows; r += 2) {
         f8 u = ld8(x + r * R.stride), d = ld8(dy + r * R.stride);
         f8 v = ld8(x + (r + 1) * R.stride), e = ld8(dy + (r + 1) * R.stride);
         if (relu) d = mask8(d, keep8(affine8(u, m, s, b))), e = mask8(e, keep8(affine8(v, m, s, b)));
-        d4 d0 = lo4(d), d1 = hi4(d), e0 = lo4(e), e1 = hi4(e);
-        s0 += d0, s1 += d1, t0 += e0, t1 += e1;
-        p0 += (lo4(u) - m0) * d0, p1 += (hi4(u) - m1) * d1;
-        q0 += (lo4(v) - m0) * e0, q1 += (hi4(v) - m1) * e1;
+        f8 pu = (u - m) * d, pv = (v - m) * e;
+        s0 += lo4(d), s1 += hi4(d), t0 += lo4(e), t1 += hi4(e);
+        p0 += lo4(pu), p1 += hi4(pu), q0 += lo4(pv), q1 += hi4(pv);
     }
     if (r < R.rows) {
         f8 u = ld8(x + r * R.stride), d = ld8(dy + r * R.stride);
         if (relu) d = mask8(d, keep8(affine8(u, m, s, b)));
-        d4 d0 = lo4(d), d1 = hi4(d);
-        s0 += d0, s1 += d1;
-        p0 += (lo4(u) - m0) * d0, p1 += (hi4(u) - m1) * d1;
+        f8 pu = (u - m) * d;
+        s0 += lo4(d), s1 += hi4(d);
+        p0 += lo4(pu), p1 += hi4(pu);
     }
     s0 += t0, s1 += t1, p0 += q0, p1 += q1;
     for (int l = 0; l < 4; l++) {
@@ -261,7 +265,7 @@ static void k_bwd_reduce(const float *x, const float *dy, rows_t R, int w, const
         float u = x[at + l], d = dy[at + l];
         if (relu && affine1(u, mean[l], scale[l], beta[l]) <= 0) d = 0.0f;
         acc[l] += d;
-        acc[LANES + l] += ((double)u - mean[l]) * d;
+        acc[LANES + l] += (u - mean[l]) * d;
     });
 }
 
@@ -347,9 +351,14 @@ mbt_status mbt_batchnorm_create(mbt_batchnorm **out, mbt_device device, const mb
     op->blk = shape->hw == 1 ? shape->c : b;
     op->n_stride = (long)shape->c * shape->hw;
     op->coef = calloc((size_t)6 * op->groups * LANES, sizeof(float));
+    op->goff = malloc((size_t)op->groups * sizeof(long));
+    for (int g = 0; op->goff && g < op->groups; g++) {
+        long ch = (long)g * LANES;
+        op->goff[g] = ch / op->blk * shape->hw * op->blk + ch % op->blk;
+    }
     if (!(flags & MBT_BN_INFERENCE))
         op->part = calloc((size_t)op->chunks * op->groups * 2 * LANES, sizeof(double));
-    if (!op->coef || (!(flags & MBT_BN_INFERENCE) && !op->part)) {
+    if (!op->coef || !op->goff || (!(flags & MBT_BN_INFERENCE) && !op->part)) {
         mbt_batchnorm_destroy(op);
         return MBT_FAIL(MBT_ERR_NOMEM, "batchnorm: out of memory for n=%d c=%d hw=%d", shape->n, shape->c, shape->hw);
     }
@@ -361,6 +370,7 @@ void mbt_batchnorm_destroy(mbt_batchnorm *op) {
     if (!op) return;
     free(op->part);
     free(op->coef);
+    free(op->goff);
     free(op);
 }
 
@@ -422,8 +432,9 @@ mbt_status mbt_batchnorm_forward_train(mbt_batchnorm *op, const float *x, const 
             for (int g = t.g0; g < t.g1; g++) memset(part_of(op, t.k, g), 0, 2 * LANES * sizeof(double));
             FOR_SEGMENTS(op, t, g, R, k_sum(x + R.off, R, group_lanes(op, g), part_of(op, t.k, g)));
             FOR_SEGMENTS(op, t, g, R, {
-                double *p = part_of(op, t.k, g), mk[LANES];
-                for (int l = 0; l < LANES; l++) mk[l] = p[l] * inv;
+                double *p = part_of(op, t.k, g);
+                float mk[LANES];
+                for (int l = 0; l < LANES; l++) mk[l] = (float)(p[l] * inv);
                 k_sqdev(x + R.off, R, group_lanes(op, g), mk, p + LANES);
             });
         }
@@ -431,21 +442,27 @@ mbt_status mbt_batchnorm_forward_train(mbt_batchnorm *op, const float *x, const 
 #pragma omp for schedule(static)
         for (int g = 0; g < op->groups; g++) {
             int w = group_lanes(op, g), c0 = g * LANES;
-            for (int l = 0; l < w; l++) {
-                double sum = 0, m2 = 0;
-                for (int k = 0; k < op->chunks; k++) sum += part_of(op, k, g)[l];
-                double mean = sum / count;
-                for (int k = 0; k < op->chunks; k++) {
-                    const double *p = part_of(op, k, g);
-                    double nk = chunk_count(op, k), dm = p[l] * (1.0 / nk) - mean;
-                    m2 += p[LANES + l] + nk * dm * dm;
+            d4 sum[2] = {{0}, {0}}, m2[2] = {{0}, {0}}, mean[2];
+            for (int k = 0; k < op->chunks; k++)
+                for (int h = 0; h < 2; h++) sum[h] += ld4(part_of(op, k, g) + 4 * h);
+            for (int h = 0; h < 2; h++) mean[h] = sum[h] / count;
+            for (int k = 0; k < op->chunks; k++) {
+                /* p[8..16) is about the float chunk mean mf: sum (x - mk)^2 = it - nk (mk - mf)^2 */
+                const double *p = part_of(op, k, g);
+                double nk = chunk_count(op, k), inv = 1.0 / nk;
+                for (int h = 0; h < 2; h++) {
+                    d4 mk = ld4(p + 4 * h) * inv, mf = round_to_float(mk), dm = mk - mean[h];
+                    m2[h] += ld4(p + LANES + 4 * h) - nk * (mk - mf) * (mk - mf) + nk * dm * dm;
                 }
-                save_mean[c0 + l] = (float)mean;
-                save_var[c0 + l] = (float)(m2 / count);
+            }
+            for (int l = 0; l < w; l++) {
+                double mu = mean[l / 4][l % 4], var = m2[l / 4][l % 4] / count;
+                save_mean[c0 + l] = (float)mu;
+                save_var[c0 + l] = (float)var;
                 if (running_mean && running_var) {
-                    running_mean[c0 + l] = (float)((1.0 - momentum) * running_mean[c0 + l] + momentum * mean);
+                    running_mean[c0 + l] = (float)((1.0 - momentum) * running_mean[c0 + l] + momentum * mu);
                     running_var[c0 + l] =
-                        (float)((1.0 - momentum) * running_var[c0 + l] + momentum * (m2 / (count - 1.0)));
+                        (float)((1.0 - momentum) * running_var[c0 + l] + momentum * (var * count / (count - 1.0)));
                 }
             }
             coef_forward(op, c0, w, save_mean, save_var, gamma, beta, coef(op, 0, g), coef(op, 1, g), coef(op, 2, g));
@@ -492,13 +509,11 @@ mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float
             int w = group_lanes(op, g), c0 = g * LANES;
             float *gm = coef(op, 3, g), *kk = coef(op, 4, g), *aa = coef(op, 5, g);
             for (int l = 0; l < LANES; l++) gm[l] = kk[l] = aa[l] = 0.0f;
+            d4 sum[4] = {{0}, {0}, {0}, {0}}; /* sum d, then sum (x - mean) d */
+            for (int k = 0; k < op->chunks; k++)
+                for (int h = 0; h < 4; h++) sum[h] += ld4(part_of(op, k, g) + 4 * h);
             for (int l = 0; l < w; l++) {
-                double sd = 0, dot = 0;
-                for (int k = 0; k < op->chunks; k++) {
-                    const double *p = part_of(op, k, g);
-                    sd += p[l];
-                    dot += p[LANES + l];
-                }
+                double sd = sum[l / 4][l % 4], dot = sum[2 + l / 4][l % 4];
                 double invstd = 1.0 / sqrt((double)save_var[c0 + l] + (double)op->s.eps);
                 dgamma[c0 + l] += (float)(dot * invstd);
                 dbeta[c0 + l] += (float)sd;

@@ -168,6 +168,36 @@ int main(void) {
         mbt_image_free(&tr);
     }
     free(o);
+    /* whole training pipelines with fixed choices, in each recipe's order, against torchvision */
+    const char *recipes[2] = {"cifar", "tiny_imagenet"}, *keys[2] = {"pipe_cifar", "pipe_tiny"};
+    for (int r = 0; r < 2; r++) {
+        mbt_augment_recipe rec;
+        CHECK_OK(mbt_augment_recipe_get(recipes[r], r ? 24 : 0, &rec));
+        memset(&p, 0, sizeof p);
+        snprintf(name, sizeof name, "%s_box", keys[r]);
+        const u8fix_array *box = u8fix_get(&f, name);
+        snprintf(name, sizeof name, "%s_order", keys[r]);
+        const u8fix_array *ord = u8fix_get(&f, name);
+        snprintf(name, sizeof name, "%s_factors", keys[r]);
+        const u8fix_array *fac = u8fix_get(&f, name);
+        p.crop = (mbt_crop_box){(int)u8fix_f64(box, 0), (int)u8fix_f64(box, 1), (int)u8fix_f64(box, 2), (int)u8fix_f64(box, 3)};
+        p.flip = 1;
+        p.jitter = 1;
+        for (int i = 0; i < 4; i++) p.order[i] = (int)u8fix_f64(ord, i);
+        p.brightness = (float)u8fix_f64(fac, 0);
+        p.contrast = (float)u8fix_f64(fac, 1);
+        p.saturation = (float)u8fix_f64(fac, 2);
+        p.hue = (float)u8fix_f64(fac, 3);
+        p.gray = r == 1;
+        const u8fix_array *want = u8fix_get(&f, keys[r]);
+        float *got = malloc(want->numel * sizeof(float));
+        CHECK(want->numel == (size_t)3 * rec.size * rec.size);
+        CHECK_OK(mbt_augment_apply(&rec, &p, &a, &as, got));
+        double w = 0;
+        for (size_t i = 0; i < want->numel; i++) w = fmax(w, fabs((double)got[i] - u8fix_f64(want, i)));
+        CHECK_MSG(w <= 1e-6, "%s: max |difference| %g from torchvision", keys[r], w);
+        free(got);
+    }
     printf("augment ops: %ld of %ld uint8 values differ from PIL\n", total_diff, total_values);
 
     mbt_augment_scratch_free(&as);

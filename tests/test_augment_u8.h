@@ -24,7 +24,7 @@ typedef struct {
 } u8fix_file;
 
 /* Loads MIXBT_FIXTURES/name; returns 0, or -1 with a message on stderr. */
-static int u8fix_load(u8fix_file *f, const char *name) {
+static inline int u8fix_load(u8fix_file *f, const char *name) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", MIXBT_FIXTURES, name);
     memset(f, 0, sizeof *f);
@@ -75,7 +75,7 @@ static int u8fix_load(u8fix_file *f, const char *name) {
     return 0;
 }
 
-static const u8fix_array *u8fix_get(const u8fix_file *f, const char *name) {
+static inline const u8fix_array *u8fix_get(const u8fix_file *f, const char *name) {
     for (size_t i = 0; i < f->count; i++)
         if (!strcmp(f->arrays[i].name, name)) return &f->arrays[i];
     fprintf(stderr, "fixture array %s is missing\n", name);
@@ -83,13 +83,13 @@ static const u8fix_array *u8fix_get(const u8fix_file *f, const char *name) {
 }
 
 /* Element i of a float64 array (the data may be unaligned). */
-static double u8fix_f64(const u8fix_array *a, size_t i) {
+static inline double u8fix_f64(const u8fix_array *a, size_t i) {
     double v;
     memcpy(&v, (const unsigned char *)a->data + 8 * i, 8);
     return v;
 }
 
-static void u8fix_free(u8fix_file *f) {
+static inline void u8fix_free(u8fix_file *f) {
     free(f->buf);
     free(f->arrays);
     memset(f, 0, sizeof *f);

@@ -129,6 +129,33 @@ def main():
         ev2 = T.Compose([T.Resize(12, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(7)])
         w.add("evalcrop_a_t", arr(ev2(ia.transpose(Image.TRANSPOSE))))
 
+        # whole training pipelines with fixed random choices, in each recipe's order (Compose order of the
+        # reference): CIFAR = crop, flip, jitter, gray; Tiny/STL = jitter, gray, crop, flip; then
+        # ToTensor + Normalize
+        def jitter(img, order, f):
+            fns = [F.adjust_brightness, F.adjust_contrast, F.adjust_saturation, F.adjust_hue]
+            for k in order:
+                img = fns[k](img, f[k])
+            return img
+
+        def tensor(img, mean, std):
+            return T.Compose([T.ToTensor(), T.Normalize(mean, std)])(img).numpy().astype(np.float64)
+
+        c_box, c_order, c_f = (2, 3, 18, 20), [2, 0, 3, 1], (0.77, 1.25, 0.9, 0.06)
+        img = F.resized_crop(ia, *c_box, [32, 32], interpolation=T.InterpolationMode.BILINEAR)
+        img = jitter(F.hflip(img), c_order, c_f)
+        w.add("pipe_cifar_box", np.array(c_box))
+        w.add("pipe_cifar_order", np.array(c_order))
+        w.add("pipe_cifar_factors", np.array(c_f))
+        w.add("pipe_cifar", tensor(img, (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)))
+        t_box, t_order, t_f = (1, 4, 20, 22), [1, 3, 0, 2], (1.2, 0.8, 1.3, -0.08)
+        img = F.rgb_to_grayscale(jitter(ia, t_order, t_f), num_output_channels=3)
+        img = F.hflip(F.resized_crop(img, *t_box, [24, 24], interpolation=T.InterpolationMode.BICUBIC))
+        w.add("pipe_tiny_box", np.array(t_box))
+        w.add("pipe_tiny_order", np.array(t_order))
+        w.add("pipe_tiny_factors", np.array(t_f))
+        w.add("pipe_tiny", tensor(img, (0.480, 0.448, 0.398), (0.277, 0.269, 0.282)))
+
     # decoding: small JPEG (colour, grayscale) and PNG (RGB, RGBA, gray, 16-bit, palette) files with
     # PIL's decoded RGB pixels
     dec = {}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 #define MAX_PIXELS (1u << 28) /* refuse images over 268 million pixels */
@@ -32,7 +33,10 @@ static void jpeg_fail(j_common_ptr cinfo) {
     longjmp(e->jump, 1);
 }
 
-static void jpeg_quiet(j_common_ptr cinfo, int level) { (void)cinfo, (void)level; } /* no warnings on stderr */
+/* Warnings stay off stderr; a premature end of the data is an error, as PIL reports a truncated file. */
+static void jpeg_warn(j_common_ptr cinfo, int level) {
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_fail(cinfo);
+}
 
 /* PIL's CMYK -> RGB with the Adobe (inverted) convention of its JPEG reader: c = 255 - stored, then
  * R = (255 - k) - round((255 - k) * c / 255) in PIL's integer form. */
@@ -56,7 +60,7 @@ static mbt_status decode_jpeg(const void *buf, size_t len, const char *what, mbt
     unsigned char *volatile cmyk = NULL;
     cinfo.err = jpeg_std_error(&err.base);
     err.base.error_exit = jpeg_fail;
-    err.base.emit_message = jpeg_quiet;
+    err.base.emit_message = jpeg_warn;
     if (setjmp(err.jump)) {
         if (created) jpeg_destroy_decompress(&cinfo);
         free(cmyk);

@@ -4,7 +4,7 @@
 #        interop round trips and the benchmark peer)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libdnnl-dev libopenblas-dev libopenblas0-pthread libjpeg62-turbo-dev
-      libpng-dev libcjson-dev libzip-dev libcurl4-openssl-dev libmatio-dev zlib1g-dev)
+      libpng-dev libcjson-dev libzip-dev libcurl4-openssl-dev libmatio-dev zlib1g-dev libarchive-dev libssl-dev)
 [ "${1:-}" = "--with-torch" ] && pkgs+=(python3-torch python3-torchvision python3-numpy python3-pil)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -4,5 +4,6 @@
 #define MBT_CLI_COMMANDS_H
 
 int cmd_pretrain(int argc, char **argv);
+int cmd_download(int argc, char **argv);
 
 #endif

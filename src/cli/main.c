@@ -14,6 +14,7 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"pretrain", cmd_pretrain, "self-supervised pretraining (Mixed Barlow Twins, Barlow Twins)"},
+    {"download", cmd_download, "fetch a dataset (CIFAR-10/100, STL-10, MNIST, Fashion-MNIST), check and unpack it"},
 };
 
 static void usage(FILE *out) {

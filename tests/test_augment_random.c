@@ -100,18 +100,19 @@ static void rrc_small(void) {
             pa[ba > 9 ? 9 : ba] += p_wh[w][h];
             pt[bt < 0 ? 0 : bt > 9 ? 9 : bt] += p_wh[w][h];
         }
-    long top_hist[17] = {0}, left_hist[17] = {0}, n16h = 0, n16w = 0;
+    long top_hist[17] = {0}, left_hist[17] = {0}, n16h = 0, n16w = 0, outside = 0;
     for (int i = 0; i < n; i++) {
         mbt_rng rng;
         mbt_rng_init(&rng, 11, mbt_rng_stream_id(MBT_RNG_TAG_LOADER_VIEW, 2, (uint64_t)i, 1));
         mbt_crop_box b = mbt_rrc_params(&rng, W, W, 0.08f, 1.0f, 3.0f / 4.0f, 4.0f / 3.0f);
-        CHECK(b.top >= 0 && b.left >= 0 && b.top + b.height <= W && b.left + b.width <= W);
+        outside += !(b.top >= 0 && b.left >= 0 && b.top + b.height <= W && b.left + b.width <= W);
         int ba = (int)((double)b.width * b.height / (W * W) * 10), bt = (int)((log((double)b.width / b.height) + 0.3) / 0.6 * 10);
         ha[ba > 9 ? 9 : ba]++;
         ht[bt < 0 ? 0 : bt > 9 ? 9 : bt]++;
         if (b.height == 16) top_hist[b.top]++, n16h++;
         if (b.width == 16) left_hist[b.left]++, n16w++;
     }
+    CHECK_MSG(outside == 0, "%ld crops outside the image", outside);
     double ca = chi2(ha, pa, 10, n), ct = chi2(ht, pt, 10, n);
     double pu[17];
     for (int k = 0; k < 17; k++) pu[k] = 1.0 / 17;

@@ -56,7 +56,7 @@ static void image_folder(const char *dir) {
     make_image(dir, "f/train/cat/a.PNG", 11, 5, 4, 0);
     make_image(dir, "f/train/cat/B.png", 10, 6, 3, 1);
     make_image(dir, "f/train/cat/z.JPEG", 12, 16, 16, 0);
-    make_image(dir, "f/train/cat/sub/c.jpg", 13, 8, 8, 1);
+    make_image(dir, "f/train/cat/sub/c.JPG", 13, 8, 8, 1);
     write_bytes(dir, "f/train/cat/notes.txt", "x", 1);
     make_image(dir, "f/train/dog/d.jpeg", 20, 9, 7, 0);
     make_image(dir, "f/train/ant/e.png", 30, 3, 3, 0);
@@ -158,6 +158,21 @@ static void tiny_imagenet(const char *dir) {
         }
         mbt_dataset_destroy(ds);
     }
+    /* val re-organised into class folders (no val_annotations.txt) */
+    write_bytes(dir, "t2/wnids.txt", "n01\nn02\n", 8);
+    make_image(dir, "t2/train/n01/images/a.JPEG", 7, 64, 64, 0);
+    make_image(dir, "t2/train/n02/images/b.JPEG", 8, 64, 64, 0);
+    make_image(dir, "t2/val/n02/images/c.JPEG", 9, 64, 64, 0);
+    make_image(dir, "t2/val/n01/d.png", 10, 64, 64, 0);
+    snprintf(root, sizeof root, "%s/t2", dir);
+    if (CHECK_OK(mbt_dataset_open(&ds, "tiny_imagenet", root, MBT_SPLIT_TEST))) {
+        CHECK(mbt_dataset_count(ds) == 2 && mbt_dataset_label(ds, 0) == 0 && mbt_dataset_label(ds, 1) == 1);
+        expect_image(ds, 0, 10, 64, 64, 0, 1);
+        expect_image(ds, 1, 9, 64, 64, 0, 0);
+        mbt_dataset_destroy(ds);
+    }
+    snprintf(root, sizeof root, "%s/t", dir);
+
     /* errors */
     const char *bad = "val_0.JPEG\tn09\t0\t0\t63\t63\n";
     write_bytes(dir, "t/tiny-imagenet-200/val/val_annotations.txt", bad, strlen(bad));

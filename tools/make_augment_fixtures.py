@@ -123,11 +123,14 @@ def main():
         # ToTensor + Normalize (CIFAR statistics): float32 CHW
         norm = T.Compose([T.ToTensor(), T.Normalize((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))])
         w.add("normalize_a", norm(ia).numpy().astype(np.float64))  # float32 values, exact in float64
-        # the STL-10 style evaluation transform, scaled down: Resize(10, bicubic) + CenterCrop(8)
-        ev = T.Compose([T.Resize(10, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(8)])
-        w.add("evalcrop_a", arr(ev(ia)))
-        ev2 = T.Compose([T.Resize(12, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(7)])
-        w.add("evalcrop_a_t", arr(ev2(ia.transpose(Image.TRANSPOSE))))
+        # the STL-10 style evaluation transform, scaled down: Resize(R, bicubic) + CenterCrop(S) on the wide
+        # image a and on its transpose (tall); (R, S, tall) chosen for a truncated long side (11 * 29 / 23 =
+        # 13.87, 10 * 29 / 23 = 12.6) and crop offsets at .5 (rounded half to even)
+        cases = [(9, 8, 0), (11, 7, 1), (10, 7, 0)]
+        w.add("evalcrop_cases", np.array(cases))
+        for k, (r, sz, tall) in enumerate(cases):
+            ev = T.Compose([T.Resize(r, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(sz)])
+            w.add("evalcrop_%d" % k, arr(ev(ia.transpose(Image.TRANSPOSE) if tall else ia)))
 
         # whole training pipelines with fixed random choices, in each recipe's order (Compose order of the
         # reference): CIFAR = crop, flip, jitter, gray; Tiny/STL = jitter, gray, crop, flip; then
@@ -171,12 +174,14 @@ def main():
         "augment_cmyk.jpg": jpg_cmyk.getvalue(),
     }
     rgba = Image.fromarray(np.dstack([b, (np.arange(16 * 32).reshape(16, 32) % 256).astype(np.uint8)]), "RGBA")
+    lum = np.asarray(ia.convert("L"), dtype=np.uint16)
+    gray16 = (lum * 256 + (lum * 37 + 11) % 256).astype(np.uint16)  # high byte = lum, low byte varied
     pngs = {
         "augment_rgb.png": ib,
         "augment_rgba.png": rgba,
         "augment_gray.png": ia.convert("L"),
         "augment_pal.png": ia.convert("P", palette=Image.ADAPTIVE, colors=16),
-        "augment_gray16.png": Image.fromarray((np.asarray(ia.convert("L"), dtype=np.uint16) * 257).astype(np.uint16)),
+        "augment_gray16.png": Image.fromarray(gray16),
     }
     for name, im in pngs.items():
         bio = io.BytesIO()
@@ -188,7 +193,9 @@ def main():
                 fh.write(data)
             im = Image.open(io.BytesIO(data))
             if im.mode == "I;16" or im.mode == "I":
-                # PIL cannot convert 16-bit gray to RGB faithfully; the expected value is the high byte
+                # not PIL's answer: PIL opens 16-bit gray as mode I and convert("RGB") clips every value
+                # above 255 to 255; the data layer takes the high byte (as PIL does for 16-bit RGB), so
+                # the expected value is the high byte
                 g = (np.asarray(im, dtype=np.uint32) >> 8).astype(np.uint8)
                 rgb = np.dstack([g, g, g])
             else:

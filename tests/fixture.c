@@ -22,6 +22,12 @@ int fixture_load(fixture_file *f, const char *path) {
         fprintf(stderr, "fixture: cannot open %s\n", full);
         return -1;
     }
+    size_t file_size = 0;
+    if (fseek(fp, 0, SEEK_END) == 0) {
+        long end = ftell(fp);
+        file_size = end > 0 ? (size_t)end : 0;
+    }
+    rewind(fp);
     char magic[8];
     if (read_exact(fp, magic, 8) || memcmp(magic, "MBTFIX1", 8)) {
         fprintf(stderr, "fixture: %s is not a fixture file\n", full);
@@ -48,6 +54,8 @@ int fixture_load(fixture_file *f, const char *path) {
         a->numel = 1;
         for (uint32_t i = 0; i < ndim; i++) {
             if (read_exact(fp, &a->dims[i], 8) || a->dims[i] < 0) goto bad;
+            /* no more values than the file holds (this also rules out overflow of numel * 8) */
+            if (a->dims[i] > 0 && a->numel > file_size / 8 / (size_t)a->dims[i]) goto bad;
             a->numel *= (size_t)a->dims[i];
         }
         a->data = malloc(a->numel * sizeof(double) + 1);

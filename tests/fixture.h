@@ -1,6 +1,11 @@
 /* Reader of fixture files written by tools/fixture_io.py: named float64 arrays from PyTorch.
  * Format: magic "MBTFIX1\0", then records of [u32 name length, name, u32 ndim, i64 dims[ndim],
- * f64 data[prod(dims)]], all little-endian. */
+ * f64 data[prod(dims)]], all little-endian. Usage in a test:
+ *     fixture_file fx;
+ *     if (fixture_load(&fx, "x.bin")) ...;            // tests/fixtures/x.bin
+ *     const fixture_array *a = fixture_get(&fx, "w");  // a->data, a->numel, a->dims[0..ndim)
+ *     fixture_free(&fx);
+ * Python side: tools/fixture_io.py (FixtureWriter). */
 #ifndef MBT_TEST_FIXTURE_H
 #define MBT_TEST_FIXTURE_H
 

@@ -37,8 +37,11 @@ static inline void rm_tree(const char *dir) {
 
 /* Writes n bytes to dir/name (creating the folders on the way). */
 static inline void write_bytes(const char *dir, const char *name, const void *data, size_t n) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char path[8192];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        CHECK_MSG(0, "path too long: %s/%s", dir, name);
+        return;
+    }
     for (char *p = path + strlen(dir) + 1; *p; p++)
         if (*p == '/') {
             *p = 0;

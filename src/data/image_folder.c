@@ -131,7 +131,7 @@ static mbt_status list_dir(const char *dir, int want_dirs, str_vec *out) {
         }
     }
     closedir(d);
-    if (st == MBT_OK) qsort(out->items, out->n, sizeof *out->items, cmp_str);
+    if (st == MBT_OK && out->n > 1) qsort(out->items, out->n, sizeof *out->items, cmp_str);
     return st;
 }
 
@@ -212,7 +212,7 @@ static mbt_status read_wnids(const char *path, str_vec *out) {
         }
     free(buf);
     if (st == MBT_OK && out->n == 0) st = MBT_FAIL(MBT_ERR_FORMAT, "%s: no class ids", path);
-    if (st == MBT_OK) qsort(out->items, out->n, sizeof *out->items, cmp_str);
+    if (st == MBT_OK && out->n > 1) qsort(out->items, out->n, sizeof *out->items, cmp_str);
     for (size_t i = 1; st == MBT_OK && i < out->n; i++)
         if (!strcmp(out->items[i], out->items[i - 1]))
             st = MBT_FAIL(MBT_ERR_FORMAT, "%s: class id %s is listed twice", path, out->items[i]);

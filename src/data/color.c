@@ -60,9 +60,16 @@ static inline void to_hsv(const uint8_t *p, uint8_t *h_out, uint8_t *s_out, uint
     if (r == mx) h = bc - gc;
     else if (g == mx) h = (float)(2.0 + rc - bc);
     else h = (float)(4.0 + gc - rc);
-    h = (float)fmod(h / 6.0 + 1.0, 1.0);
+    double wrapped = h / 6.0 + 1.0; /* in [5/6, 11/6]: fmod(., 1) is an exact subtraction */
+    h = (float)(wrapped >= 1.0 ? wrapped - 1.0 : wrapped);
     *h_out = clip_int((int)(h * 255.0));
     *s_out = clip_int((int)(s * 255.0));
+}
+
+/* C's round() for x >= 0 (half away from zero), without a library call: x - trunc(x) is exact. */
+static inline int round_pos(double x) {
+    double t = trunc(x);
+    return (int)t + (x - t >= 0.5);
 }
 
 /* PIL's HSV -> RGB: sector from floor(h * 6 / 255), p, q, t rounded to nearest. */
@@ -71,12 +78,13 @@ static inline void from_hsv(uint8_t h, uint8_t s, uint8_t v, uint8_t *p) {
         p[0] = p[1] = p[2] = v;
         return;
     }
-    int sector = (int)floor((float)h * 6.0 / 255.0);
-    float f = (float)((float)h * 6.0 / 255.0 - (float)sector);
+    double h6 = (float)h * 6.0 / 255.0; /* >= 0: the cast floors */
+    int sector = (int)h6;
+    float f = (float)(h6 - (float)sector);
     float fs = (float)((float)s / 255.0);
-    uint8_t vp = clip_int((int)round((float)v * (1.0 - fs)));
-    uint8_t vq = clip_int((int)round((float)v * (1.0 - fs * f)));
-    uint8_t vt = clip_int((int)round((float)v * (1.0 - fs * (1.0 - f))));
+    uint8_t vp = clip_int(round_pos((float)v * (1.0 - fs)));
+    uint8_t vq = clip_int(round_pos((float)v * (1.0 - fs * f)));
+    uint8_t vt = clip_int(round_pos((float)v * (1.0 - fs * (1.0 - f))));
     switch (sector % 6) {
     case 0: p[0] = v, p[1] = vt, p[2] = vp; break;
     case 1: p[0] = vq, p[1] = v, p[2] = vp; break;

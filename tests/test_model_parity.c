@@ -9,18 +9,10 @@
 #include "check.h"
 #include "core/runtime.h"
 #include "fixture.h"
+#include "model_pattern.h"
 #include "models/model.h"
 
 #define RTOL 1e-4 /* relative to the tensor's scale, per SPEC: 1e-4 relative or better */
-
-/* The fixture script's pattern: splitmix64 finaliser of i*G + tag*H, top 53 bits, in [-1, 1). */
-static double pattern(int64_t tag, int64_t i) {
-    uint64_t z = (uint64_t)i * 0x9E3779B97F4A7C15ull + (uint64_t)tag * 0xD1B54A32D192ED03ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
 
 /* Tolerance for a tensor: 1e-4 relative, or a few times PyTorch's own float32 error where the
  * float64 reference shows the quantity is that sensitive to rounding. */
@@ -29,30 +21,6 @@ static double tolerance(const fixture_file *fx, const char *name) {
     snprintf(key, sizeof key, "f32err:%s", name);
     double e = fixture_scalar(fx, key);
     return fmax(RTOL, 4.0 * e);
-}
-
-/* last_bn: the last batch norm of a residual block ("bn2" in ResNet-18, "bn3" in ResNet-50), whose
- * gamma the fixture script starts small. */
-static void set_params(mbt_model *m, const char *last_bn) {
-    char last_gamma[32];
-    snprintf(last_gamma, sizeof last_gamma, ".%s.weight", last_bn);
-    for (size_t t = 0; t < mbt_model_param_count(m); t++) {
-        mbt_param *p = mbt_model_param(m, t);
-        if (p->kind == MBT_PARAM_COUNTER) continue;
-        const char *suffix = strrchr(p->name, '.') + 1;
-        size_t fan_in = p->ndim > 1 ? p->numel / (size_t)p->shape[0] : 1;
-        for (size_t i = 0; i < p->numel; i++) {
-            double v = pattern((int64_t)t, (int64_t)i), val;
-            if (!strcmp(suffix, "running_var")) val = 1.0 + 0.5 * (v + 1.0) / 2.0;
-            else if (!strcmp(suffix, "running_mean") || (p->ndim == 1 && !strcmp(suffix, "bias"))) val = 0.1 * v;
-            else if (p->ndim == 1 && strlen(p->name) > strlen(last_gamma) &&
-                     !strcmp(p->name + strlen(p->name) - strlen(last_gamma), last_gamma))
-                val = 0.2 + 0.02 * v;
-            else if (p->ndim == 1) val = 1.0 + 0.1 * v;
-            else val = v * sqrt(6.0 / (double)fan_in);
-            p->data[i] = (float)val;
-        }
-    }
 }
 
 /* ||a - b|| / ||b|| (b in double). */
@@ -85,7 +53,7 @@ static void run_case(const char *file, mbt_model_config cfg, int batch) {
         fixture_free(&fx);
         return;
     }
-    set_params(m, cfg.arch == MBT_ARCH_RESNET50 ? "bn3" : "bn2");
+    pattern_set_params(m, cfg.arch == MBT_ARCH_RESNET50 ? "bn3" : "bn2");
     CHECK_OK(mbt_model_sync_params(m));
     CHECK_OK(mbt_model_zero_grads(m));
     int size = cfg.image_size, d = cfg.feature_dim, emb = mbt_model_embedding_dim(cfg.arch);

@@ -179,15 +179,14 @@ typedef struct {
     int bank_size, test_size;
 } run;
 
-static double learning_rate(const run *r, int epoch, int64_t i) {
-    const mbt_pretrain_config *c = &r->cfg;
+double mbt_pretrain_lr(const mbt_pretrain_config *c, int64_t steps_per_epoch, int epoch, int64_t i) {
     if (!strcmp(c->lr_schedule, "step")) {
         int milestones[2] = {c->epochs - 50, c->epochs - 25};
         return mbt_sched_multistep(1e-3, 0.2, milestones, 2, epoch - 1);
     }
-    /* the reference's step counter (SPEC quirk 1: starts one epoch in) */
-    int64_t s = mbt_sched_small_data_step(epoch, r->steps_per_epoch, i);
-    return mbt_sched_cosine(s, r->steps_per_epoch, c->epochs, 10, c->batch_size) * c->lr;
+    /* the reference's step counter (SPEC quirk 1: it starts one epoch in) */
+    int64_t s = mbt_sched_small_data_step(epoch, steps_per_epoch, i);
+    return mbt_sched_cosine(s, steps_per_epoch, c->epochs, 10, c->batch_size) * c->lr;
 }
 
 static mbt_status extract(run *r, mbt_eval_split split, float *features, int32_t *labels, int *count) {
@@ -348,7 +347,7 @@ static mbt_status train_epoch(run *r, int epoch, double *lbt, double *lreg, int6
             return MBT_FAIL(MBT_ERR_INTERRUPTED, "reached --max-steps %d", c->max_steps);
         const float *x1, *x2;
         MBT_TRY(mbt_pretrain_data_next_pair(r->data, &x1, &x2));
-        *lr = learning_rate(r, epoch, i);
+        *lr = mbt_pretrain_lr(c, r->steps_per_epoch, epoch, i);
         r->adam_cfg.lr = (float)*lr;
         mbt_mixbt_draw_mix(c->seed, r->pos.step, c->batch_size, r->perm, &params.alpha);
         mbt_bt_losses losses;

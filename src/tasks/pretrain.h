@@ -42,6 +42,11 @@ typedef struct {
 /* Fills the defaults of the reference's main.py (CIFAR-10 recipe, ResNet-18). */
 void mbt_pretrain_config_defaults(mbt_pretrain_config *cfg);
 
+/* The learning rate of batch i (from 0) of epoch `epoch` (from 1): the cosine schedule with 10 warm-up
+ * epochs on the reference's step counter epoch * steps_per_epoch + i (SPEC quirk 1: the schedule runs
+ * one epoch ahead), times lr; or the step schedule (MultiStepLR at E-50 and E-25, gamma 0.2, 1e-3). */
+double mbt_pretrain_lr(const mbt_pretrain_config *cfg, int64_t steps_per_epoch, int epoch, int64_t i);
+
 /* Runs (or resumes) a pretraining; progress goes to `log`. Returns MBT_ERR_INTERRUPTED after a
  * SIGINT/SIGTERM once the checkpoint is saved. */
 mbt_status mbt_pretrain_run(const mbt_pretrain_config *cfg, FILE *log);

@@ -1,0 +1,142 @@
+/* Training-step parity with PyTorch: three Mixed Barlow Twins steps of the reference recipe (three BN
+ * batches per step, the loss, its gradients, Adam with weight decay, the cosine schedule on the
+ * reference's step counter) on a ResNet-18 from the deterministic pattern, against float64 PyTorch
+ * (tools/make_step_fixtures.py). Compares the losses and each parameter tensor's change per step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/runtime.h"
+#include "fixture.h"
+#include "model_pattern.h"
+#include "optim/adam.h"
+#include "tasks/mixbt_step.h"
+#include "tasks/pretrain.h"
+
+#define B 8
+#define SIZE 32
+#define DIM 64
+#define STEPS 3
+#define RTOL 1e-4
+
+int main(void) {
+    mbt_set_threads(2);
+    fixture_file fx;
+    if (fixture_load(&fx, "step_r18.bin") != 0) return check_report("test_step_parity") + 1;
+    mbt_model_config cfg = mbt_model_config_small(MBT_ARCH_RESNET18, SIZE, DIM);
+    mbt_model *m = NULL;
+    if (!CHECK_OK(mbt_model_create(&m, &cfg, B, 3, 1, MBT_DEVICE_CPU))) return check_report("test_step_parity");
+    pattern_set_params(m, "bn2");
+    CHECK_OK(mbt_model_sync_params(m));
+    mbt_mixbt_step step;
+    CHECK_OK(mbt_mixbt_step_init(&step, m, 1));
+    mbt_plan plan;
+    mbt_plan_init(&plan, MBT_DEVICE_CPU);
+    mbt_adam_state adam;
+    size_t n = mbt_model_flat_size(m);
+    mbt_adam_plan(&adam, &plan, n);
+    CHECK_OK(mbt_plan_commit(&plan));
+    mbt_adam_config ac = mbt_adam_defaults();
+    ac.weight_decay = 1e-6;
+    /* the recipe of the fixture: 20 epochs of 5 steps, B = 8, --lr 0.01 */
+    mbt_pretrain_config pc;
+    mbt_pretrain_config_defaults(&pc);
+    pc.epochs = 20;
+    pc.batch_size = B;
+    pc.lr = 0.01; /* the official --lr */
+    size_t n_in = (size_t)B * 3 * SIZE * SIZE;
+    float *x1 = malloc(n_in * sizeof(float)), *x2 = malloc(n_in * sizeof(float)), *before = malloc(n * sizeof(float));
+    float *params = mbt_model_flat_params(m);
+    char key[200];
+    for (int i = 0; i < STEPS; i++) {
+        for (size_t k = 0; k < n_in; k++) {
+            x1[k] = (float)(2.0 * pattern(3000 + 10 * i, (int64_t)k));
+            x2[k] = (float)(2.0 * pattern(3000 + 10 * i + 1, (int64_t)k));
+        }
+        snprintf(key, sizeof key, "perm%d", i);
+        const fixture_array *pa = fixture_get(&fx, key);
+        int32_t perm[B];
+        for (int b = 0; b < B; b++) perm[b] = pa ? (int32_t)pa->data[b] : b;
+        snprintf(key, sizeof key, "alpha%d", i);
+        mbt_bt_params bp = {(float)0.0078125, 4.0f, (float)fixture_scalar(&fx, key), 0};
+        double lr = mbt_pretrain_lr(&pc, 5, 1, i);
+        snprintf(key, sizeof key, "lr%d", i);
+        CHECK_CLOSE(lr, fixture_scalar(&fx, key), 1e-12, 0);
+        ac.lr = lr;
+        memcpy(before, params, n * sizeof(float));
+        mbt_bt_losses losses;
+        CHECK_OK(mbt_mixbt_step_run(&step, x1, x2, perm, &bp, &losses));
+        CHECK_OK(mbt_adam_step(&adam, &ac, params, mbt_model_flat_grads(m)));
+        CHECK_OK(mbt_model_sync_params(m));
+        snprintf(key, sizeof key, "sens_loss%d", i);
+        double tol_loss = fmax(RTOL, 4 * fixture_scalar(&fx, key));
+        snprintf(key, sizeof key, "loss_bt%d", i);
+        CHECK_CLOSE(losses.loss_bt, fixture_scalar(&fx, key), tol_loss, 0);
+        snprintf(key, sizeof key, "loss_reg%d", i);
+        CHECK_CLOSE(losses.loss_reg, fixture_scalar(&fx, key), tol_loss, 0);
+        printf("step %d: loss_bt %.6f loss_reg %.6f lr %.6g\n", i, losses.loss_bt, losses.loss_reg, lr);
+        /* each parameter tensor's change */
+        int checked = 0;
+        for (size_t t = 0; t < mbt_model_param_count(m); t++) {
+            mbt_param *p = mbt_model_param(m, t);
+            if (p->kind != MBT_PARAM_WEIGHT) continue;
+            size_t off = (size_t)(p->data - params);
+            /* a change is the difference of two float32 parameters: each entry carries up to one ulp of
+             * the parameter's magnitude from storage alone, whatever the arithmetic */
+            double norm = 0, sum = 0, ulp2 = 0;
+            for (size_t k = 0; k < p->numel; k++) {
+                double d = (double)p->data[k] - before[off + k];
+                double u = nextafterf(fabsf(p->data[k]), INFINITY) - fabsf(p->data[k]);
+                norm += d * d;
+                sum += d;
+                ulp2 += u * u;
+            }
+            norm = sqrt(norm);
+            double quant = sqrt(ulp2); /* the storage error's norm over the tensor */
+            snprintf(key, sizeof key, "sens%d:%s", i, p->name);
+            double tol = fmax(RTOL, 4 * fixture_scalar(&fx, key));
+            snprintf(key, sizeof key, "delta%d_norm:%s", i, p->name);
+            double ref_norm = fixture_scalar(&fx, key);
+            CHECK_MSG(fabs(norm - ref_norm) <= tol * ref_norm + quant, "step %d: |change of %s| = %.9g, PyTorch %.9g (tol %.2g)",
+                      i, p->name, norm, ref_norm, tol);
+            snprintf(key, sizeof key, "delta%d_sum:%s", i, p->name);
+            double ref_sum = fixture_scalar(&fx, key);
+            CHECK_MSG(fabs(sum - ref_sum) <= (tol * ref_norm + quant) * sqrt((double)p->numel),
+                      "step %d: sum of change of %s = %.9g, PyTorch %.9g", i, p->name, sum, ref_sum);
+            snprintf(key, sizeof key, "delta%d_idx:%s", i, p->name);
+            const fixture_array *idx = fixture_get(&fx, key);
+            snprintf(key, sizeof key, "delta%d_val:%s", i, p->name);
+            const fixture_array *val = fixture_get(&fx, key);
+            double rms = ref_norm / sqrt((double)p->numel);
+            for (size_t k = 0; idx && val && k < idx->numel; k++) {
+                size_t at = (size_t)idx->data[k];
+                double d = (double)p->data[at] - before[off + at];
+                double ulp = nextafterf(fabsf(p->data[at]), INFINITY) - fabsf(p->data[at]);
+                CHECK_MSG(fabs(d - val->data[k]) <= tol * 3 * rms + ulp, "step %d: change of %s[%zu] = %.9g, PyTorch %.9g",
+                          i, p->name, at, d, val->data[k]);
+            }
+            checked++;
+        }
+        CHECK_MSG(checked == 65, "%d trainable tensors compared", checked); /* ResNet-18 + projector */
+    }
+    for (size_t t = 0; t < mbt_model_param_count(m); t++) { /* BN running statistics after 9 forwards */
+        mbt_param *p = mbt_model_param(m, t);
+        if (p->kind != MBT_PARAM_BUFFER) continue;
+        double norm = 0;
+        for (size_t k = 0; k < p->numel; k++) norm += (double)p->data[k] * p->data[k];
+        snprintf(key, sizeof key, "final_sens:%s", p->name);
+        double tol = fmax(RTOL, 4 * fixture_scalar(&fx, key));
+        snprintf(key, sizeof key, "final_norm:%s", p->name);
+        CHECK_MSG(fabs(sqrt(norm) - fixture_scalar(&fx, key)) <= tol * fixture_scalar(&fx, key),
+                  "|%s| after 3 steps = %.9g, PyTorch %.9g (tol %.2g)", p->name, sqrt(norm), fixture_scalar(&fx, key), tol);
+    }
+    free(x1);
+    free(x2);
+    free(before);
+    mbt_mixbt_step_free(&step);
+    mbt_plan_free(&plan);
+    mbt_model_destroy(m);
+    fixture_free(&fx);
+    return check_report("test_step_parity");
+}

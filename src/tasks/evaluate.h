@@ -1,0 +1,82 @@
+/* Evaluation of pretrained encoders: feature extraction over a dataset pass, and the standalone weighted
+ * k-NN evaluation (SPEC section 5): memory bank = the training split with the evaluation transform,
+ * features = L2-normalised backbone features with evaluation-mode BN, cosine similarity, top k, weights
+ * exp(sim / T), top-1 / top-5 on the test split; the computation of the pretraining monitor
+ * (forward_eval features, then mbt_knn_classify with blocks of 256 queries and k clamped to the bank). */
+#ifndef MBT_EVALUATE_H
+#define MBT_EVALUATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/status.h"
+#include "data/loader.h"
+#include "models/model.h"
+#include "tasks/evaluate_model.h"
+
+/* Progress of a long stage: fn(ctx, stage, 0, total) when it starts, then after each batch with the
+ * images done so far; the last call has done == total. fn may be NULL. */
+typedef struct {
+    void (*fn)(void *ctx, const char *stage, int64_t done, int64_t total);
+    void *ctx;
+} mbt_eval_progress;
+
+typedef enum {
+    MBT_FEAT_BACKBONE = 0, /* L2-normalised backbone features (evaluation-mode BN) [n, emb] */
+    MBT_FEAT_HEAD = 1,     /* the projector output of the evaluation forward [n, feature_dim] (normalised
+                            * for the small-data model: normalize(g(h)), the reference's second output) */
+    MBT_FEAT_RAW = 2       /* unnormalised backbone features (evaluation-mode BN) [n, emb]; needs a model
+                            * built for training (see mbt_eval_raw) */
+} mbt_feature_kind;
+
+typedef struct {
+    mbt_model *model;
+    mbt_feature_kind kind;
+    int dim;         /* floats per image */
+    mbt_eval_raw raw; /* MBT_FEAT_RAW */
+} mbt_feature_extractor;
+
+mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind);
+void mbt_feature_extractor_free(mbt_feature_extractor *fx);
+/* Features of n <= batch images x into out [n, dim]. */
+mbt_status mbt_feature_extractor_run(mbt_feature_extractor *fx, int n, const float *x, float *out);
+
+/* Receives the features of one batch, in dataset order. */
+typedef mbt_status (*mbt_feature_sink)(void *ctx, const float *rows, const int32_t *labels, int n);
+
+/* Runs a pass of an evaluation loader (mbt_eval_data_loader) through the extractor, batch by batch,
+ * into sink. `total` is the number of images expected (for progress; a different count is an error). */
+mbt_status mbt_eval_extract(mbt_feature_extractor *fx, mbt_loader *loader, int64_t total, mbt_feature_sink sink,
+                            void *ctx, const mbt_eval_progress *progress, const char *stage);
+
+/* The same into features [total, dim] and labels [total]. */
+mbt_status mbt_eval_extract_all(mbt_feature_extractor *fx, mbt_loader *loader, int64_t total, float *features,
+                                int32_t *labels, const mbt_eval_progress *progress, const char *stage);
+
+/* ---- standalone k-NN ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
+    const char *dataset, *data_dir;
+    int subset;                    /* memory bank: the first N training images (0: all) */
+    int test_subset;               /* test images: the first N (0: all) */
+    int k;                         /* neighbours (clamped to the bank size) */
+    double temperature;
+    int batch_size, threads, workers;
+} mbt_knn_eval_config;
+
+/* k 200, T 0.5 (SPEC quirk 5), batch 256, 2 threads, 2 workers. */
+void mbt_knn_eval_defaults(mbt_knn_eval_config *c);
+
+typedef struct {
+    double top1, top5;        /* percent */
+    int64_t bank, test;       /* images */
+    int k, num_classes;
+    double extract_seconds, classify_seconds;
+    mbt_eval_model_info model;
+} mbt_knn_eval_result;
+
+mbt_status mbt_knn_eval_run(const mbt_knn_eval_config *c, const mbt_eval_progress *progress, FILE *log,
+                            mbt_knn_eval_result *result);
+
+#endif

@@ -1,0 +1,321 @@
+/* Loading pretrained encoders for evaluation (see evaluate_model.h). */
+#include "tasks/evaluate_model.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/checkpoint.h"
+#include "io/keymap.h"
+#include "io/sd_load.h"
+#include "io/state_dict.h"
+
+/* ---- working out the architecture ----------------------------------------------------------------- */
+
+typedef struct {
+    const char *arch_name; /* NULL: none */
+    int feature_dim;       /* 0: none */
+    int image_size;        /* 0: none */
+} guess;
+
+static int has(const mbt_state_dict *sd, const char *name) { return mbt_state_dict_find(sd, name) != NULL; }
+
+/* What the configuration stored by `mixbt pretrain` says (strings copied into dataset). */
+static void from_config(const char *json, guess *g, char *dataset, size_t dataset_size) {
+    cJSON *j = json ? cJSON_Parse(json) : NULL;
+    if (!j) return;
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "arch");
+    static const char *const archs[] = {"resnet18", "resnet50"};
+    for (int i = 0; i < 2; i++)
+        if (cJSON_IsString(v) && !strcmp(v->valuestring, archs[i])) g->arch_name = archs[i];
+    v = cJSON_GetObjectItemCaseSensitive(j, "feature_dim");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 1e6) g->feature_dim = (int)v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(j, "image_size");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 8 && v->valuedouble <= 4096) g->image_size = (int)v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(j, "dataset");
+    if (cJSON_IsString(v)) snprintf(dataset, dataset_size, "%s", v->valuestring);
+    cJSON_Delete(j);
+}
+
+/* What the tensors say: stem (and so the image size), block type, projector output size. */
+static mbt_status from_tensors(const char *path, const mbt_state_dict *sd, guess *g) {
+    if (!has(sd, "f.0.weight")) {
+        int imagenet = 0;
+        for (size_t i = 0; i < sd->count; i++)
+            if (!strncmp(sd->tensors[i].name, "backbone.", 9)) imagenet = 1;
+        if (imagenet)
+            return MBT_FAIL(MBT_ERR_UNSUPPORTED,
+                            "%s: an ImageNet-layout checkpoint (backbone.*); evaluation reads the small-data Model "
+                            "(f.* backbone, g.* projector)",
+                            path);
+        return MBT_FAIL(MBT_ERR_FORMAT,
+                        "%s: no f.0.weight: not a checkpoint of the reference's small-data Model (f.* backbone, "
+                        "g.* projector); its first entry is '%s' (%zu entries)",
+                        path, sd->count ? sd->tensors[0].name : "(none)", sd->count);
+    }
+    int layer1;
+    if (has(sd, "f.3.0.conv1.weight")) layer1 = 3; /* conv, bn, relu, layer1: the CIFAR stem */
+    else if (has(sd, "f.4.0.conv1.weight")) layer1 = 4; /* ... max pool, layer1: the 64-px stem */
+    else
+        return MBT_FAIL(MBT_ERR_FORMAT, "%s: has f.0.weight but neither f.3.0.conv1.weight nor f.4.0.conv1.weight: "
+                        "cannot tell the ResNet stem", path);
+    char name[64];
+    snprintf(name, sizeof name, "f.%d.0.conv3.weight", layer1);
+    g->arch_name = has(sd, name) ? "resnet50" : "resnet18";
+    g->image_size = layer1 == 3 ? 32 : 64;
+    const mbt_sd_tensor *t = mbt_state_dict_find(sd, "g.3.weight");
+    if (t && t->ndim == 2 && t->shape[0] >= 1 && t->shape[0] <= 1000000) g->feature_dim = (int)t->shape[0];
+    return MBT_OK;
+}
+
+/* ---- loading ------------------------------------------------------------------------------------- */
+
+static int is_backbone(const char *name) { return !strncmp(name, "f.", 2); }
+static int is_head(const char *name) { return !strncmp(name, "g.", 2); }
+static int is_counter(const char *name) {
+    size_t n = strlen(name), m = strlen("num_batches_tracked");
+    return n >= m && !strcmp(name + n - m, "num_batches_tracked");
+}
+
+/* Appends "a, b, c, ..." (up to 3 names; the text before ':' of mismatch lines) to buf. */
+static void append_list(char *buf, size_t size, char **items, size_t n, int full) {
+    size_t used = strlen(buf);
+    int shown = 0;
+    for (size_t i = 0; i < n && used + 1 < size; i++) {
+        if (shown == 3) {
+            snprintf(buf + used, size - used, ", ...");
+            break;
+        }
+        const char *s = items[i];
+        int len = full ? (int)strlen(s) : (int)(strchr(s, ':') ? (size_t)(strchr(s, ':') - s) : strlen(s));
+        snprintf(buf + used, size - used, "%s%.*s", shown ? ", " : "", len, s);
+        used = strlen(buf);
+        shown++;
+    }
+}
+
+/* Keeps the report entries that matter (fatal[i] = 1) in place; returns how many. */
+static size_t keep_fatal(char **items, size_t n, int need_head, int *head_bad) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int fatal = is_backbone(items[i]) ? !is_counter(items[i]) : (is_head(items[i]) && need_head);
+        if (is_head(items[i])) *head_bad = 1;
+        if (fatal) {
+            char *t = items[k];
+            items[k++] = items[i];
+            items[i] = t;
+        }
+    }
+    return k;
+}
+
+static mbt_status load_into(const char *path, const mbt_state_dict *sd, mbt_model *m, const char *arch_from,
+                            int need_head, mbt_eval_model_info *info, FILE *log) {
+    size_t n = mbt_model_param_count(m);
+    mbt_load_target *targets = calloc(n, sizeof *targets);
+    if (!targets) return MBT_FAIL(MBT_ERR_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < n; i++) {
+        mbt_param *p = mbt_model_param(m, i);
+        targets[i].name = p->name;
+        targets[i].ndim = p->ndim;
+        for (int d = 0; d < p->ndim; d++) targets[i].shape[d] = p->shape[d];
+        if (p->kind == MBT_PARAM_COUNTER) targets[i].dst_i64 = p->counter;
+        else targets[i].dst = p->data;
+    }
+    mbt_load_report rep;
+    mbt_status st = mbt_state_dict_load(sd, targets, n, MBT_LOAD_NONSTRICT, &rep);
+    free(targets);
+    if (st != MBT_OK) {
+        mbt_load_report_free(&rep);
+        return st;
+    }
+    int head_bad = 0;
+    size_t nm = keep_fatal(rep.missing, rep.n_missing, need_head, &head_bad);
+    size_t nx = keep_fatal(rep.mismatched, rep.n_mismatched, need_head, &head_bad);
+    info->n_loaded = rep.n_loaded;
+    info->n_ignored = rep.n_unexpected;
+    info->head_loaded = !head_bad;
+    if (nm || nx) {
+        char msg[1400];
+        snprintf(msg, sizeof msg, "%s: does not fit a %s %s(architecture from %s): ", path,
+                 mbt_arch_name(mbt_model_get_config(m)->arch), need_head && head_bad ? "model with its projector " : "",
+                 arch_from);
+        if (nm) {
+            size_t u = strlen(msg);
+            snprintf(msg + u, sizeof msg - u, "%zu missing (", nm);
+            append_list(msg, sizeof msg, rep.missing, nm, 1);
+            u = strlen(msg);
+            snprintf(msg + u, sizeof msg - u, ")%s", nx ? ", " : "");
+        }
+        if (nx) {
+            size_t u = strlen(msg);
+            snprintf(msg + u, sizeof msg - u, "%zu of another shape (%s", nx, rep.mismatched[0]);
+            if (nx > 1) {
+                u = strlen(msg);
+                snprintf(msg + u, sizeof msg - u, "; also ");
+                append_list(msg, sizeof msg, rep.mismatched + 1, nx - 1, 0);
+            }
+            u = strlen(msg);
+            snprintf(msg + u, sizeof msg - u, ")");
+        }
+        mbt_load_report_free(&rep);
+        return MBT_FAIL(MBT_ERR_FORMAT, "%s", msg);
+    }
+    if (log && rep.n_unexpected) {
+        char list[400] = "";
+        append_list(list, sizeof list, rep.unexpected, rep.n_unexpected, 1);
+        fprintf(log, "%s: ignored %zu entries the model has no place for (%s)\n", path, rep.n_unexpected, list);
+    }
+    if (log && head_bad) fprintf(log, "%s: no (matching) projector g.*; backbone features only\n", path);
+    mbt_load_report_free(&rep);
+    return mbt_model_sync_params(m);
+}
+
+mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **model, mbt_eval_model_info *info,
+                               FILE *log) {
+    *model = NULL;
+    memset(info, 0, sizeof *info);
+    MBT_CHECK_ARG(opt->checkpoint && *opt->checkpoint, "evaluation: no checkpoint given");
+    MBT_CHECK_ARG(opt->batch >= 1, "evaluation: batch size %d", opt->batch);
+    const char *path = opt->checkpoint;
+    mbt_ckpt_format format;
+    MBT_TRY(mbt_ckpt_format_sniff(path, &format));
+    snprintf(info->format, sizeof info->format, "%s", format == MBT_CKPT_PTH ? "PyTorch .pth" : "safetensors");
+    mbt_state_dict sd;
+    mbt_state_dict_init(&sd);
+    mbt_status st = mbt_ckpt_read(path, NULL, &sd);
+    if (st == MBT_OK) st = mbt_keymap_strip_ddp(&sd, NULL);
+    guess tensors = {0}, config = {0};
+    if (st == MBT_OK) st = from_tensors(path, &sd, &tensors);
+    if (st == MBT_OK) {
+        const char *json = mbt_state_dict_get_meta(&sd, "mixbt.config");
+        info->has_config = json != NULL;
+        from_config(json, &config, info->dataset, sizeof info->dataset);
+    }
+    mbt_arch arch = MBT_ARCH_RESNET18;
+    const char *arch_from = "the checkpoint's tensors";
+    if (st == MBT_OK) {
+        const char *name = tensors.arch_name;
+        if (opt->arch) {
+            name = opt->arch;
+            arch_from = "--arch";
+        } else if (config.arch_name) {
+            name = config.arch_name;
+            arch_from = "the checkpoint's config";
+        }
+        st = mbt_arch_parse(name, &arch);
+    }
+    if (st == MBT_OK) {
+        int size = config.image_size ? config.image_size : tensors.image_size;
+        int dim = config.feature_dim ? config.feature_dim : tensors.feature_dim ? tensors.feature_dim : 1024;
+        info->config = mbt_model_config_small(arch, size, dim);
+        st = mbt_model_create(model, &info->config, opt->batch, 1, opt->training, MBT_DEVICE_CPU);
+    }
+    /* entries a checkpoint lacks (an unused projector) keep PyTorch's initialisation, not zeros */
+    if (st == MBT_OK) st = mbt_model_init_params(*model, 0);
+    if (st == MBT_OK) st = load_into(path, &sd, *model, arch_from, opt->need_head, info, log);
+    mbt_state_dict_free(&sd);
+    if (st != MBT_OK) {
+        mbt_model_destroy(*model);
+        *model = NULL;
+    }
+    return st;
+}
+
+/* ---- copies between models ------------------------------------------------------------------------ */
+
+static mbt_status copy_params(mbt_model *dst, mbt_model *src, int buffers_only) {
+    size_t n = mbt_model_param_count(src);
+    if (mbt_model_param_count(dst) != n)
+        return MBT_FAIL(MBT_ERR_ARG, "model copy: %zu entries into a model of %zu", n, mbt_model_param_count(dst));
+    for (size_t i = 0; i < n; i++) {
+        mbt_param *s = mbt_model_param(src, i), *d = mbt_model_param(dst, i);
+        if (s->numel != d->numel || s->kind != d->kind || strcmp(s->name, d->name))
+            return MBT_FAIL(MBT_ERR_ARG, "model copy: entry %zu is %s in the source, %s in the target", i, s->name,
+                            d->name);
+        if (s->kind == MBT_PARAM_COUNTER) *d->counter = *s->counter;
+        else if (s->kind == MBT_PARAM_BUFFER || !buffers_only) memcpy(d->data, s->data, s->numel * sizeof(float));
+    }
+    return buffers_only ? MBT_OK : mbt_model_sync_params(dst);
+}
+
+mbt_status mbt_eval_model_copy_state(mbt_model *dst, mbt_model *src) { return copy_params(dst, src, 0); }
+mbt_status mbt_eval_model_copy_buffers(mbt_model *dst, mbt_model *src) { return copy_params(dst, src, 1); }
+
+/* ---- unnormalised evaluation features -------------------------------------------------------------- */
+
+mbt_status mbt_eval_raw_init(mbt_eval_raw *r, mbt_model *m) {
+    memset(r, 0, sizeof *r);
+    const mbt_model_config *c = mbt_model_get_config(m);
+    int batch = mbt_model_batch(m), emb = mbt_model_embedding_dim(c->arch);
+    size_t n = mbt_model_param_count(m), nbuf = 0;
+    for (size_t i = 0; i < n; i++) {
+        mbt_param *p = mbt_model_param(m, i);
+        if (p->kind != MBT_PARAM_WEIGHT) nbuf += p->numel;
+    }
+    size_t in_floats = (size_t)batch * 3 * c->image_size * c->image_size;
+    float *zeros = calloc(in_floats, sizeof(float));
+    double *saved = malloc((nbuf ? nbuf : 1) * sizeof(double));
+    r->normalised = malloc((size_t)batch * emb * sizeof(float));
+    if (!zeros || !saved || !r->normalised) {
+        free(zeros);
+        free(saved);
+        free(r->normalised);
+        r->normalised = NULL;
+        return MBT_FAIL(MBT_ERR_NOMEM, "evaluation features: out of memory");
+    }
+    /* a training forward (on zeros) only to learn where slot 0's features live; its update of the BN
+     * running statistics is undone */
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        mbt_param *p = mbt_model_param(m, i);
+        if (p->kind == MBT_PARAM_BUFFER)
+            for (size_t k = 0; k < p->numel; k++) saved[at++] = p->data[k];
+        else if (p->kind == MBT_PARAM_COUNTER) saved[at++] = (double)*p->counter;
+    }
+    const float *feature = NULL;
+    mbt_status st = mbt_model_forward_train(m, 0, zeros, &feature, NULL);
+    at = 0;
+    for (size_t i = 0; i < n; i++) {
+        mbt_param *p = mbt_model_param(m, i);
+        if (p->kind == MBT_PARAM_BUFFER)
+            for (size_t k = 0; k < p->numel; k++) p->data[k] = (float)saved[at++];
+        else if (p->kind == MBT_PARAM_COUNTER) *p->counter = (int64_t)saved[at++];
+    }
+    free(zeros);
+    free(saved);
+    if (st != MBT_OK) {
+        mbt_eval_raw_free(r);
+        return MBT_FAIL(st, "unnormalised evaluation features need a model built for training: %s", mbt_error_message());
+    }
+    r->model = m;
+    r->slot_feature = feature;
+    return MBT_OK;
+}
+
+void mbt_eval_raw_free(mbt_eval_raw *r) {
+    free(r->normalised);
+    memset(r, 0, sizeof *r);
+}
+
+mbt_status mbt_eval_raw_forward(mbt_eval_raw *r, int n, const float *x, float *raw) {
+    MBT_CHECK_ARG(r->model != NULL, "evaluation features: not initialised");
+    int emb = mbt_model_embedding_dim(mbt_model_get_config(r->model)->arch);
+    MBT_TRY(mbt_model_forward_eval(r->model, n, x, r->normalised, NULL));
+    memcpy(raw, r->slot_feature, (size_t)n * emb * sizeof(float));
+    for (int i = 0; i < n; i++) {
+        const float *row = raw + (size_t)i * emb, *want = r->normalised + (size_t)i * emb;
+        double ss = 0;
+        for (int j = 0; j < emb; j++) ss += (double)row[j] * row[j];
+        double inv = 1.0 / fmax(sqrt(ss), 1e-12);
+        for (int j = 0; j < emb; j++)
+            if (fabs(row[j] * inv - want[j]) > 1e-5 + 1e-4 * fabs(want[j]))
+                return MBT_FAIL(MBT_ERR_UNSUPPORTED,
+                                "evaluation features: slot 0 no longer holds the evaluation forward's raw features "
+                                "(image %d, feature %d: %g normalised vs %g); the model API needs an evaluation "
+                                "forward with unnormalised features",
+                                i, j, row[j] * inv, want[j]);
+    }
+    return MBT_OK;
+}

@@ -5,5 +5,8 @@
 
 int cmd_pretrain(int argc, char **argv);
 int cmd_download(int argc, char **argv);
+int cmd_knn(int argc, char **argv);
+int cmd_linear(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
 
 #endif

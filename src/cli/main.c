@@ -15,6 +15,9 @@ typedef struct {
 static const command COMMANDS[] = {
     {"pretrain", cmd_pretrain, "self-supervised pretraining (Mixed Barlow Twins, Barlow Twins)"},
     {"download", cmd_download, "fetch a dataset (CIFAR-10/100, STL-10, MNIST, Fashion-MNIST), check and unpack it"},
+    {"knn", cmd_knn, "weighted k-NN accuracy of a checkpoint's backbone features"},
+    {"linear", cmd_linear, "linear evaluation of a checkpoint (the reference protocol, or --features-once)"},
+    {"embed", cmd_embed, "write a split's backbone features and labels as .npy files"},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,56 @@
+/* `mixbt embed`: a dataset split's backbone features (or projector outputs) and labels as .npy files. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/eval_progress.h"
+#include "cli/flags.h"
+#include "core/status.h"
+#include "tasks/embed.h"
+
+int cmd_embed(int argc, char **argv) {
+    mbt_embed_config c;
+    mbt_embed_defaults(&c);
+    const char *split = "train";
+    flag flags[] = {
+        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
+        {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "dataset", 0, 0, -1},
+        {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
+        {"split", FLAG_CHOICE, &split, "train|test", "S", "which split", 0, 0, -1},
+        {"subset", FLAG_INT, &c.subset, NULL, "N", "the first N images of the split (0: all)", 0, 0, 1e9},
+        {"head", FLAG_BOOL, &c.head, NULL, NULL, "projector outputs normalize(g(h)) instead of backbone features", 0, 0, -1},
+        {"out", FLAG_STRING, &c.out, NULL, "FILE.npy", "features file; labels go to FILE_labels.npy (required)", 0, 0, -1},
+        {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
+        {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per forward pass", 0, 1, 65536},
+        {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
+        {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
+    };
+    int n = (int)(sizeof flags / sizeof *flags);
+    int rc = flags_parse("embed", flags, n, argc, argv, 2, NULL, 0, NULL);
+    if (rc == 1) {
+        flags_print_help("embed", "--checkpoint FILE --data DIR --out FILE.npy [flags]",
+                         "Writes the L2-normalised backbone features (evaluation-mode BN, evaluation transform) of a\n"
+                         "split in dataset order as an N x dim float32 .npy file, and the int64 labels as\n"
+                         "FILE_labels.npy; with --head the projector outputs instead.",
+                         flags, n);
+        return 0;
+    }
+    if (rc) return rc;
+    if (!c.checkpoint || !c.data_dir || !c.out) {
+        fprintf(stderr, "mixbt embed: %s is required\n",
+                !c.checkpoint ? "--checkpoint FILE" : !c.data_dir ? "--data DIR" : "--out FILE.npy");
+        return 2;
+    }
+    c.test_split = !strcmp(split, "test");
+    eval_progress ep;
+    mbt_eval_progress prog = eval_progress_make(&ep, stderr);
+    mbt_embed_result r;
+    mbt_status st = mbt_embed_run(&c, &prog, stderr, &r);
+    if (st != MBT_OK) {
+        fprintf(stderr, "mixbt embed: %s\n", mbt_error_message());
+        return 1;
+    }
+    printf("wrote %s (%lld x %d float32 %s) and %s (int64 labels) in %.1f s\n", c.out, (long long)r.rows, r.dim,
+           c.head ? "projector outputs" : "backbone features", r.labels_path, r.seconds);
+    return 0;
+}

@@ -1,0 +1,83 @@
+/* `mixbt linear`: the linear evaluation protocol of a checkpoint (SPEC section 5, reference linear.py). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/eval_progress.h"
+#include "cli/flags.h"
+#include "core/status.h"
+#include "tasks/linear_probe.h"
+
+static void on_epoch(void *ctx, const mbt_probe_epoch *e, int epochs) {
+    FILE *out = ctx;
+    fprintf(out,
+            "epoch %d/%d  lr %.3g  train loss %.4f top-1 %.2f%%  test loss %.4f top-1 %.2f%% top-5 %.2f%%  (%.0f s)\n",
+            e->epoch, epochs, e->lr, e->train_loss, e->train_top1, e->test_loss, e->test_top1, e->test_top5, e->seconds);
+    fflush(out);
+}
+
+int cmd_linear(int argc, char **argv) {
+    mbt_linear_probe_config c;
+    mbt_linear_probe_defaults(&c);
+    const char *bn = "train";
+    int64_t seed = 0;
+    flag flags[] = {
+        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
+        {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "evaluation dataset", 0, 0, -1},
+        {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
+        {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
+        {"epochs", FLAG_INT, &c.epochs, NULL, "E", "epochs; the learning rate decays from 1e-2 to 1e-6 over them", 0, 1, 1e6},
+        {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per classifier step (and per training-mode BN batch)", 0, 2, 65536},
+        {"weight-decay", FLAG_FLOAT, &c.weight_decay, NULL, "WD", "Adam L2 weight decay", 0, 0, 1},
+        {"bn", FLAG_CHOICE, &bn, "train|frozen", "MODE", "backbone BN on training batches: batch statistics with drifting running statistics (the reference), or frozen", 0, 0, -1},
+        {"features-once", FLAG_BOOL, &c.features_once, NULL, NULL, "extract features once (no augmentation, frozen BN) and train on them: much faster", 0, 0, -1},
+        {"subset", FLAG_INT, &c.subset, NULL, "N", "training images: the first N (0: all)", 0, 0, 1e9},
+        {"test-subset", FLAG_INT, &c.test_subset, NULL, "N", "test images: the first N (0: all)", 0, 0, 1e9},
+        {"extract-batch", FLAG_INT, &c.extract_batch, NULL, "B", "images per forward pass where BN is frozen", 0, 1, 65536},
+        {"seed", FLAG_INT64, &seed, NULL, "S", "seed of the classifier's initialisation, the shuffling and the augmentations", 0, 0, 9.2e18},
+        {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
+        {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
+        {"out", FLAG_STRING, &c.out_dir, NULL, "DIR", "run folder for config.json, metrics.csv and linear_head.safetensors", 0, 0, -1},
+    };
+    int n = (int)(sizeof flags / sizeof *flags);
+    int rc = flags_parse("linear", flags, n, argc, argv, 2, NULL, 0, NULL);
+    if (rc == 1) {
+        flags_print_help("linear", "--checkpoint FILE --data DIR [flags]",
+                         "Linear evaluation: a Linear(emb, classes) classifier on the frozen backbone, cross-entropy,\n"
+                         "Adam lr 1e-2 decayed exponentially to 1e-6, weight decay 5e-6, augmented training images\n"
+                         "(the dataset's pretraining augmentation, one view); per-epoch train/test loss, top-1, top-5.\n"
+                         "As the reference, BN runs in training mode on training batches (--bn frozen to keep it\n"
+                         "fixed); --features-once trains on features extracted once without augmentation.",
+                         flags, n);
+        return 0;
+    }
+    if (rc) return rc;
+    if (!c.checkpoint) {
+        fprintf(stderr, "mixbt linear: --checkpoint FILE is required\n");
+        return 2;
+    }
+    if (!c.data_dir) {
+        fprintf(stderr, "mixbt linear: --data DIR is required (the folder holding the dataset)\n");
+        return 2;
+    }
+    if (c.features_once && flags_find(flags, n, "bn")->set && !strcmp(bn, "train")) {
+        fprintf(stderr, "mixbt linear: --features-once extracts features with frozen BN; it cannot be combined with --bn train\n");
+        return 2;
+    }
+    c.bn = !strcmp(bn, "frozen") || c.features_once ? MBT_PROBE_BN_FROZEN : MBT_PROBE_BN_TRAIN;
+    c.seed = (uint64_t)seed;
+    eval_progress ep;
+    mbt_eval_progress prog = eval_progress_make(&ep, stderr);
+    mbt_linear_probe_result r;
+    mbt_status st = mbt_linear_probe_run(&c, &prog, on_epoch, stderr, stderr, &r);
+    if (st != MBT_OK) {
+        fprintf(stderr, "mixbt linear: %s\n", mbt_error_message());
+        return 1;
+    }
+    printf("linear: best test top-1 %.2f%% (epoch %d), last top-1 %.2f%% top-5 %.2f%% loss %.4f  (%s, %s BN, %d epochs, "
+           "%lld train / %lld test images, %.1f s)\n",
+           r.best.test_top1, r.best.epoch, r.last.test_top1, r.last.test_top5, r.last.test_loss,
+           c.features_once ? "features once" : "augmented images", c.bn == MBT_PROBE_BN_TRAIN ? "training-mode" : "frozen",
+           c.epochs, (long long)r.train_images, (long long)r.test_images, r.seconds);
+    return 0;
+}

@@ -1,0 +1,334 @@
+/* The linear evaluation protocol over a checkpoint and a dataset (see linear_probe.h): the reference
+ * mode (training-mode BN on augmented batches), frozen BN, and features extracted once. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/rng.h"
+#include "core/runtime.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "optim/schedule.h"
+#include "tasks/evaluate_data.h"
+#include "tasks/linear_probe.h"
+
+void mbt_linear_probe_defaults(mbt_linear_probe_config *c) {
+    memset(c, 0, sizeof *c);
+    c->dataset = "cifar10";
+    c->epochs = 200;
+    c->batch_size = 512;
+    c->weight_decay = 5e-6;
+    c->bn = MBT_PROBE_BN_TRAIN;
+    c->extract_batch = 256;
+    c->threads = 2;
+    c->workers = 2;
+}
+
+typedef struct {
+    const mbt_linear_probe_config *c;
+    const mbt_eval_progress *progress;
+    FILE *log;
+    mbt_model *model, *tail;
+    mbt_eval_data data;
+    int data_open;
+    mbt_feature_extractor fx;
+    int fx_ready;
+    mbt_view_batches *views;
+    mbt_loader *loader;
+    mbt_linear_head head;
+    int head_ready;
+    int emb, classes;
+    int64_t n_train, n_test;
+    float *train_feat, *test_feat, *batch_feat;
+    int32_t *train_lab, *test_lab, *batch_lab, *perm;
+    int test_cached;
+    FILE *metrics;
+    double t0;
+} probe;
+
+static void report(probe *p, const char *stage, int64_t done, int64_t total) {
+    if (p->progress && p->progress->fn) p->progress->fn(p->progress->ctx, stage, done, total);
+}
+
+/* Raw (unnormalised) evaluation-mode features of a whole part, through an evaluation loader. */
+static mbt_status extract_part(probe *p, mbt_eval_part part, float *feat, int32_t *lab, const char *stage) {
+    mbt_loader_destroy(p->loader);
+    p->loader = NULL;
+    MBT_TRY(mbt_eval_data_loader(&p->data, part, mbt_model_batch(p->model), p->c->workers, &p->loader));
+    return mbt_eval_extract_all(&p->fx, p->loader, mbt_eval_data_count(&p->data, part), feat, lab, p->progress, stage);
+}
+
+/* ---- run folder ---------------------------------------------------------------------------------- */
+
+static mbt_status write_config(probe *p, const mbt_eval_model_info *mi) {
+    const mbt_linear_probe_config *c = p->c;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", c->out_dir);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "command", "linear");
+    cJSON_AddStringToObject(j, "checkpoint", c->checkpoint);
+    cJSON_AddStringToObject(j, "arch", mbt_arch_name(mi->config.arch));
+    cJSON_AddNumberToObject(j, "image_size", mi->config.image_size);
+    cJSON_AddStringToObject(j, "dataset", c->dataset);
+    cJSON_AddStringToObject(j, "data", c->data_dir);
+    cJSON_AddNumberToObject(j, "subset", c->subset);
+    cJSON_AddNumberToObject(j, "test_subset", c->test_subset);
+    cJSON_AddNumberToObject(j, "epochs", c->epochs);
+    cJSON_AddNumberToObject(j, "batch_size", c->batch_size);
+    cJSON_AddNumberToObject(j, "lr_start", 1e-2);
+    cJSON_AddNumberToObject(j, "lr_end", 1e-6);
+    cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
+    cJSON_AddStringToObject(j, "bn", c->bn == MBT_PROBE_BN_TRAIN ? "train" : "frozen");
+    cJSON_AddBoolToObject(j, "features_once", c->features_once);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+    cJSON_AddStringToObject(j, "seed", seed);
+    cJSON_AddNumberToObject(j, "train_images", (double)p->n_train);
+    cJSON_AddNumberToObject(j, "test_images", (double)p->n_test);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!text) return MBT_FAIL(MBT_ERR_NOMEM, "%s: out of memory", path);
+    mbt_atomic_file f;
+    mbt_status st = mbt_atomic_open(&f, path);
+    if (st == MBT_OK) {
+        st = mbt_atomic_write(&f, text, strlen(text));
+        if (st == MBT_OK) st = mbt_atomic_write(&f, "\n", 1);
+        if (st == MBT_OK) st = mbt_atomic_commit(&f);
+        else mbt_atomic_abort(&f);
+    }
+    free(text);
+    return st;
+}
+
+static mbt_status open_run_folder(probe *p, const mbt_eval_model_info *mi) {
+    const char *dir = p->c->out_dir;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return MBT_FAIL(MBT_ERR_IO, "--out %s: cannot create the run folder (%s)", dir, strerror(errno));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    if (access(path, F_OK) == 0)
+        return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a linear evaluation (metrics.csv); choose another folder", dir);
+    MBT_TRY(write_config(p, mi));
+    p->metrics = fopen(path, "w");
+    if (!p->metrics) return MBT_FAIL(MBT_ERR_IO, "%s: cannot open for writing (%s)", path, strerror(errno));
+    fprintf(p->metrics, "epoch,lr,train_loss,train_top1,train_top5,test_loss,test_top1,test_top5,elapsed_s\n");
+    fflush(p->metrics);
+    return MBT_OK;
+}
+
+static mbt_status save_head(probe *p) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/linear_head.safetensors", p->c->out_dir);
+    mbt_state_dict sd;
+    mbt_state_dict_init(&sd);
+    int64_t ws[2] = {p->classes, p->emb}, bs[1] = {p->classes};
+    mbt_status st = mbt_state_dict_add(&sd, "fc.weight", MBT_DTYPE_F32, 2, ws, p->head.w, MBT_SD_BORROW);
+    if (st == MBT_OK) st = mbt_state_dict_add(&sd, "fc.bias", MBT_DTYPE_F32, 1, bs, p->head.b, MBT_SD_BORROW);
+    if (st == MBT_OK) st = mbt_state_dict_set_meta(&sd, "format", "pt");
+    if (st == MBT_OK) st = mbt_safetensors_write(path, &sd);
+    mbt_state_dict_free(&sd);
+    return st;
+}
+
+/* ---- one epoch ----------------------------------------------------------------------------------- */
+
+/* Training-mode BN forward of a whole batch (the reference's net.train()); the last partial batch runs
+ * through a model of its size that shares the parameters and carries the running statistics over. */
+static mbt_status train_mode_features(probe *p, const float *x, int n, const float **feat) {
+    mbt_model *m = n == mbt_model_batch(p->model) ? p->model : p->tail;
+    if (!m || mbt_model_batch(m) != n)
+        return MBT_FAIL(MBT_ERR_ARG, "linear probe: a training batch of %d images (model batch %d)", n,
+                        mbt_model_batch(p->model));
+    if (m == p->tail) MBT_TRY(mbt_eval_model_copy_buffers(p->tail, p->model));
+    MBT_TRY(mbt_model_forward_train(m, 0, x, feat, NULL));
+    if (m == p->tail) MBT_TRY(mbt_eval_model_copy_buffers(p->model, p->tail));
+    return MBT_OK;
+}
+
+static mbt_status train_epoch_images(probe *p, int epoch, double lr, mbt_class_counts *cnt) {
+    const mbt_linear_probe_config *c = p->c;
+    MBT_TRY(mbt_view_batches_start(p->views, (uint32_t)epoch));
+    char stage[48];
+    snprintf(stage, sizeof stage, "epoch %d/%d", epoch, c->epochs);
+    report(p, stage, 0, p->n_train);
+    int64_t done = 0;
+    int mb = mbt_model_batch(p->model);
+    for (;;) {
+        const float *x;
+        const int32_t *y;
+        int n;
+        MBT_TRY(mbt_view_batches_next(p->views, &x, &y, &n));
+        if (n == 0) break;
+        done += n;
+        const float *feat = p->batch_feat;
+        if (c->bn == MBT_PROBE_BN_TRAIN) {
+            if (n == 1 && !p->tail) continue; /* see the note printed at the start */
+            MBT_TRY(train_mode_features(p, x, n, &feat));
+        } else {
+            size_t per_image = (size_t)3 * p->data.recipe.size * p->data.recipe.size;
+            for (int s = 0; s < n; s += mb) {
+                int m = n - s < mb ? n - s : mb;
+                MBT_TRY(mbt_feature_extractor_run(&p->fx, m, x + (size_t)s * per_image, p->batch_feat + (size_t)s * p->emb));
+            }
+        }
+        MBT_TRY(mbt_linear_head_train_step(&p->head, feat, y, n, lr, cnt, NULL));
+        report(p, stage, done, p->n_train);
+    }
+    return MBT_OK;
+}
+
+static mbt_status train_epoch_features(probe *p, int epoch, double lr, mbt_class_counts *cnt) {
+    mbt_rng rng;
+    mbt_rng_init(&rng, p->c->seed, mbt_rng_stream_id(MBT_RNG_TAG_EVAL_ORDER, (uint64_t)epoch, 0, 0));
+    mbt_rng_permutation(&rng, p->perm, (int)p->n_train);
+    int B = p->c->batch_size;
+    for (int64_t s = 0; s < p->n_train; s += B) {
+        int n = p->n_train - s < B ? (int)(p->n_train - s) : B;
+        for (int i = 0; i < n; i++) {
+            int64_t k = p->perm[s + i];
+            memcpy(p->batch_feat + (size_t)i * p->emb, p->train_feat + (size_t)k * p->emb, (size_t)p->emb * sizeof(float));
+            p->batch_lab[i] = p->train_lab[k];
+        }
+        MBT_TRY(mbt_linear_head_train_step(&p->head, p->batch_feat, p->batch_lab, n, lr, cnt, NULL));
+    }
+    return MBT_OK;
+}
+
+static mbt_status test_pass(probe *p, mbt_class_counts *cnt) {
+    /* the test features change only while training-mode BN moves the running statistics */
+    int fixed = p->c->features_once || p->c->bn == MBT_PROBE_BN_FROZEN;
+    if (!fixed || !p->test_cached) MBT_TRY(extract_part(p, MBT_EVAL_TEST, p->test_feat, p->test_lab, "test"));
+    p->test_cached = 1;
+    int B = p->c->batch_size;
+    for (int64_t s = 0; s < p->n_test; s += B) {
+        int n = p->n_test - s < B ? (int)(p->n_test - s) : B;
+        MBT_TRY(mbt_linear_head_evaluate(&p->head, p->test_feat + (size_t)s * p->emb, p->test_lab + s, n, cnt));
+    }
+    return MBT_OK;
+}
+
+static double pct(int64_t hits, int64_t total) { return total ? 100.0 * (double)hits / (double)total : 0; }
+
+/* ---- the run ------------------------------------------------------------------------------------- */
+
+static mbt_status setup(probe *p, mbt_linear_probe_result *res) {
+    const mbt_linear_probe_config *c = p->c;
+    MBT_CHECK_ARG(c->epochs >= 1, "--epochs %d: must be at least 1", c->epochs);
+    MBT_CHECK_ARG(c->batch_size >= 2, "--batch-size %d: must be at least 2", c->batch_size);
+    MBT_CHECK_ARG(c->extract_batch >= 1, "extract batch %d: must be at least 1", c->extract_batch);
+    MBT_CHECK_ARG(c->weight_decay >= 0, "--weight-decay %g: must not be negative", c->weight_decay);
+    mbt_set_threads(c->threads > 0 ? c->threads : 1);
+    int train_bn = c->bn == MBT_PROBE_BN_TRAIN && !c->features_once;
+    /* training = 1 in every mode: the unnormalised evaluation features need it (mbt_eval_raw) */
+    mbt_eval_model_options mo = {c->checkpoint, c->arch, train_bn ? c->batch_size : c->extract_batch, 1, 0};
+    MBT_TRY(mbt_eval_model_load(&mo, &p->model, &res->model, p->log));
+    mbt_eval_data_config dc = {c->dataset, c->data_dir, res->model.config.image_size, c->subset, c->test_subset, 1, 1};
+    MBT_TRY(mbt_eval_data_open(&p->data, &dc));
+    p->data_open = 1;
+    p->n_train = mbt_eval_data_count(&p->data, MBT_EVAL_TRAIN);
+    p->n_test = mbt_eval_data_count(&p->data, MBT_EVAL_TEST);
+    p->classes = p->data.num_classes;
+    p->emb = mbt_model_embedding_dim(res->model.config.arch);
+    res->train_images = p->n_train;
+    res->test_images = p->n_test;
+    res->num_classes = p->classes;
+    res->emb = p->emb;
+    MBT_TRY(mbt_feature_extractor_init(&p->fx, p->model, MBT_FEAT_RAW));
+    p->fx_ready = 1;
+    MBT_TRY(mbt_linear_head_init(&p->head, p->emb, p->classes, c->batch_size, c->weight_decay));
+    p->head_ready = 1;
+    mbt_linear_head_reset(&p->head, c->seed);
+    size_t B = (size_t)c->batch_size;
+    p->batch_feat = malloc(B * p->emb * sizeof(float));
+    p->batch_lab = malloc(B * sizeof(int32_t));
+    p->test_feat = malloc((size_t)p->n_test * p->emb * sizeof(float));
+    p->test_lab = malloc((size_t)p->n_test * sizeof(int32_t));
+    if (!p->batch_feat || !p->batch_lab || !p->test_feat || !p->test_lab)
+        return MBT_FAIL(MBT_ERR_NOMEM, "linear probe: out of memory for %lld test features", (long long)p->n_test);
+    if (c->features_once) {
+        p->train_feat = malloc((size_t)p->n_train * p->emb * sizeof(float));
+        p->train_lab = malloc((size_t)p->n_train * sizeof(int32_t));
+        p->perm = malloc((size_t)p->n_train * sizeof(int32_t));
+        if (!p->train_feat || !p->train_lab || !p->perm)
+            return MBT_FAIL(MBT_ERR_NOMEM, "linear probe: out of memory for %lld training features", (long long)p->n_train);
+        double t = mbt_now();
+        MBT_TRY(extract_part(p, MBT_EVAL_TRAIN, p->train_feat, p->train_lab, "train features"));
+        res->extract_seconds = mbt_now() - t;
+    } else {
+        MBT_TRY(mbt_view_batches_create(&p->views, p->data.part[MBT_EVAL_TRAIN], &p->data.recipe, c->batch_size,
+                                        c->workers > 0 ? c->workers : 1, c->seed));
+        int rem = (int)(p->n_train % c->batch_size);
+        if (train_bn && rem >= 2) {
+            MBT_TRY(mbt_model_create(&p->tail, &res->model.config, rem, 1, 1, MBT_DEVICE_CPU));
+            MBT_TRY(mbt_eval_model_copy_state(p->tail, p->model));
+        } else if (train_bn && rem == 1 && p->log) {
+            fprintf(p->log, "linear probe: the last batch of each epoch holds 1 image, which training-mode BN cannot "
+                            "normalise here; it is skipped\n");
+        }
+    }
+    if (c->out_dir) MBT_TRY(open_run_folder(p, &res->model));
+    return MBT_OK;
+}
+
+static mbt_status run_epochs(probe *p, mbt_probe_epoch_fn on_epoch, void *ctx, mbt_linear_probe_result *res) {
+    const mbt_linear_probe_config *c = p->c;
+    res->best.test_top1 = -1;
+    for (int e = 1; e <= c->epochs; e++) {
+        mbt_probe_epoch ep = {.epoch = e, .lr = mbt_sched_linear_probe(e, c->epochs)};
+        mbt_class_counts tr = {0}, te = {0};
+        if (c->features_once) MBT_TRY(train_epoch_features(p, e, ep.lr, &tr));
+        else MBT_TRY(train_epoch_images(p, e, ep.lr, &tr));
+        MBT_TRY(test_pass(p, &te));
+        ep.train_loss = tr.total ? tr.loss_sum / (double)tr.total : NAN;
+        ep.train_top1 = pct(tr.top1, tr.total);
+        ep.train_top5 = pct(tr.top5, tr.total);
+        ep.test_loss = te.loss_sum / (double)te.total;
+        ep.test_top1 = pct(te.top1, te.total);
+        ep.test_top5 = pct(te.top5, te.total);
+        ep.seconds = mbt_now() - p->t0;
+        res->last = ep;
+        if (ep.test_top1 > res->best.test_top1) res->best = ep;
+        if (p->metrics) {
+            fprintf(p->metrics, "%d,%.8g,%.6f,%.4f,%.4f,%.6f,%.4f,%.4f,%.1f\n", e, ep.lr, ep.train_loss, ep.train_top1,
+                    ep.train_top5, ep.test_loss, ep.test_top1, ep.test_top5, ep.seconds);
+            fflush(p->metrics);
+        }
+        if (on_epoch) on_epoch(ctx, &ep, c->epochs);
+    }
+    return c->out_dir ? save_head(p) : MBT_OK;
+}
+
+mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval_progress *progress,
+                                mbt_probe_epoch_fn on_epoch, void *ctx, FILE *log, mbt_linear_probe_result *res) {
+    memset(res, 0, sizeof *res);
+    probe p;
+    memset(&p, 0, sizeof p);
+    p.c = c;
+    p.progress = progress;
+    p.log = log;
+    p.t0 = mbt_now();
+    mbt_status st = setup(&p, res);
+    if (st == MBT_OK) st = run_epochs(&p, on_epoch, ctx, res);
+    res->seconds = mbt_now() - p.t0;
+    if (p.metrics && fclose(p.metrics) != 0 && st == MBT_OK)
+        st = MBT_FAIL(MBT_ERR_IO, "%s/metrics.csv: write failed (%s)", c->out_dir, strerror(errno));
+    free(p.train_feat);
+    free(p.test_feat);
+    free(p.batch_feat);
+    free(p.train_lab);
+    free(p.test_lab);
+    free(p.batch_lab);
+    free(p.perm);
+    if (p.head_ready) mbt_linear_head_free(&p.head);
+    mbt_view_batches_destroy(p.views);
+    mbt_loader_destroy(p.loader);
+    if (p.fx_ready) mbt_feature_extractor_free(&p.fx);
+    if (p.data_open) mbt_eval_data_close(&p.data);
+    mbt_model_destroy(p.tail);
+    mbt_model_destroy(p.model);
+    return st;
+}

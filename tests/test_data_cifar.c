@@ -118,6 +118,14 @@ static void check_dataset(mbt_dataset *ds, int classes, int nfiles, const int *p
     for (int f = 0; f < nfiles; f++) total += per_file[f];
     CHECK(mbt_dataset_count(ds) == total);
     CHECK(mbt_dataset_num_classes(ds) == classes);
+    CHECK(mbt_dataset_in_memory(ds) == 1);
+    /* the archives' meta names: label 0, a middle one, the last; out of range gives NULL */
+    const char *n0 = mbt_dataset_class_name(ds, 0), *n3 = mbt_dataset_class_name(ds, 3);
+    const char *nl = mbt_dataset_class_name(ds, classes - 1);
+    CHECK_MSG(n0 && n3 && nl && !strcmp(n0, classes == 10 ? "airplane" : "apple") &&
+                  !strcmp(n3, classes == 10 ? "cat" : "bear") && !strcmp(nl, classes == 10 ? "truck" : "worm"),
+              "class names %s, %s, %s", n0 ? n0 : "NULL", n3 ? n3 : "NULL", nl ? nl : "NULL");
+    CHECK(mbt_dataset_class_name(ds, classes) == NULL && mbt_dataset_class_name(ds, -1) == NULL);
     mbt_dataset_reader rd = {0};
     mbt_image img = {0};
     long bad_labels = 0, bad_pixels = 0;

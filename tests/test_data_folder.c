@@ -68,6 +68,12 @@ static void image_folder(const char *dir) {
     if (CHECK_OK(mbt_dataset_open(&ds, "folder", root, MBT_SPLIT_TRAIN))) {
         CHECK(mbt_dataset_count(ds) == 6);
         CHECK(mbt_dataset_num_classes(ds) == 3);
+        CHECK(mbt_dataset_in_memory(ds) == 0);
+        const char *names[3] = {"ant", "cat", "dog"};
+        for (int c = 0; c < 3; c++) {
+            const char *n = mbt_dataset_class_name(ds, c);
+            CHECK_MSG(n && !strcmp(n, names[c]), "class %d is %s, expected %s", c, n ? n : "NULL", names[c]);
+        }
         const int labels[6] = {0, 1, 1, 1, 1, 2};
         for (int i = 0; i < 6; i++) CHECK_MSG(mbt_dataset_label(ds, i) == labels[i], "label %d", i);
         expect_image(ds, 0, 30, 3, 3, 0, 1);
@@ -141,6 +147,10 @@ static void tiny_imagenet(const char *dir) {
     mbt_dataset *ds;
     if (CHECK_OK(mbt_dataset_open(&ds, "tiny_imagenet", root, MBT_SPLIT_TRAIN))) {
         CHECK(mbt_dataset_count(ds) == 4 && mbt_dataset_num_classes(ds) == 3);
+        CHECK(mbt_dataset_in_memory(ds) == 0);
+        const char *n0 = mbt_dataset_class_name(ds, 0), *n2 = mbt_dataset_class_name(ds, 2);
+        CHECK_MSG(n0 && n2 && !strcmp(n0, "n01") && !strcmp(n2, "n03"), "wnids %s, %s", n0 ? n0 : "NULL",
+                  n2 ? n2 : "NULL");
         const int labels[4] = {0, 0, 1, 2}, ids[4] = {0, 1, 2, 3};
         for (int i = 0; i < 4; i++) {
             CHECK(mbt_dataset_label(ds, i) == labels[i]);

@@ -31,6 +31,11 @@ static void write_split(const char *dir, const char *name, int first, int n, int
 static void check_split(mbt_dataset *ds, int first, int n, int labelled) {
     CHECK(mbt_dataset_count(ds) == n);
     CHECK(mbt_dataset_num_classes(ds) == 10);
+    CHECK(mbt_dataset_in_memory(ds) == 1);
+    /* class_names.txt of the archive: label 7 is monkey (labels 1..10 in the files: 8) */
+    const char *n0 = mbt_dataset_class_name(ds, 0), *n7 = mbt_dataset_class_name(ds, 7);
+    CHECK_MSG(n0 && n7 && !strcmp(n0, "airplane") && !strcmp(n7, "monkey"), "class names %s, %s", n0 ? n0 : "NULL",
+              n7 ? n7 : "NULL");
     mbt_dataset_reader rd = {0};
     mbt_image img = {0};
     long bad = 0, bad_labels = 0;

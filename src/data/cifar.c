@@ -10,6 +10,23 @@
 
 #define CIFAR_PIXELS 3072
 
+/* The label names of the archives' meta files (batches.meta.txt / label_names, fine_label_names.txt /
+ * fine_label_names), in label order. */
+static const char *const CIFAR10_NAMES[10] = {"airplane", "automobile", "bird",  "cat",  "deer",
+                                              "dog",      "frog",       "horse", "ship", "truck"};
+static const char *const CIFAR100_NAMES[100] = {
+    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle", "bowl", "boy",
+    "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle", "chair", "chimpanzee", "clock",
+    "cloud", "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur", "dolphin", "elephant", "flatfish",
+    "forest", "fox", "girl", "hamster", "house", "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion",
+    "lizard", "lobster", "man", "maple_tree", "motorcycle", "mountain", "mouse", "mushroom", "oak_tree", "orange",
+    "orchid", "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate", "poppy", "porcupine",
+    "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea", "seal", "shark", "shrew", "skunk",
+    "skyscraper", "snail", "snake", "spider", "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank",
+    "telephone", "television", "tiger", "tractor", "train", "trout", "tulip", "turtle", "wardrobe", "whale",
+    "willow_tree", "wolf", "woman", "worm",
+};
+
 typedef struct {
     uint8_t *pixels; /* count records of [3][32][32] */
 } cifar_store;
@@ -210,5 +227,6 @@ mbt_status mbt_cifar_open(mbt_dataset **ds, int classes, const char *dir, mbt_sp
     char desc[4400];
     snprintf(desc, sizeof desc, "CIFAR-%d %s (%s) %s", classes, split == MBT_SPLIT_TEST ? "test" : "train",
              pickle ? "python pickle" : "binary", root);
-    return mbt_dataset_wrap(ds, &cifar_ops, store, a.labels, a.count, classes, desc);
+    return mbt_dataset_wrap(ds, &cifar_ops, store, a.labels, a.count, classes,
+                            classes == 10 ? CIFAR10_NAMES : CIFAR100_NAMES, 1, desc);
 }

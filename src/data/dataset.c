@@ -15,6 +15,8 @@ typedef struct {
     int32_t *labels;
     int64_t count;
     int num_classes;
+    int in_memory;
+    char **class_names; /* num_classes pointers into one block (class_names[0]) */
     char *description;
 } shared_storage;
 
@@ -42,25 +44,51 @@ static void release(shared_storage *s) {
     if (!s || --s->refs > 0) return;
     if (s->ops && s->ops->destroy) s->ops->destroy(s->impl);
     free(s->labels);
+    if (s->class_names) free(s->class_names[0]);
+    free(s->class_names);
     free(s->description);
     free(s);
 }
 
+/* num names copied into one block behind an array of pointers (NULL on allocation failure). */
+static char **copy_names(const char *const *names, int num) {
+    size_t bytes = 0;
+    for (int c = 0; c < num; c++) bytes += strlen(names[c]) + 1;
+    char **out = malloc((size_t)(num > 0 ? num : 1) * sizeof *out);
+    char *block = malloc(bytes > 0 ? bytes : 1);
+    if (!out || !block) {
+        free(out);
+        free(block);
+        return NULL;
+    }
+    for (int c = 0; c < num; c++) {
+        size_t n = strlen(names[c]) + 1;
+        memcpy(block, names[c], n);
+        out[c] = block;
+        block += n;
+    }
+    if (num == 0) out[0] = block;
+    return out;
+}
+
 mbt_status mbt_dataset_wrap(mbt_dataset **ds, const mbt_dataset_ops *ops, void *impl, int32_t *labels, int64_t count,
-                            int num_classes, const char *description) {
+                            int num_classes, const char *const *class_names, int in_memory, const char *description) {
     *ds = NULL;
     shared_storage *s = calloc(1, sizeof *s);
     mbt_dataset *d = calloc(1, sizeof *d);
     char *desc = strdup(description);
-    if (!s || !d || !desc) {
+    char **names = copy_names(class_names, num_classes);
+    if (!s || !d || !desc || !names) {
         free(s);
         free(d);
         free(desc);
+        if (names) free(names[0]);
+        free(names);
         if (ops->destroy) ops->destroy(impl);
         free(labels);
         return MBT_FAIL(MBT_ERR_NOMEM, "%s: out of memory", description);
     }
-    *s = (shared_storage){1, ops, impl, labels, count, num_classes, desc};
+    *s = (shared_storage){1, ops, impl, labels, count, num_classes, in_memory ? 1 : 0, names, desc};
     d->s = s;
     d->count = count;
     *ds = d;
@@ -107,6 +135,11 @@ int64_t mbt_dataset_count(const mbt_dataset *ds) { return ds->count; }
 int mbt_dataset_num_classes(const mbt_dataset *ds) { return ds->s->num_classes; }
 int32_t mbt_dataset_label(const mbt_dataset *ds, int64_t i) { return ds->s->labels[resolve(ds, i)]; }
 const char *mbt_dataset_describe(const mbt_dataset *ds) { return ds->s->description; }
+int mbt_dataset_in_memory(const mbt_dataset *ds) { return ds->s->in_memory; }
+
+const char *mbt_dataset_class_name(const mbt_dataset *ds, int c) {
+    return c >= 0 && c < ds->s->num_classes ? ds->s->class_names[c] : NULL;
+}
 
 mbt_status mbt_dataset_image(const mbt_dataset *ds, int64_t i, mbt_dataset_reader *rd, mbt_image *img) {
     if (i < 0 || i >= ds->count)

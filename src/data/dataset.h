@@ -55,6 +55,12 @@ int64_t mbt_dataset_count(const mbt_dataset *ds);
 int mbt_dataset_num_classes(const mbt_dataset *ds);
 /* The label of image i (0 .. num_classes-1, or -1 for an unlabelled image). */
 int32_t mbt_dataset_label(const mbt_dataset *ds, int64_t i);
+/* The name of class c (0 <= c < num_classes; NULL otherwise): the official label names for CIFAR-10,
+ * CIFAR-100 (fine labels) and STL-10, the wnid for Tiny-ImageNet, the subfolder name for folders. */
+const char *mbt_dataset_class_name(const mbt_dataset *ds, int c);
+/* 1 if every image is held in memory (CIFAR: read into RAM at open; STL-10: the raw files memory-mapped),
+ * 0 if images are read and decoded from their files on demand (Tiny-ImageNet, folders). */
+int mbt_dataset_in_memory(const mbt_dataset *ds);
 /* "CIFAR-10 (binary) /path" and the like, for messages and logs. */
 const char *mbt_dataset_describe(const mbt_dataset *ds);
 /* Image i (0 <= i < count) into img as 8-bit RGB. Thread-safe with one reader per thread. */

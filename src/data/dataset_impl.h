@@ -11,9 +11,10 @@ typedef struct {
 } mbt_dataset_ops;
 
 /* Wraps a format's storage into a dataset: takes ownership of impl and labels (malloc'ed, count
- * entries) even on failure. */
+ * entries) even on failure; class_names (num_classes strings) are copied; in_memory as reported by
+ * mbt_dataset_in_memory. */
 mbt_status mbt_dataset_wrap(mbt_dataset **ds, const mbt_dataset_ops *ops, void *impl, int32_t *labels, int64_t count,
-                            int num_classes, const char *description);
+                            int num_classes, const char *const *class_names, int in_memory, const char *description);
 
 /* Format openers (dir already names the folder holding the files where the format requires). */
 mbt_status mbt_cifar_open(mbt_dataset **ds, int classes, const char *dir, mbt_split split);

@@ -68,7 +68,7 @@ static void folder_destroy(void *impl) {
 static const mbt_dataset_ops folder_ops = {folder_read, folder_destroy};
 
 /* Hands the list to a new dataset (labels move to the dataset). */
-static mbt_status list_wrap(mbt_dataset **ds, path_list *l, int classes, const char *desc) {
+static mbt_status list_wrap(mbt_dataset **ds, path_list *l, int classes, const char *const *names, const char *desc) {
     path_list *heap = malloc(sizeof *heap);
     if (!heap) {
         list_free(l);
@@ -78,7 +78,7 @@ static mbt_status list_wrap(mbt_dataset **ds, path_list *l, int classes, const c
     int32_t *labels = heap->labels;
     heap->labels = NULL;
     memset(l, 0, sizeof *l);
-    return mbt_dataset_wrap(ds, &folder_ops, heap, labels, heap->count, classes, desc);
+    return mbt_dataset_wrap(ds, &folder_ops, heap, labels, heap->count, classes, names, 0, desc);
 }
 
 /* ---- directory listing ---------------------------------------------------------------------------- */
@@ -184,15 +184,16 @@ mbt_status mbt_dataset_open_image_folder(mbt_dataset **ds, const char *dir) {
         snprintf(path, sizeof path, "%s/%s", dir, classes.items[c]);
         st = add_class(&l, path, (int32_t)c);
     }
-    int n = (int)classes.n;
-    vec_free(&classes);
     if (st != MBT_OK) {
+        vec_free(&classes);
         list_free(&l);
         return st;
     }
     char desc[4200];
     snprintf(desc, sizeof desc, "image folder %s", dir);
-    return list_wrap(ds, &l, n, desc);
+    st = list_wrap(ds, &l, (int)classes.n, (const char *const *)classes.items, desc);
+    vec_free(&classes);
+    return st;
 }
 
 /* ---- Tiny-ImageNet -------------------------------------------------------------------------------- */
@@ -309,13 +310,14 @@ mbt_status mbt_tiny_imagenet_open(mbt_dataset **ds, const char *dir, mbt_split s
             }
         }
     }
-    int n = (int)wnids.n;
-    vec_free(&wnids);
     if (st != MBT_OK) {
+        vec_free(&wnids);
         list_free(&l);
         return st;
     }
     char desc[4300];
     snprintf(desc, sizeof desc, "Tiny-ImageNet %s %s", split == MBT_SPLIT_TEST ? "val" : "train", root);
-    return list_wrap(ds, &l, n, desc);
+    st = list_wrap(ds, &l, (int)wnids.n, (const char *const *)wnids.items, desc);
+    vec_free(&wnids);
+    return st;
 }

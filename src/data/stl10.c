@@ -123,5 +123,8 @@ mbt_status mbt_stl10_open(mbt_dataset **ds, const char *dir, mbt_split split) {
     static const char *const split_names[4] = {"train", "test", "unlabeled", "train+unlabeled"};
     char desc[4400];
     snprintf(desc, sizeof desc, "STL-10 %s %s", split_names[split], root);
-    return mbt_dataset_wrap(ds, &stl_ops, s, labels, count, 10, desc);
+    /* class_names.txt of the archive */
+    static const char *const names[10] = {"airplane", "bird", "car",   "cat",  "deer",
+                                          "dog",      "horse", "monkey", "ship", "truck"};
+    return mbt_dataset_wrap(ds, &stl_ops, s, labels, count, 10, names, 1, desc);
 }

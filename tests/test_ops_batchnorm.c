@@ -1,7 +1,8 @@
 /* CPU batch norm (with and without the fused ReLU) against the double-precision reference of
  * ops/ref.h: training forward (y, saved statistics, running statistics), evaluation forward, backward
  * (dx, dgamma/dbeta accumulated), for BatchNorm1d [n, c] and the blocked [n, c/b, hw, b] layout;
- * bit-identical results with 1, 2 and 3 threads; in-place use; creation-time errors. */
+ * the fused ReLU's backward mask equal to its forward's on the kink; bit-identical results with 1,
+ * 2 and 3 threads; in-place use; creation-time errors. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -316,6 +317,60 @@ static void test_determinism(int n, int c, int hw, int relu) {
     omp_set_num_threads(2);
 }
 
+/* ---- the fused ReLU's mask ------------------------------------------------------------------ */
+
+/* Most inputs sit exactly on the ReLU's kink up to float rounding (beta cancels them), so a
+ * backward whose recomputed mask differed from the forward's anywhere would show: the fused
+ * backward must equal, bit for bit, the unfused backward of dy masked by the forward's output. */
+static void test_mask(int n, int c, int hw) {
+    bn_case t;
+    case_init(&t, n, c, hw);
+    size_t N = t.numel, bytes = N * sizeof(float), cb = (size_t)c * sizeof(float);
+    double *mean = malloc(c * sizeof(double)), *var = malloc(c * sizeof(double));
+    for (int i = 0; i < n; i++) /* three in four values of a channel equal its first one */
+        for (int ch = 0; ch < c; ch++)
+            for (int p = 0; p < hw; p++)
+                if ((i + p) % 4) t.x[((size_t)i * c + ch) * hw + p] = t.x[(size_t)ch * hw];
+    ref_stats(&t.s, t.x, mean, var);
+    for (int ch = 0; ch < c; ch++)
+        t.beta[ch] = (float)(-(t.x[(size_t)ch * hw] - mean[ch]) * t.gamma[ch] / sqrt(var[ch] + t.s.eps));
+    free(t.xf);
+    t.xf = to_native(&t, t.x);
+    mbt_batchnorm *fused = NULL, *plain = NULL;
+    if (!CHECK_OK(mbt_batchnorm_create(&fused, MBT_DEVICE_CPU, &t.s, MBT_BN_FUSE_RELU)) ||
+        !CHECK_OK(mbt_batchnorm_create(&plain, MBT_DEVICE_CPU, &t.s, 0))) {
+        mbt_batchnorm_destroy(fused);
+        free(mean);
+        free(var);
+        case_free(&t);
+        return;
+    }
+    float *gamma = to_float(t.gamma, c), *beta = to_float(t.beta, c), *y = malloc(bytes), *d = malloc(bytes);
+    float *dx1 = malloc(bytes), *dx2 = malloc(bytes), *smean = malloc(cb), *svar = malloc(cb);
+    float *dg1 = calloc(c, sizeof(float)), *db1 = calloc(c, sizeof(float)), *dg2 = calloc(c, sizeof(float)),
+          *db2 = calloc(c, sizeof(float));
+    CHECK_OK(mbt_batchnorm_forward_train(fused, t.xf, gamma, beta, y, smean, svar, NULL, NULL, NULL));
+    size_t zeros = 0, tiny = 0;
+    for (size_t k = 0; k < N; k++) {
+        d[k] = y[k] <= 0 ? 0.0f : t.dyf[k]; /* PyTorch's threshold_backward on the output */
+        zeros += y[k] == 0;
+        tiny += y[k] > 0 && y[k] < 1e-5f;
+    }
+    CHECK_MSG(zeros > N / 8 && tiny > N / 8, "[%d,%d,hw=%d]: %zu zeros, %zu tiny outputs: not on the kink", n, c, hw,
+              zeros, tiny);
+    CHECK_OK(mbt_batchnorm_backward(fused, t.xf, gamma, beta, smean, svar, NULL, t.dyf, dx1, dg1, db1));
+    CHECK_OK(mbt_batchnorm_backward(plain, t.xf, gamma, beta, smean, svar, NULL, d, dx2, dg2, db2));
+    CHECK_MSG(!memcmp(dx1, dx2, bytes) && !memcmp(dg1, dg2, cb) && !memcmp(db1, db2, cb),
+              "[%d,%d,hw=%d]: the fused backward's ReLU mask differs from the forward's", n, c, hw);
+    float *bufs[] = {gamma, beta, y, d, dx1, dx2, smean, svar, dg1, db1, dg2, db2};
+    for (unsigned i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    free(mean);
+    free(var);
+    mbt_batchnorm_destroy(fused);
+    mbt_batchnorm_destroy(plain);
+    case_free(&t);
+}
+
 /* ---- in place ------------------------------------------------------------------------------ */
 
 /* y may be x and dx may be dy: the same values as out of place. */
@@ -381,6 +436,8 @@ int main(void) {
         test_determinism(8, 2 * b, 300, relu);
         test_determinism(2100, 24, 1, relu);
     }
+    test_mask(8, 2 * b, 300);
+    test_mask(100, 20, 1);
     test_in_place(8, 2 * b, 300);
     test_in_place(100, 24, 1);
     test_errors();

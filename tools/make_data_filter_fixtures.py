@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Writes the reference outputs of the ImageNet recipe's two PIL filters, ImageFilter.GaussianBlur(sigma)
-(as facebookresearch/barlowtwins and mix-bt's main_imagenet.py call it) and ImageOps.solarize, computed
-with PIL 9, into tests/fixtures/augment_filter.u8 (the format of tools/make_augment_fixtures.py, read by
+(as facebookresearch/barlowtwins and mix-bt's main_imagenet.py call it) and ImageOps.solarize, and of
+the whole ImageNet training pipeline with fixed random choices (torchvision 0.14 + those filters),
+computed with PIL 9, into tests/fixtures/augment_filter.u8 (the format of tools/make_augment_fixtures.py, read by
 tests/test_augment_u8.h). Run with Debian's python: /usr/bin/python3 tools/make_data_filter_fixtures.py"""
 import os
 import struct
 
 import numpy as np
+import torchvision.transforms as T
+import torchvision.transforms.functional as F
 from PIL import Image, ImageFilter, ImageOps
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "augment_filter.u8")
@@ -54,6 +57,26 @@ def main():
         add(fh, "solarize_thresholds", np.array(thresholds))
         for k, t in enumerate(thresholds):
             add(fh, "solarize_%d" % k, np.asarray(ImageOps.solarize(Image.fromarray(srcs[1]), t), dtype=np.uint8))
+        # the ImageNet training pipeline of main_imagenet.py's Transform, scaled down to 24 px, with fixed
+        # choices: (top, left, height, width), flip, jitter order, factors (b, c, s, h), gray, sigma, solarize
+        cases = [((2, 3, 18, 20), 1, [1, 3, 0, 2], (1.2, 0.7, 1.1, 0.05), 0, 1.3, 1),
+                 ((0, 5, 23, 17), 0, [2, 0, 3, 1], (0.8, 1.3, 0.9, -0.07), 1, 0.45, 0)]
+        fns = [F.adjust_brightness, F.adjust_contrast, F.adjust_saturation, F.adjust_hue]
+        norm = T.Compose([T.ToTensor(), T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+        for k, (box, flip, order, fac, gray, sigma, sol) in enumerate(cases):
+            sigma = float(np.float32(sigma))
+            img = F.resized_crop(Image.fromarray(srcs[0]), *box, [24, 24], interpolation=T.InterpolationMode.BICUBIC)
+            if flip:
+                img = F.hflip(img)
+            for j in order:
+                img = fns[j](img, fac[j])
+            if gray:
+                img = F.rgb_to_grayscale(img, num_output_channels=3)
+            img = img.filter(ImageFilter.GaussianBlur(sigma))
+            if sol:
+                img = ImageOps.solarize(img)
+            add(fh, "pipe_imagenet_%d_params" % k, np.array(list(box) + [flip] + order + list(fac) + [gray, sigma, sol]))
+            add(fh, "pipe_imagenet_%d" % k, norm(img).numpy().astype(np.float64))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 #include "data/augment.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "data/blur.h"
 #include "data/color.h"
 
 /* Keep float expressions rounded as written (matching the unfused arithmetic of the reference). */
@@ -47,12 +49,34 @@ mbt_status mbt_augment_recipe_get(const char *name, int size, mbt_augment_recipe
         r->gray_p = 0.1f;
         memcpy(r->mean, stl ? smean : tmean, sizeof tmean);
         memcpy(r->std, stl ? sstd : tstd, sizeof tstd);
+    } else if (!strcmp(name, "imagenet")) {
+        static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+        r->name = "imagenet";
+        r->size = 224;
+        r->crop_first = 1;
+        r->scale_min = 0.08f;
+        r->scale_max = 1.0f;
+        r->filter = MBT_FILTER_BICUBIC;
+        r->saturation = 0.2f;
+        r->gray_p = 0.2f;
+        r->blur_p[0] = 1.0f;
+        r->blur_p[1] = 0.1f;
+        r->blur_sigma_min = 0.1f;
+        r->blur_sigma_max = 2.0f;
+        r->solarize_p[0] = 0.0f;
+        r->solarize_p[1] = 0.2f;
+        r->solarize_threshold = 128;
+        memcpy(r->mean, mean, sizeof mean);
+        memcpy(r->std, std, sizeof std);
+        r->eval_filter = MBT_FILTER_BILINEAR; /* evaluate_imagenet.py: Resize(256) with torchvision's default */
     } else {
-        return MBT_FAIL(MBT_ERR_ARG, "augmentation recipe '%s' is unknown (cifar, tiny_imagenet, stl10)", name);
+        return MBT_FAIL(MBT_ERR_ARG, "augmentation recipe '%s' is unknown (cifar, tiny_imagenet, stl10, imagenet)", name);
     }
     if (size < 0 || size > 4096) return MBT_FAIL(MBT_ERR_ARG, "image size %d is out of range (1..4096)", size);
     if (size > 0) r->size = size;
-    r->eval_resize = !strcmp(r->name, "stl10") ? (int)nearbyint(r->size * 70.0 / 64.0) : r->size;
+    r->eval_resize = !strcmp(r->name, "stl10")      ? (int)nearbyint(r->size * 70.0 / 64.0)
+                     : !strcmp(r->name, "imagenet") ? (int)nearbyint(r->size * 256.0 / 224.0)
+                                                    : r->size;
     return MBT_OK;
 }
 
@@ -96,7 +120,8 @@ static void draw_jitter(const mbt_augment_recipe *r, mbt_rng *rng, mbt_augment_p
     p->hue = uniform(rng, -r->hue, r->hue);
 }
 
-void mbt_augment_draw(const mbt_augment_recipe *r, int width, int height, mbt_rng *rng, mbt_augment_params *p) {
+void mbt_augment_draw_view(const mbt_augment_recipe *r, int view, int width, int height, mbt_rng *rng,
+                           mbt_augment_params *p) {
     memset(p, 0, sizeof *p);
     if (r->crop_first) {
         p->crop = mbt_rrc_params(rng, width, height, r->scale_min, r->scale_max, r->ratio_min, r->ratio_max);
@@ -109,12 +134,26 @@ void mbt_augment_draw(const mbt_augment_recipe *r, int width, int height, mbt_rn
         p->crop = mbt_rrc_params(rng, width, height, r->scale_min, r->scale_max, r->ratio_min, r->ratio_max);
         p->flip = mbt_rng_uniform(rng) < r->flip_p;
     }
+    if (r->blur_p[0] > 0 || r->blur_p[1] > 0 || r->solarize_p[0] > 0 || r->solarize_p[1] > 0) {
+        int v = view ? 1 : 0;
+        /* the reference: random.random() < p, then sigma = 0.1 + 1.9 * random.random() */
+        p->blur = mbt_rng_uniform(rng) < r->blur_p[v];
+        p->sigma = uniform(rng, r->blur_sigma_min, r->blur_sigma_max);
+        p->solarize = mbt_rng_uniform(rng) < r->solarize_p[v];
+    }
+}
+
+void mbt_augment_draw(const mbt_augment_recipe *r, int width, int height, mbt_rng *rng, mbt_augment_params *p) {
+    mbt_augment_draw_view(r, 0, width, height, rng, p);
 }
 
 void mbt_augment_scratch_free(mbt_augment_scratch *s) {
     mbt_image_free(&s->a);
     mbt_image_free(&s->b);
     mbt_resample_scratch_free(&s->rs);
+    free(s->line);
+    s->line = NULL;
+    s->line_cap = 0;
 }
 
 void mbt_augment_jitter(mbt_image *img, const mbt_augment_params *p) {
@@ -169,6 +208,8 @@ mbt_status mbt_augment_apply(const mbt_augment_recipe *r, const mbt_augment_para
         img = &s->b;
         if (p->flip) mbt_image_hflip(img);
     }
+    if (p->blur) MBT_TRY(mbt_image_gaussian_blur(img, p->sigma, &s->line, &s->line_cap));
+    if (p->solarize) mbt_image_solarize(img, r->solarize_threshold);
     mbt_augment_normalize(img, r->mean, r->std, out);
     return MBT_OK;
 }

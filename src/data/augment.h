@@ -1,6 +1,6 @@
 /* The augmentation recipes of the reference (torchvision 0.14 on PIL images): random parameter draws
  * from a Philox stream, then the deterministic image operations, then ToTensor + Normalize into
- * float32 CHW. A view's result is a pure function of (recipe, source image, stream). */
+ * float32 CHW. A view's result is a pure function of (recipe, view number, source image, stream). */
 #ifndef MBT_AUGMENT_H
 #define MBT_AUGMENT_H
 
@@ -14,13 +14,19 @@
 typedef struct {
     const char *name;
     int size;                   /* output side length */
-    int crop_first;             /* 1: crop, flip, jitter, gray (CIFAR); 0: jitter, gray, crop, flip (Tiny, STL) */
+    int crop_first;             /* 1: crop, flip, jitter, gray (CIFAR, ImageNet); 0: jitter, gray, crop, flip
+                                   (Tiny, STL); then blur and solarize where the recipe has them */
     float scale_min, scale_max; /* RandomResizedCrop area fraction range */
     float ratio_min, ratio_max; /* RandomResizedCrop aspect ratio (w / h) range */
     mbt_filter filter;          /* RandomResizedCrop interpolation */
     float flip_p;
     float jitter_p, brightness, contrast, saturation, hue; /* RandomApply(ColorJitter(b, c, s, h), jitter_p) */
     float gray_p;
+    /* ImageNet only (0 elsewhere): PIL GaussianBlur with sigma U[blur_sigma_min, blur_sigma_max] applied
+     * with probability blur_p[view], then Solarize(solarize_threshold) with probability solarize_p[view] */
+    float blur_p[2], blur_sigma_min, blur_sigma_max;
+    float solarize_p[2];
+    int solarize_threshold;
     float mean[3], std[3];      /* Normalize */
     /* evaluation transform: Resize(eval_resize) of the shorter side with eval_filter (a no-op when the
      * image already has that shorter side), then CenterCrop(size), ToTensor, Normalize */
@@ -29,8 +35,12 @@ typedef struct {
 } mbt_augment_recipe;
 
 /* The recipe called `name`: "cifar" (32 px), "tiny_imagenet" (64 px), "stl10" (64 px; evaluation
- * Resize(70) + CenterCrop(64)). size > 0 replaces the output side (STL-10's evaluation resize scales
- * with it: round(size * 70 / 64)); 0 keeps the recipe's. MBT_ERR_ARG for an unknown name. */
+ * Resize(70) + CenterCrop(64)), "imagenet" (224 px, the Barlow Twins recipe of the reference's
+ * main_imagenet.py: bicubic crop, jitter (0.4, 0.4, 0.2, 0.1), blur p 1.0 / 0.1 and solarize p 0 / 0.2
+ * for views 0 / 1; evaluation Resize(256) bilinear + CenterCrop(224) as its evaluate_imagenet.py).
+ * size > 0 replaces the output side (the STL-10 / ImageNet evaluation resize scales with it:
+ * round(size * 70 / 64), round(size * 256 / 224)); 0 keeps the recipe's. MBT_ERR_ARG for an unknown
+ * name. */
 mbt_status mbt_augment_recipe_get(const char *name, int size, mbt_augment_recipe *recipe);
 
 typedef struct {
@@ -45,6 +55,9 @@ typedef struct {
     int order[4];   /* 0 brightness, 1 contrast, 2 saturation, 3 hue: the order they are applied in */
     float brightness, contrast, saturation, hue;
     int gray;
+    int blur;       /* GaussianBlur applied, with sigma */
+    float sigma;
+    int solarize;
 } mbt_augment_params;
 
 /* torchvision RandomResizedCrop.get_params for a width x height image: up to 10 tries of
@@ -54,13 +67,21 @@ typedef struct {
 mbt_crop_box mbt_rrc_params(mbt_rng *rng, int width, int height, float scale_min, float scale_max,
                             float ratio_min, float ratio_max);
 
-/* Draws every random choice of one view of a width x height source image. */
+/* Draws every random choice of view `view` (0 or 1; the views differ only in the blur / solarize
+ * probabilities) of a width x height source image. The numbers drawn from rng do not depend on the view:
+ * crop (and flip) then jitter (applied?, order, 4 factors) and gray, in the recipe's order, then, for
+ * recipes with blur or solarize, blur applied?, sigma and solarize applied?. */
+void mbt_augment_draw_view(const mbt_augment_recipe *recipe, int view, int width, int height, mbt_rng *rng,
+                           mbt_augment_params *p);
+/* mbt_augment_draw_view for view 0. */
 void mbt_augment_draw(const mbt_augment_recipe *recipe, int width, int height, mbt_rng *rng, mbt_augment_params *p);
 
 /* Reused buffers of one thread's augmentations (all-zero is valid). */
 typedef struct {
     mbt_image a, b;
     mbt_resample_scratch rs;
+    uint8_t *line; /* the blur's line buffer */
+    size_t line_cap;
 } mbt_augment_scratch;
 void mbt_augment_scratch_free(mbt_augment_scratch *s);
 

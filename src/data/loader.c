@@ -70,7 +70,7 @@ static mbt_status process(mbt_loader *l, worker *w, int64_t b, int chunk, slot *
             mbt_rng rng;
             mbt_rng_init(&rng, c->seed, mbt_rng_stream_id(MBT_RNG_TAG_LOADER_VIEW, epoch, (uint64_t)idx, v));
             mbt_augment_params params;
-            mbt_augment_draw(&c->recipe, w->image.width, w->image.height, &rng, &params);
+            mbt_augment_draw_view(&c->recipe, (int)v, w->image.width, w->image.height, &rng, &params);
             float *out = (v ? s->x2 : s->x1) + (size_t)p * l->view_floats;
             MBT_TRY(mbt_augment_apply(&c->recipe, &params, &w->image, &w->scratch, out));
         }

@@ -107,7 +107,9 @@ static void run_case(const char *file, mbt_model_config cfg, int batch) {
             double ref_norm = fixture_scalar(&fx, key);
             CHECK_MSG(fabs(sqrt(sumsq) - ref_norm) <= tol * ref_norm, "%s: |grad %s| = %.9g, PyTorch %.9g", file,
                       p->name, sqrt(sumsq), ref_norm);
-            scale = 3.0 * ref_norm / sqrt((double)p->numel); /* per-entry bound: a few RMS */
+            /* per-entry bound: 10 RMS; a ReLU flipping near zero moves one channel's entries (e.g. a BN bias
+             * gradient) by more than its share of the norm, which the norm check above still bounds */
+            scale = 10.0 * ref_norm / sqrt((double)p->numel);
         }
         for (size_t i = 0; i < idx->numel; i++) {
             size_t at = (size_t)idx->data[i];
@@ -115,7 +117,7 @@ static void run_case(const char *file, mbt_model_config cfg, int batch) {
                       prefix, p->name, at, values[at], val->data[i]);
         }
         /* a sum's condition number is its L1 norm, at most sqrt(n) times the L2 norm */
-        double l2 = p->kind == MBT_PARAM_WEIGHT ? scale / 3.0 * sqrt((double)p->numel) : scale;
+        double l2 = p->kind == MBT_PARAM_WEIGHT ? scale / 10.0 * sqrt((double)p->numel) : scale;
         CHECK_MSG(fabs(sum - ref_sum) <= tol * l2 * sqrt((double)p->numel) + 1e-6,
                   "%s: sum of %s %s = %.9g, PyTorch %.9g", file, prefix, p->name, sum, ref_sum);
         n_checked++;

@@ -10,7 +10,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")
 if [ "${1:-}" != "--fast" ]; then
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMIXBT_SANITIZE=ON >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIXBT_SANITIZE=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   # oneDNN's JIT code and OpenMP's runtime are not instrumented; leaks there are not ours.
   (cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j"$jobs")

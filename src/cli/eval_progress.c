@@ -10,6 +10,7 @@ static void on_progress(void *ctx, const char *stage, int64_t done, int64_t tota
         progress_init(&ep->p, ep->out, ep->stage, (long)total, 10.0);
     }
     if (done >= total) {
+        ep->p.done = (long)done;
         progress_finish(&ep->p, "images");
         ep->stage[0] = 0;
     } else if (done > 0) {

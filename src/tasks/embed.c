@@ -47,25 +47,22 @@ mbt_status mbt_embed_run(const mbt_embed_config *c, const mbt_eval_progress *pro
     MBT_CHECK_ARG(c->batch_size >= 1, "--batch-size %d: must be at least 1", c->batch_size);
     double t0 = mbt_now();
     mbt_set_threads(c->threads > 0 ? c->threads : 1);
-    mbt_model *model = NULL;
-    mbt_eval_model_options mo = {c->checkpoint, c->arch, c->batch_size, 0, c->head};
-    MBT_TRY(mbt_eval_model_load(&mo, &model, &res->model, log));
     mbt_eval_part part = c->test_split ? MBT_EVAL_TEST : MBT_EVAL_TRAIN;
     mbt_eval_data data;
-    mbt_eval_data_config dc = {c->dataset, c->data_dir, res->model.config.image_size, c->subset, c->subset,
-                               !c->test_split, c->test_split};
-    mbt_status st = mbt_eval_data_open(&data, &dc);
-    if (st != MBT_OK) {
-        mbt_model_destroy(model);
-        return st;
-    }
-    mbt_feature_extractor fx;
+    mbt_eval_data_config dc = {c->dataset, c->data_dir, 0, c->subset, c->subset, !c->test_split, c->test_split};
+    MBT_TRY(mbt_eval_data_open(&data, &dc));
+    int64_t rows = mbt_eval_data_count(&data, part);
+    int batch = c->batch_size < rows ? c->batch_size : (int)rows;
+    mbt_model *model = NULL;
+    mbt_eval_model_options mo = {c->checkpoint, c->arch, batch, 0, c->head};
+    mbt_status st = mbt_eval_model_load(&mo, &model, &res->model, log);
+    if (st == MBT_OK) st = mbt_eval_data_set_image_size(&data, res->model.config.image_size);
+    mbt_feature_extractor fx = {0};
     mbt_loader *loader = NULL;
     int64_t *labels = NULL;
     mbt_npy_writer w = {0};
-    st = mbt_feature_extractor_init(&fx, model, c->head ? MBT_FEAT_HEAD : MBT_FEAT_BACKBONE);
-    int64_t rows = mbt_eval_data_count(&data, part);
-    if (st == MBT_OK) st = mbt_eval_data_loader(&data, part, c->batch_size, c->workers, &loader);
+    if (st == MBT_OK) st = mbt_feature_extractor_init(&fx, model, c->head ? MBT_FEAT_HEAD : MBT_FEAT_BACKBONE);
+    if (st == MBT_OK) st = mbt_eval_data_loader(&data, part, batch, c->workers, &loader);
     if (st == MBT_OK) {
         labels = malloc((size_t)rows * sizeof(int64_t));
         if (!labels) st = MBT_FAIL(MBT_ERR_NOMEM, "embed: out of memory for %lld labels", (long long)rows);

@@ -16,12 +16,14 @@ void mbt_eval_data_close(mbt_eval_data *d) {
     memset(d, 0, sizeof *d);
 }
 
-static mbt_status choose_recipe(mbt_eval_data *d, const mbt_eval_data_config *c) {
+mbt_status mbt_eval_data_set_image_size(mbt_eval_data *d, int image_size) {
+    MBT_CHECK_ARG(d->kind != NULL, "evaluation data: not opened");
+    MBT_CHECK_ARG(image_size >= 8, "evaluation data: image size %d", image_size);
     const char *name;
-    if (!strcmp(c->dataset, "cifar10") || !strcmp(c->dataset, "cifar100")) {
+    if (!strcmp(d->kind, "cifar10") || !strcmp(d->kind, "cifar100")) {
         name = "cifar";
-    } else if (!strcmp(c->dataset, "stl10") || !strcmp(c->dataset, "tiny_imagenet")) {
-        name = c->dataset;
+    } else if (!strcmp(d->kind, "stl10") || !strcmp(d->kind, "tiny_imagenet")) {
+        name = d->kind;
     } else {
         const mbt_dataset *any = d->full[MBT_EVAL_TRAIN] ? d->full[MBT_EVAL_TRAIN] : d->full[MBT_EVAL_TEST];
         mbt_dataset_reader rd = {0};
@@ -34,17 +36,18 @@ static mbt_status choose_recipe(mbt_eval_data *d, const mbt_eval_data_config *c)
         MBT_TRY(st);
         name = big ? "tiny_imagenet" : "cifar";
     }
-    return mbt_augment_recipe_get(name, c->image_size, &d->recipe);
+    MBT_TRY(mbt_augment_recipe_get(name, image_size, &d->recipe));
+    d->image_size = image_size;
+    return MBT_OK;
 }
 
 static mbt_status open_all(mbt_eval_data *d, const mbt_eval_data_config *c) {
     static const char *const kinds[] = {"cifar10", "cifar100", "stl10", "tiny_imagenet", "folder"};
-    int known = 0;
-    for (size_t i = 0; c->dataset && i < sizeof kinds / sizeof *kinds; i++) known |= !strcmp(c->dataset, kinds[i]);
-    MBT_CHECK_ARG(known, "--dataset %s: unknown (cifar10, cifar100, stl10, tiny_imagenet or folder)",
+    for (size_t i = 0; c->dataset && i < sizeof kinds / sizeof *kinds; i++)
+        if (!strcmp(c->dataset, kinds[i])) d->kind = kinds[i];
+    MBT_CHECK_ARG(d->kind != NULL, "--dataset %s: unknown (cifar10, cifar100, stl10, tiny_imagenet or folder)",
                   c->dataset ? c->dataset : "(none)");
     MBT_CHECK_ARG(c->data_dir && *c->data_dir, "--data: no folder given");
-    MBT_CHECK_ARG(c->image_size >= 8, "evaluation data: image size %d", c->image_size);
     MBT_CHECK_ARG(c->open_train || c->open_test, "evaluation data: no split asked for");
     int spread = !strcmp(c->dataset, "tiny_imagenet") || !strcmp(c->dataset, "folder");
     const mbt_split splits[2] = {MBT_SPLIT_TRAIN, MBT_SPLIT_TEST};
@@ -65,7 +68,7 @@ static mbt_status open_all(mbt_eval_data *d, const mbt_eval_data_config *c) {
         mbt_dataset_num_classes(d->full[MBT_EVAL_TEST]) != mbt_dataset_num_classes(d->full[MBT_EVAL_TRAIN]))
         return MBT_FAIL(MBT_ERR_FORMAT, "--data %s: %d classes in the training split, %d in the test split", c->data_dir,
                         mbt_dataset_num_classes(d->full[MBT_EVAL_TRAIN]), mbt_dataset_num_classes(d->full[MBT_EVAL_TEST]));
-    return choose_recipe(d, c);
+    return c->image_size > 0 ? mbt_eval_data_set_image_size(d, c->image_size) : MBT_OK;
 }
 
 mbt_status mbt_eval_data_open(mbt_eval_data *d, const mbt_eval_data_config *c) {
@@ -87,6 +90,7 @@ mbt_status mbt_eval_data_loader(const mbt_eval_data *d, mbt_eval_part part, int 
                                 mbt_loader **loader) {
     MBT_CHECK_ARG(d->part[part] != NULL, "evaluation data: the %s split was not opened",
                   part == MBT_EVAL_TRAIN ? "training" : "test");
+    MBT_CHECK_ARG(d->image_size > 0, "evaluation data: no image size set");
     mbt_loader_config lc = {d->part[part], d->recipe, MBT_LOADER_EVAL, batch, workers > 0 ? workers : 1, 0, 0};
     return mbt_loader_create(loader, &lc);
 }

@@ -30,20 +30,25 @@ typedef enum { MBT_EVAL_TRAIN = 0, MBT_EVAL_TEST = 1 } mbt_eval_part;
 typedef struct {
     const char *dataset;  /* cifar10, cifar100, stl10, tiny_imagenet, folder */
     const char *data_dir;
-    int image_size;       /* the model's input side (32 or 64 for the small-data models) */
+    int image_size;       /* the model's input side (32 or 64 for the small-data models); 0: set later */
     int train_limit;      /* images of the training split (0: all) */
     int test_limit;       /* images of the test split (0: all) */
     int open_train, open_test;
 } mbt_eval_data_config;
 
 typedef struct {
-    mbt_augment_recipe recipe;
+    mbt_augment_recipe recipe;      /* valid once the image size is set */
     mbt_dataset *full[2], *part[2]; /* indexed by mbt_eval_part; NULL when not opened */
     int num_classes;
+    const char *kind;               /* the dataset name (static storage) */
+    int image_size;                 /* 0: not set yet */
 } mbt_eval_data;
 
-/* Opens the splits asked for. Errors name the folder, the dataset and what is missing. */
+/* Opens the splits asked for. Errors name the folder, the dataset and what is missing. The recipe is
+ * chosen when the image size is known (c->image_size > 0, or mbt_eval_data_set_image_size), so that
+ * the counts can size the model before its checkpoint is read. */
 mbt_status mbt_eval_data_open(mbt_eval_data *d, const mbt_eval_data_config *c);
+mbt_status mbt_eval_data_set_image_size(mbt_eval_data *d, int image_size);
 void mbt_eval_data_close(mbt_eval_data *d);
 /* "cifar10" -> "CIFAR-10 test (binary) /path ..." as the data layer describes it. */
 const char *mbt_eval_data_describe(const mbt_eval_data *d, mbt_eval_part part);

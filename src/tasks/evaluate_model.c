@@ -8,6 +8,8 @@
 
 #include "io/checkpoint.h"
 #include "io/keymap.h"
+#include "io/pth.h"
+#include "io/safetensors.h"
 #include "io/sd_load.h"
 #include "io/state_dict.h"
 
@@ -133,8 +135,17 @@ static mbt_status load_into(const char *path, const mbt_state_dict *sd, mbt_mode
     int head_bad = 0;
     size_t nm = keep_fatal(rep.missing, rep.n_missing, need_head, &head_bad);
     size_t nx = keep_fatal(rep.mismatched, rep.n_mismatched, need_head, &head_bad);
+    /* a mixbt training checkpoint's optimizer state is no model entry and no surprise */
+    size_t nu = 0;
+    for (size_t i = 0; i < rep.n_unexpected; i++) {
+        char *t = rep.unexpected[i];
+        if (strncmp(t, "mixbt.", 6)) {
+            rep.unexpected[i] = rep.unexpected[nu];
+            rep.unexpected[nu++] = t;
+        }
+    }
     info->n_loaded = rep.n_loaded;
-    info->n_ignored = rep.n_unexpected;
+    info->n_ignored = nu;
     info->head_loaded = !head_bad;
     if (nm || nx) {
         char msg[1400];
@@ -162,10 +173,10 @@ static mbt_status load_into(const char *path, const mbt_state_dict *sd, mbt_mode
         mbt_load_report_free(&rep);
         return MBT_FAIL(MBT_ERR_FORMAT, "%s", msg);
     }
-    if (log && rep.n_unexpected) {
+    if (log && nu) {
         char list[400] = "";
-        append_list(list, sizeof list, rep.unexpected, rep.n_unexpected, 1);
-        fprintf(log, "%s: ignored %zu entries the model has no place for (%s)\n", path, rep.n_unexpected, list);
+        append_list(list, sizeof list, rep.unexpected, nu, 1);
+        fprintf(log, "%s: ignored %zu entries the model has no place for (%s)\n", path, nu, list);
     }
     if (log && head_bad) fprintf(log, "%s: no (matching) projector g.*; backbone features only\n", path);
     mbt_load_report_free(&rep);
@@ -179,12 +190,14 @@ mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **mo
     MBT_CHECK_ARG(opt->checkpoint && *opt->checkpoint, "evaluation: no checkpoint given");
     MBT_CHECK_ARG(opt->batch >= 1, "evaluation: batch size %d", opt->batch);
     const char *path = opt->checkpoint;
-    mbt_ckpt_format format;
-    MBT_TRY(mbt_ckpt_format_sniff(path, &format));
+    /* a known extension decides (the content sniffing of io/checkpoint.c takes a safetensors file whose
+     * header length has 0x80 as its low byte for a legacy torch pickle); else the content does */
+    mbt_ckpt_format format = mbt_ckpt_format_from_path(path);
+    if (format == MBT_CKPT_UNKNOWN) MBT_TRY(mbt_ckpt_format_sniff(path, &format));
     snprintf(info->format, sizeof info->format, "%s", format == MBT_CKPT_PTH ? "PyTorch .pth" : "safetensors");
     mbt_state_dict sd;
     mbt_state_dict_init(&sd);
-    mbt_status st = mbt_ckpt_read(path, NULL, &sd);
+    mbt_status st = format == MBT_CKPT_PTH ? mbt_pth_read(path, NULL, &sd) : mbt_safetensors_read(path, &sd);
     if (st == MBT_OK) st = mbt_keymap_strip_ddp(&sd, NULL);
     guess tensors = {0}, config = {0};
     if (st == MBT_OK) st = from_tensors(path, &sd, &tensors);
@@ -212,8 +225,7 @@ mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **mo
         info->config = mbt_model_config_small(arch, size, dim);
         st = mbt_model_create(model, &info->config, opt->batch, 1, opt->training, MBT_DEVICE_CPU);
     }
-    /* entries a checkpoint lacks (an unused projector) keep PyTorch's initialisation, not zeros */
-    if (st == MBT_OK) st = mbt_model_init_params(*model, 0);
+    /* entries a checkpoint may lack (an unused projector) stay zero: its output is then zero, never used */
     if (st == MBT_OK) st = load_into(path, &sd, *model, arch_from, opt->need_head, info, log);
     mbt_state_dict_free(&sd);
     if (st != MBT_OK) {

@@ -223,14 +223,20 @@ static mbt_status setup(probe *p, mbt_linear_probe_result *res) {
     MBT_CHECK_ARG(c->weight_decay >= 0, "--weight-decay %g: must not be negative", c->weight_decay);
     mbt_set_threads(c->threads > 0 ? c->threads : 1);
     int train_bn = c->bn == MBT_PROBE_BN_TRAIN && !c->features_once;
-    /* training = 1 in every mode: the unnormalised evaluation features need it (mbt_eval_raw) */
-    mbt_eval_model_options mo = {c->checkpoint, c->arch, train_bn ? c->batch_size : c->extract_batch, 1, 0};
-    MBT_TRY(mbt_eval_model_load(&mo, &p->model, &res->model, p->log));
-    mbt_eval_data_config dc = {c->dataset, c->data_dir, res->model.config.image_size, c->subset, c->test_subset, 1, 1};
+    mbt_eval_data_config dc = {c->dataset, c->data_dir, 0, c->subset, c->test_subset, 1, 1};
     MBT_TRY(mbt_eval_data_open(&p->data, &dc));
     p->data_open = 1;
     p->n_train = mbt_eval_data_count(&p->data, MBT_EVAL_TRAIN);
     p->n_test = mbt_eval_data_count(&p->data, MBT_EVAL_TEST);
+    /* the model's batch: the training-mode BN batch, else any (not past the largest split) */
+    int64_t most = p->n_train > p->n_test ? p->n_train : p->n_test;
+    int64_t batch = train_bn ? (c->batch_size < p->n_train ? c->batch_size : p->n_train)
+                             : (c->extract_batch < most ? c->extract_batch : most);
+    if (batch < 2) batch = 2; /* a training model needs 2; a single image is padded */
+    /* training = 1 in every mode: the unnormalised evaluation features need it (mbt_eval_raw) */
+    mbt_eval_model_options mo = {c->checkpoint, c->arch, (int)batch, 1, 0};
+    MBT_TRY(mbt_eval_model_load(&mo, &p->model, &res->model, p->log));
+    MBT_TRY(mbt_eval_data_set_image_size(&p->data, res->model.config.image_size));
     p->classes = p->data.num_classes;
     p->emb = mbt_model_embedding_dim(res->model.config.arch);
     res->train_images = p->n_train;
@@ -262,7 +268,7 @@ static mbt_status setup(probe *p, mbt_linear_probe_result *res) {
         MBT_TRY(mbt_view_batches_create(&p->views, p->data.part[MBT_EVAL_TRAIN], &p->data.recipe, c->batch_size,
                                         c->workers > 0 ? c->workers : 1, c->seed));
         int rem = (int)(p->n_train % c->batch_size);
-        if (train_bn && rem >= 2) {
+        if (train_bn && rem >= 2 && rem != mbt_model_batch(p->model)) {
             MBT_TRY(mbt_model_create(&p->tail, &res->model.config, rem, 1, 1, MBT_DEVICE_CPU));
             MBT_TRY(mbt_eval_model_copy_state(p->tail, p->model));
         } else if (train_bn && rem == 1 && p->log) {

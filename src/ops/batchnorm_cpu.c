@@ -22,7 +22,9 @@
  * bn(x) from x and the saved mean/variance with the same float expression as the forward, so the
  * mask (bn(x) > 0, as PyTorch's threshold_backward) is bit-identical to the forward's.
  *
- * x and y (dy and dx) may be the same buffer: each element is read before it is written. */
+ * Outputs of 32 MiB or more are written with streaming stores (they would not stay in cache).
+ * x and y (dy and dx) may be the same buffer: each element is read before it is written. An op
+ * keeps per-call scratch (partial sums, coefficients): calls on one op must not run concurrently. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

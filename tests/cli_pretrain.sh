@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# mixbt pretrain end to end on a tiny CIFAR-10-format dataset the test writes: a run folder with its
+# files, exact resume (the losses after --max-steps + --resume equal an uninterrupted run's), and
+# one-line errors with a non-zero exit for bad flags, missing or corrupt data, and mismatched resumes.
+set -u
+mixbt=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# 100 training (5 files of 20) and 32 test records of 1 label byte + 3072 pixel bytes (deterministic bytes)
+mkdir -p "$tmp/c10"
+python3 - "$tmp/c10" <<'PY'
+import os, sys, random
+r = random.Random(7)
+d = sys.argv[1]
+def batch(name, n):
+    with open(os.path.join(d, name), "wb") as f:
+        for i in range(n):
+            f.write(bytes([i % 10]) + bytes(r.getrandbits(8) for _ in range(3072)))
+for k in range(1, 6):
+    batch("data_batch_%d.bin" % k, 20)
+batch("test_batch.bin", 32)
+PY
+
+common=(--data "$tmp/c10" --epochs 2 --batch-size 16 --subset 64 --feature-dim 32 --knn-every 0
+        --threads 2 --workers 2 --seed 5)
+
+# an uninterrupted run
+if "$mixbt" pretrain "${common[@]}" --out "$tmp/a" > "$tmp/a.log" 2>&1; then ok; else bad "run a failed: $(tail -2 "$tmp/a.log")"; fi
+for f in config.json metrics.csv last.safetensors; do  # best.safetensors needs the k-NN monitor
+  [ -s "$tmp/a/$f" ] && ok || bad "run a: no $f"
+done
+[ "$(wc -l < "$tmp/a/metrics.csv")" -eq 3 ] && ok || bad "run a: metrics.csv should have a header and 2 epochs"
+
+# the same run stopped after 3 steps (mid-epoch 1 of 4 steps), then resumed
+"$mixbt" pretrain "${common[@]}" --out "$tmp/b" --max-steps 3 > "$tmp/b1.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && grep -q "resume with --resume" "$tmp/b1.log" && ok || bad "stop at --max-steps: rc $rc, $(tail -1 "$tmp/b1.log")"
+[ -s "$tmp/b/last.safetensors" ] && ok || bad "no checkpoint after the stop"
+if "$mixbt" pretrain --resume "$tmp/b" --threads 2 --workers 2 > "$tmp/b2.log" 2>&1; then ok; else bad "resume failed: $(tail -2 "$tmp/b2.log")"; fi
+a2=$(awk -F, '$1 == 2 {print $4, $5}' "$tmp/a/metrics.csv")
+b2=$(awk -F, '$1 == 2 {print $4, $5}' "$tmp/b/metrics.csv")
+[ -n "$a2" ] && [ "$a2" = "$b2" ] && ok || bad "epoch 2 losses after resume '$b2' differ from the uninterrupted run's '$a2'"
+
+# errors: one line naming the flag or file, non-zero exit
+expect_error() { # expect_error PATTERN ARGS...
+  local pattern=$1; shift
+  "$mixbt" "$@" > "$tmp/err.out" 2> "$tmp/err.log"
+  local rc=$?
+  if [ $rc -ne 0 ] && grep -q -- "$pattern" "$tmp/err.log" && [ "$(wc -l < "$tmp/err.log")" -le 2 ]; then ok
+  else bad "mixbt $*: rc $rc, expected an error matching '$pattern', got: $(head -3 "$tmp/err.log")"; fi
+}
+expect_error "unknown flag --bogus" pretrain --bogus 1
+expect_error "--batch-size" pretrain --data "$tmp/c10" --out "$tmp/x" --batch-size abc
+expect_error "--dataset" pretrain --dataset imagenet9 --data "$tmp/c10" --out "$tmp/x"
+expect_error "--data DIR is required" pretrain --out "$tmp/x"
+expect_error "nonexistent" pretrain --data "$tmp/nonexistent" --out "$tmp/x1"
+expect_error "already holds a run" pretrain "${common[@]}" --out "$tmp/a"
+expect_error "config.json" pretrain --resume "$tmp/nonexistent_run"
+expect_error "unknown recipe" pretrain --preset cifar10-resnet99 --data "$tmp/c10" --out "$tmp/x2"
+# a corrupt data file: truncated record
+mkdir -p "$tmp/bad"
+cp "$tmp/c10/"*.bin "$tmp/bad/"
+head -c 5000 "$tmp/c10/data_batch_1.bin" > "$tmp/bad/data_batch_1.bin"
+expect_error "data_batch_1.bin" pretrain --data "$tmp/bad" --out "$tmp/x3" --knn-every 0
+# a resume whose checkpoint does not fit the configuration (feature dimension changed)
+cp -r "$tmp/a" "$tmp/c"
+sed -i 's/"feature_dim":[[:space:]]*32/"feature_dim": 48/' "$tmp/c/config.json"
+expect_error "last.safetensors" pretrain --resume "$tmp/c"
+# a corrupt checkpoint
+cp -r "$tmp/a" "$tmp/d"
+head -c 100 "$tmp/a/last.safetensors" > "$tmp/d/last.safetensors"
+expect_error "last.safetensors" pretrain --resume "$tmp/d"
+
+echo "cli_pretrain: $pass passed, $fails failed"
+[ $fails -eq 0 ]

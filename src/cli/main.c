@@ -18,6 +18,8 @@ static const command COMMANDS[] = {
     {"knn", cmd_knn, "weighted k-NN accuracy of a checkpoint's backbone features"},
     {"linear", cmd_linear, "linear evaluation of a checkpoint (the reference protocol, or --features-once)"},
     {"embed", cmd_embed, "write a split's backbone features and labels as .npy files"},
+    {"convert", cmd_convert, "convert a checkpoint between PyTorch .pth and safetensors"},
+    {"inspect", cmd_inspect, "list a checkpoint's tensors and metadata"},
 };
 
 static void usage(FILE *out) {

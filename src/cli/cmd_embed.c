@@ -41,6 +41,11 @@ int cmd_embed(int argc, char **argv) {
                 !c.checkpoint ? "--checkpoint FILE" : !c.data_dir ? "--data DIR" : "--out FILE.npy");
         return 2;
     }
+    char labels[4096];
+    if (mbt_embed_labels_path(c.out, labels, sizeof labels) != MBT_OK) {
+        fprintf(stderr, "mixbt embed: %s\n", mbt_error_message());
+        return 2;
+    }
     c.test_split = !strcmp(split, "test");
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);

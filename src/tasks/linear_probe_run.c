@@ -104,14 +104,21 @@ static mbt_status write_config(probe *p, const mbt_eval_model_info *mi) {
     return st;
 }
 
-static mbt_status open_run_folder(probe *p, const mbt_eval_model_info *mi) {
-    const char *dir = p->c->out_dir;
+/* Creates the run folder (before any long work, so that a used one is refused at once). */
+static mbt_status make_run_folder(const char *dir) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return MBT_FAIL(MBT_ERR_IO, "--out %s: cannot create the run folder (%s)", dir, strerror(errno));
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     if (access(path, F_OK) == 0)
         return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a linear evaluation (metrics.csv); choose another folder", dir);
+    return MBT_OK;
+}
+
+static mbt_status open_run_folder(probe *p, const mbt_eval_model_info *mi) {
+    const char *dir = p->c->out_dir;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
     MBT_TRY(write_config(p, mi));
     p->metrics = fopen(path, "w");
     if (!p->metrics) return MBT_FAIL(MBT_ERR_IO, "%s: cannot open for writing (%s)", path, strerror(errno));
@@ -221,6 +228,7 @@ static mbt_status setup(probe *p, mbt_linear_probe_result *res) {
     MBT_CHECK_ARG(c->batch_size >= 2, "--batch-size %d: must be at least 2", c->batch_size);
     MBT_CHECK_ARG(c->extract_batch >= 1, "extract batch %d: must be at least 1", c->extract_batch);
     MBT_CHECK_ARG(c->weight_decay >= 0, "--weight-decay %g: must not be negative", c->weight_decay);
+    if (c->out_dir) MBT_TRY(make_run_folder(c->out_dir));
     mbt_set_threads(c->threads > 0 ? c->threads : 1);
     int train_bn = c->bn == MBT_PROBE_BN_TRAIN && !c->features_once;
     mbt_eval_data_config dc = {c->dataset, c->data_dir, 0, c->subset, c->test_subset, 1, 1};

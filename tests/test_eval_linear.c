@@ -1,6 +1,7 @@
 /* Tests of the linear probe's classifier (tasks/linear_probe.h): training steps of Linear + cross-entropy
- * + Adam(wd 5e-6) with the exponential schedule against torch (tools/make_eval_fixtures.py), the test-set
- * pass, nn.Linear's initialisation law, the ranking of tied logits and the error paths. */
+ * + Adam (weight decay 5e-6, and 0.2 in one case) with the exponential schedule against torch
+ * (tools/make_eval_fixtures.py), the test-set pass, nn.Linear's initialisation law, the ranking of tied
+ * logits and the error paths. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ static void run_case(const fixture_file *f, const char *cs) {
     const double *p = get(f, cs, "params", NULL);
     if (!p) return;
     int tag = (int)p[0], d = (int)p[1], C = (int)p[2], n = (int)p[3], nt = (int)p[4], batch = (int)p[5], E = (int)p[6];
+    double wd = p[7];
     int32_t *y = malloc(sizeof(int32_t) * n), *yt = malloc(sizeof(int32_t) * nt);
     for (int i = 0; i < n; i++) y[i] = (i * 7 + 3) % C;
     for (int i = 0; i < nt; i++) yt[i] = (i * 5 + 1) % C;
@@ -72,7 +74,7 @@ static void run_case(const fixture_file *f, const char *cs) {
     for (size_t i = 0; i < nb; i++) bf[i] = (float)b0[i];
 
     mbt_linear_head h;
-    CHECK_OK(mbt_linear_head_init(&h, d, C, batch, 5e-6));
+    CHECK_OK(mbt_linear_head_init(&h, d, C, batch, wd));
     mbt_linear_head_set(&h, wf, bf);
     size_t step = 0;
     for (int e = 1; e <= E; e++) {
@@ -186,6 +188,7 @@ int main(void) {
     if (fixture_load(&f, "eval_linear.bin") == 0) {
         run_case(&f, "c10");
         run_case(&f, "c3");
+        run_case(&f, "wd");
         fixture_free(&f);
     } else {
         CHECK_MSG(0, "cannot load eval_linear.bin");

@@ -3,7 +3,8 @@
 
 tests/fixtures/eval_linear.bin: the reference linear probe's classifier (wgcban/mix-bt linear.py:
 nn.Linear(in, classes), nn.CrossEntropyLoss(), optim.Adam(lr=1e-2, weight_decay=5e-6),
-ExponentialLR(gamma=(1e-6/1e-2)**(1/epochs)) stepped after each epoch) trained in torch on fixed
+ExponentialLR(gamma=(1e-6/1e-2)**(1/epochs)) stepped after each epoch; one case with a weight decay of
+0.2, large enough to be seen) trained in torch on fixed
 features, batches in order (the last one partial, as a DataLoader without drop_last gives it). The
 features are not stored: they come from the deterministic `pattern` below (the C test computes the same)
 and are rounded to float32. Stored per case: the initial weight and bias, the loss of every step, the
@@ -47,13 +48,13 @@ def features(tag, cent_tag, n, d, labels, classes):
     return x.astype(np.float32)
 
 
-def run(dtype, x, y, xt, yt, w0, b0, classes, batch, epochs):
+def run(dtype, x, y, xt, yt, w0, b0, classes, batch, epochs, wd):
     torch.manual_seed(0)
     fc = torch.nn.Linear(x.shape[1], classes).to(dtype)
     with torch.no_grad():
         fc.weight.copy_(torch.from_numpy(w0))
         fc.bias.copy_(torch.from_numpy(b0))
-    opt = torch.optim.Adam(fc.parameters(), lr=1e-2, weight_decay=5e-6)
+    opt = torch.optim.Adam(fc.parameters(), lr=1e-2, weight_decay=wd)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=(1e-6 / 1e-2) ** (1 / epochs))
     crit = torch.nn.CrossEntropyLoss()
     X, Y = torch.from_numpy(x.astype(np.float64)).to(dtype), torch.from_numpy(y.astype(np.int64))
@@ -93,7 +94,7 @@ def close(a, b):
     return np.all(np.abs(a - b) <= ATOL + RTOL * np.abs(b))
 
 
-def case(w, name, tag, d, classes, n, nt, batch, epochs):
+def case(w, name, tag, d, classes, n, nt, batch, epochs, wd=5e-6):
     y = (np.arange(n) * 7 + 3) % classes
     yt = (np.arange(nt) * 5 + 1) % classes
     x = features(tag, tag + 500, n, d, y, classes)
@@ -101,13 +102,13 @@ def case(w, name, tag, d, classes, n, nt, batch, epochs):
     bound = 1 / np.sqrt(d)
     w0 = (pattern(tag + 2, classes * d) * bound).reshape(classes, d).astype(np.float32)
     b0 = (pattern(tag + 3, classes) * bound).astype(np.float32)
-    ref = run(torch.float64, x, y, xt, yt, w0.astype(np.float64), b0.astype(np.float64), classes, batch, epochs)
-    f32 = run(torch.float32, x, y, xt, yt, w0, b0, classes, batch, epochs)
+    ref = run(torch.float64, x, y, xt, yt, w0.astype(np.float64), b0.astype(np.float64), classes, batch, epochs, wd)
+    f32 = run(torch.float32, x, y, xt, yt, w0, b0, classes, batch, epochs, wd)
     for k in ("losses", "after_first", "final"):
         assert close(f32[k], ref[k]), (name, k, np.max(np.abs(f32[k] - ref[k])))
     # hit counts are compared exactly: no near-tie may flip them between float32 and float64
     assert np.array_equal(f32["epochs"][:, 1:], ref["epochs"][:, 1:]) and np.array_equal(f32["test"][1:], ref["test"][1:])
-    w.add(name + ".params", [tag, d, classes, n, nt, batch, epochs])
+    w.add(name + ".params", [tag, d, classes, n, nt, batch, epochs, wd])
     w.add(name + ".w0", w0)
     w.add(name + ".b0", b0)
     for k, v in ref.items():
@@ -128,6 +129,8 @@ def main():
         # name, tag, in, classes, train rows, test rows, batch (last batch partial), epochs
         case(w, "c10", 11, 32, 10, 96, 50, 40, 6)
         case(w, "c3", 21, 8, 3, 30, 20, 16, 2)
+        # a weight decay large enough to show (the protocol's 5e-6 is below the tolerance here)
+        case(w, "wd", 31, 16, 5, 40, 10, 16, 2, wd=0.2)
     npy_fixtures()
 
 

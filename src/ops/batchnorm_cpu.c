@@ -406,10 +406,11 @@ static inline double chunk_count(const mbt_batchnorm *op, int k) {
     return (double)(i1 - k * op->chunk_n) * op->s.hw;
 }
 
-/* Output pass: y = [relu](bn(x)) with the coefficients of slots 0..2 (called inside a parallel region). */
+/* Output pass: y = [relu](bn(x)) with the coefficients of slots 0..2; the last work of a parallel
+ * region (no barrier of its own: the region's end is one). */
 static void apply_pass(const mbt_batchnorm *op, const float *x, float *y) {
     int relu = (op->flags & MBT_BN_FUSE_RELU) != 0, nt = streaming(op, y);
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (long it = 0; it < n_items(op); it++) {
         item_t t = item_of(op, it);
         FOR_SEGMENTS(op, t, g, R,
@@ -524,7 +525,7 @@ mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float
                 aa[l] = (float)(gamma[c0 + l] * invstd);
             }
         }
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait /* the region's end is the barrier */
         for (long it = 0; it < n_items(op); it++) {
             item_t t = item_of(op, it);
             FOR_SEGMENTS(op, t, g, R, {

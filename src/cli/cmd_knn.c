@@ -47,7 +47,7 @@ int cmd_knn(int argc, char **argv) {
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_knn_eval_result r;
-    mbt_status st = mbt_knn_eval_run(&c, &prog, stderr, &r);
+    mbt_status st = mbt_knn_eval_run(&c, &prog, stderr, NULL, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt knn: %s\n", mbt_error_message());
         return 1;

@@ -116,7 +116,7 @@ static mbt_status extract_part(knn_run *r, mbt_eval_part part, int batch, int wo
 }
 
 static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_eval_progress *progress, FILE *log,
-                           mbt_knn_eval_result *res) {
+                           int32_t *pred, mbt_knn_eval_result *res) {
     MBT_CHECK_ARG(c->k >= 1, "--k %d: must be at least 1", c->k);
     MBT_CHECK_ARG(c->temperature > 0, "--t %g: must be positive", c->temperature);
     MBT_CHECK_ARG(c->batch_size >= 1, "--batch-size %d: must be at least 1", c->batch_size);
@@ -151,7 +151,7 @@ static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_e
     r->ws_ready = 1;
     mbt_knn_counts counts;
     MBT_TRY(mbt_knn_classify(&r->ws, r->bank, r->bank_labels, (int)nb, r->queries, r->query_labels, (int)nt,
-                             (float)c->temperature, &counts, NULL));
+                             (float)c->temperature, &counts, pred));
     res->classify_seconds = mbt_now() - t1;
     res->extract_seconds = t1 - t0;
     res->bank = nb;
@@ -162,11 +162,11 @@ static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_e
 }
 
 mbt_status mbt_knn_eval_run(const mbt_knn_eval_config *c, const mbt_eval_progress *progress, FILE *log,
-                            mbt_knn_eval_result *res) {
+                            int32_t *pred, mbt_knn_eval_result *res) {
     memset(res, 0, sizeof *res);
     knn_run r;
     memset(&r, 0, sizeof r);
-    mbt_status st = knn_body(&r, c, progress, log, res);
+    mbt_status st = knn_body(&r, c, progress, log, pred, res);
     if (r.ws_ready) mbt_knn_workspace_free(&r.ws);
     free(r.bank);
     free(r.queries);

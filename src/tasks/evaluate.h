@@ -76,7 +76,9 @@ typedef struct {
     mbt_eval_model_info model;
 } mbt_knn_eval_result;
 
+/* predictions (may be NULL): [test images, MBT_KNN_TOPN] ranked classes of each test image (-1 past the
+ * number of classes); the caller sizes it from test_subset or the test split's size. */
 mbt_status mbt_knn_eval_run(const mbt_knn_eval_config *c, const mbt_eval_progress *progress, FILE *log,
-                            mbt_knn_eval_result *result);
+                            int32_t *predictions, mbt_knn_eval_result *result);
 
 #endif

@@ -56,6 +56,7 @@ mbt_status mbt_embed_run(const mbt_embed_config *c, const mbt_eval_progress *pro
     mbt_model *model = NULL;
     mbt_eval_model_options mo = {c->checkpoint, c->arch, batch, 0, c->head};
     mbt_status st = mbt_eval_model_load(&mo, &model, &res->model, log);
+    if (st == MBT_OK) mbt_eval_model_note_dataset(&res->model, c->dataset, log);
     if (st == MBT_OK) st = mbt_eval_data_set_image_size(&data, res->model.config.image_size);
     mbt_feature_extractor fx = {0};
     mbt_loader *loader = NULL;

@@ -129,6 +129,7 @@ static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_e
     int batch = c->batch_size < most ? c->batch_size : (int)most; /* no padding past the largest split */
     mbt_eval_model_options mo = {c->checkpoint, c->arch, batch, 0, 0};
     MBT_TRY(mbt_eval_model_load(&mo, &r->model, &res->model, log));
+    mbt_eval_model_note_dataset(&res->model, c->dataset, log);
     MBT_TRY(mbt_eval_data_set_image_size(&r->data, res->model.config.image_size));
     MBT_TRY(mbt_feature_extractor_init(&r->fx, r->model, MBT_FEAT_BACKBONE));
     r->fx_ready = 1;

@@ -235,6 +235,11 @@ mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **mo
     return st;
 }
 
+void mbt_eval_model_note_dataset(const mbt_eval_model_info *info, const char *dataset, FILE *log) {
+    if (log && info->dataset[0] && dataset && strcmp(info->dataset, dataset))
+        fprintf(log, "note: the checkpoint was pretrained on %s; evaluating on %s (--dataset)\n", info->dataset, dataset);
+}
+
 /* ---- copies between models ------------------------------------------------------------------------ */
 
 static mbt_status copy_params(mbt_model *dst, mbt_model *src, int buffers_only) {

@@ -46,6 +46,10 @@ typedef struct {
 mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **model, mbt_eval_model_info *info,
                                FILE *log);
 
+/* Prints a note to log (may be NULL) when the checkpoint names another pretraining dataset than the one
+ * being evaluated (legitimate for transfer, a mistake otherwise). */
+void mbt_eval_model_note_dataset(const mbt_eval_model_info *info, const char *dataset, FILE *log);
+
 /* Copies every parameter, buffer and counter of src into dst (same configuration, any batch). */
 mbt_status mbt_eval_model_copy_state(mbt_model *dst, mbt_model *src);
 /* Copies the BN running statistics and counters only (the state a training-mode forward changes). */

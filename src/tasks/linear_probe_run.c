@@ -244,6 +244,7 @@ static mbt_status setup(probe *p, mbt_linear_probe_result *res) {
     /* training = 1 in every mode: the unnormalised evaluation features need it (mbt_eval_raw) */
     mbt_eval_model_options mo = {c->checkpoint, c->arch, (int)batch, 1, 0};
     MBT_TRY(mbt_eval_model_load(&mo, &p->model, &res->model, p->log));
+    mbt_eval_model_note_dataset(&res->model, c->dataset, p->log);
     MBT_TRY(mbt_eval_data_set_image_size(&p->data, res->model.config.image_size));
     p->classes = p->data.num_classes;
     p->emb = mbt_model_embedding_dim(res->model.config.arch);

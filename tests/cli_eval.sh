@@ -47,6 +47,19 @@ got=$(sed -n 's/^k-NN top-1 \([0-9.]*\)%  top-5 \([0-9.]*\)%.*/\1 \2/p' "$tmp/kn
 check "knn reproduces the pretraining monitor ('$got' vs '$want')" test -n "$want" -a "$got" = "$want"
 check "knn: architecture and size from the checkpoint" grep -q "k 16, T 0.5; resnet18 safetensors, 32 px; bank 16, test 8 images" "$tmp/knn.out"
 
+# the same checkpoint as a PyTorch .pth (no config: the architecture comes from the tensors), if this
+# build has `mixbt convert`; it carries mixbt's optimizer state too, which is ignored
+if "$bin" --help | grep -q "^  convert "; then
+  "$bin" convert "$ckpt" "$tmp/model.pth" >/dev/null 2>&1
+  check "convert to .pth" test $? -eq 0
+  "$bin" knn --checkpoint "$tmp/model.pth" --dataset cifar10 --data "$data" --subset 16 --test-subset 8 --batch-size 4 \
+    --threads 2 --workers 1 >"$tmp/knn_pth.out" 2>"$tmp/knn_pth.err"
+  check "knn on the .pth: exit 0" test $? -eq 0 || cat "$tmp/knn_pth.err" >&2
+  got_pth=$(sed -n 's/^k-NN top-1 \([0-9.]*\)%  top-5 \([0-9.]*\)%.*/\1 \2/p' "$tmp/knn_pth.out")
+  check "knn on the .pth: same numbers ('$got_pth' vs '$got')" test -n "$got" -a "$got_pth" = "$got"
+  check "knn on the .pth: read as one" grep -q "resnet18 PyTorch .pth, 32 px" "$tmp/knn_pth.out"
+fi
+
 # linear, features once: a run folder with the configuration, one metrics row per epoch and the head
 "$bin" linear --checkpoint "$ckpt" --data "$data" --features-once --epochs 3 --batch-size 16 --extract-batch 10 \
   --out "$tmp/lin" --threads 2 --workers 1 >"$tmp/lin.out" 2>"$tmp/lin.err"

@@ -19,6 +19,10 @@
 #include "core/status.h"
 #include "core/tensor.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     void **slot;  /* where to store the buffer's address at commit */
     size_t offset;
@@ -54,5 +58,9 @@ typedef struct {
     void (*release)(void *ptr);
 } mbt_device_allocator;
 void mbt_plan_set_device_allocator(mbt_device device, const mbt_device_allocator *allocator);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

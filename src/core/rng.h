@@ -6,6 +6,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     uint64_t seed;
     uint64_t stream;   /* e.g. mbt_rng_stream_id(epoch, sample, view) */
@@ -34,5 +38,9 @@ double mbt_rng_normal(mbt_rng *rng);
 double mbt_rng_beta(mbt_rng *rng, double a, double b);
 /* Fisher-Yates permutation of 0..n-1 into perm. */
 void mbt_rng_permutation(mbt_rng *rng, int32_t *perm, int n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

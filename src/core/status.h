@@ -2,6 +2,10 @@
 #ifndef MBT_STATUS_H
 #define MBT_STATUS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     MBT_OK = 0,
     MBT_ERR_ARG,         /* a bad argument or flag value */
@@ -43,5 +47,9 @@ const char *mbt_status_name(mbt_status status);
     do {                                                      \
         if (!(cond)) return MBT_FAIL(MBT_ERR_ARG, __VA_ARGS__); \
     } while (0)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

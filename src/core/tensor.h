@@ -6,6 +6,10 @@
 
 #include "core/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MBT_MAX_DIMS 4
 
 typedef enum { MBT_DEVICE_CPU = 0, MBT_DEVICE_CUDA = 1 } mbt_device;
@@ -26,5 +30,9 @@ const char *mbt_shape_str(char *buf, int size, int ndim, const int64_t *shape);
 mbt_status mbt_tensor_check_same_shape(const char *what, const mbt_tensor *a, const mbt_tensor *b);
 
 const char *mbt_device_name(mbt_device device);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/batchnorm.h"
+#include "ops/backend_cpu.h"
 #include "ops/cpu_backend.h"
 
 #ifdef __AVX__
@@ -45,7 +45,7 @@ typedef float f8 __attribute__((vector_size(32)));
 typedef int i8 __attribute__((vector_size(32)));
 typedef double d4 __attribute__((vector_size(32)));
 
-struct mbt_batchnorm {
+struct mbt_batchnorm_cpu {
     mbt_batchnorm_shape s;
     int flags;
     int groups;      /* ceil(c / 8) */
@@ -108,7 +108,7 @@ static inline f8 mask8(f8 v, i8 keep) { return (f8)((i8)v & keep); }
 /* ---- geometry -------------------------------------------------------------------------------- */
 
 /* Lanes of group g. */
-static inline int group_lanes(const mbt_batchnorm *op, int g) {
+static inline int group_lanes(const mbt_batchnorm_cpu *op, int g) {
     int w = op->s.c - g * LANES;
     return w < LANES ? w : LANES;
 }
@@ -123,7 +123,7 @@ typedef struct {
     int k, i0, i1, g0, g1;
 } item_t;
 
-static item_t item_of(const mbt_batchnorm *op, long it) {
+static item_t item_of(const mbt_batchnorm_cpu *op, long it) {
     item_t t;
     t.k = (int)(it / op->gblocks);
     t.i0 = t.k * op->chunk_n;
@@ -134,7 +134,7 @@ static item_t item_of(const mbt_batchnorm *op, long it) {
 }
 
 /* Rows of group g in the item's samples from i: for hw = 1 one run down to i1, else sample i. */
-static inline rows_t segment(const mbt_batchnorm *op, const item_t *t, int i, int g) {
+static inline rows_t segment(const mbt_batchnorm_cpu *op, const item_t *t, int i, int g) {
     if (op->s.hw == 1) return (rows_t){(long)i * op->s.c + (long)g * LANES, t->i1 - i, op->s.c};
     return (rows_t){op->goff[g] + i * op->n_stride, op->s.hw, op->blk};
 }
@@ -302,7 +302,7 @@ static void k_bwd_apply(const float *x, const float *dy, float *dx, rows_t R, in
 
 /* The forward's coefficients of channels [c0, c0 + w) from a float mean and variance; the backward
  * recomputes them from save_mean/save_var with this same function. */
-static void coef_forward(const mbt_batchnorm *op, int c0, int w, const float *mean, const float *var,
+static void coef_forward(const mbt_batchnorm_cpu *op, int c0, int w, const float *mean, const float *var,
                          const float *gamma, const float *beta, float *cm, float *cs, float *cb) {
     for (int l = 0; l < w; l++) {
         int ch = c0 + l;
@@ -315,16 +315,14 @@ static void coef_forward(const mbt_batchnorm *op, int c0, int w, const float *me
 }
 
 /* Coefficient slots of group g: [0] mean, [1] scale, [2] beta, [3] gmean, [4] k, [5] a. */
-static inline float *coef(const mbt_batchnorm *op, int slot, int g) {
+static inline float *coef(const mbt_batchnorm_cpu *op, int slot, int g) {
     return op->coef + (size_t)slot * op->groups * LANES + (size_t)g * LANES;
 }
 
 /* ---- creation -------------------------------------------------------------------------------- */
 
-mbt_status mbt_batchnorm_create(mbt_batchnorm **out, mbt_device device, const mbt_batchnorm_shape *shape, int flags) {
+mbt_status mbt_batchnorm_cpu_create(mbt_batchnorm_cpu **out, const mbt_batchnorm_shape *shape, int flags) {
     *out = NULL;
-    if (device != MBT_DEVICE_CPU)
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "batchnorm: device %s is not built in", mbt_device_name(device));
     if (shape->n < 1 || shape->c < 1 || shape->hw < 1)
         return MBT_FAIL(MBT_ERR_SHAPE, "batchnorm: invalid shape n=%d c=%d hw=%d", shape->n, shape->c, shape->hw);
     if (shape->n < 2 && !(flags & MBT_BN_INFERENCE))
@@ -336,7 +334,7 @@ mbt_status mbt_batchnorm_create(mbt_batchnorm **out, mbt_device device, const mb
     if (shape->hw > 1 && shape->c % b)
         return MBT_FAIL(MBT_ERR_UNSUPPORTED, "batchnorm: %d channels is not a multiple of %d on the CPU backend",
                         shape->c, b);
-    mbt_batchnorm *op = calloc(1, sizeof *op);
+    mbt_batchnorm_cpu *op = calloc(1, sizeof *op);
     if (!op) return MBT_FAIL(MBT_ERR_NOMEM, "batchnorm: out of memory");
     op->s = *shape;
     op->flags = flags;
@@ -361,14 +359,14 @@ mbt_status mbt_batchnorm_create(mbt_batchnorm **out, mbt_device device, const mb
     if (!(flags & MBT_BN_INFERENCE))
         op->part = calloc((size_t)op->chunks * op->groups * 2 * LANES, sizeof(double));
     if (!op->coef || !op->goff || (!(flags & MBT_BN_INFERENCE) && !op->part)) {
-        mbt_batchnorm_destroy(op);
+        mbt_batchnorm_cpu_destroy(op);
         return MBT_FAIL(MBT_ERR_NOMEM, "batchnorm: out of memory for n=%d c=%d hw=%d", shape->n, shape->c, shape->hw);
     }
     *out = op;
     return MBT_OK;
 }
 
-void mbt_batchnorm_destroy(mbt_batchnorm *op) {
+void mbt_batchnorm_cpu_destroy(mbt_batchnorm_cpu *op) {
     if (!op) return;
     free(op->part);
     free(op->coef);
@@ -376,18 +374,18 @@ void mbt_batchnorm_destroy(mbt_batchnorm *op) {
     free(op);
 }
 
-size_t mbt_batchnorm_workspace_bytes(const mbt_batchnorm *op) {
+size_t mbt_batchnorm_cpu_workspace_bytes(const mbt_batchnorm_cpu *op) {
     (void)op;
     return 0; /* the fused ReLU's mask is recomputed in backward */
 }
 
 /* ---- passes ---------------------------------------------------------------------------------- */
 
-static inline long n_items(const mbt_batchnorm *op) { return (long)op->chunks * op->gblocks; }
-static inline int parallel(const mbt_batchnorm *op) { return (long)op->s.n * op->s.c * op->s.hw >= PARALLEL_MIN; }
+static inline long n_items(const mbt_batchnorm_cpu *op) { return (long)op->chunks * op->gblocks; }
+static inline int parallel(const mbt_batchnorm_cpu *op) { return (long)op->s.n * op->s.c * op->s.hw >= PARALLEL_MIN; }
 /* Whether outputs go to `out` with streaming stores: tensors too large to stay in the last-level
  * cache, whose rows are all 32-byte aligned. */
-static inline int streaming(const mbt_batchnorm *op, const float *out) {
+static inline int streaming(const mbt_batchnorm_cpu *op, const float *out) {
 #ifdef __AVX__
     return (size_t)op->s.n * op->s.c * op->s.hw * sizeof(float) >= STREAM_MIN_BYTES && (uintptr_t)out % 32 == 0 &&
            op->s.c % LANES == 0;
@@ -397,18 +395,18 @@ static inline int streaming(const mbt_batchnorm *op, const float *out) {
 #endif
 }
 /* Partial sums of (chunk k, group g): [0..8) a sum, [8..16) a second one. */
-static inline double *part_of(const mbt_batchnorm *op, int k, int g) {
+static inline double *part_of(const mbt_batchnorm_cpu *op, int k, int g) {
     return op->part + ((size_t)k * op->groups + g) * 2 * LANES;
 }
 /* Values per channel in chunk k. */
-static inline double chunk_count(const mbt_batchnorm *op, int k) {
+static inline double chunk_count(const mbt_batchnorm_cpu *op, int k) {
     int i1 = (k + 1) * op->chunk_n < op->s.n ? (k + 1) * op->chunk_n : op->s.n;
     return (double)(i1 - k * op->chunk_n) * op->s.hw;
 }
 
 /* Output pass: y = [relu](bn(x)) with the coefficients of slots 0..2; the last work of a parallel
  * region (no barrier of its own: the region's end is one). */
-static void apply_pass(const mbt_batchnorm *op, const float *x, float *y) {
+static void apply_pass(const mbt_batchnorm_cpu *op, const float *x, float *y) {
     int relu = (op->flags & MBT_BN_FUSE_RELU) != 0, nt = streaming(op, y);
 #pragma omp for schedule(static) nowait
     for (long it = 0; it < n_items(op); it++) {
@@ -419,7 +417,7 @@ static void apply_pass(const mbt_batchnorm *op, const float *x, float *y) {
     }
 }
 
-mbt_status mbt_batchnorm_forward_train(mbt_batchnorm *op, const float *x, const float *gamma, const float *beta,
+mbt_status mbt_batchnorm_cpu_forward_train(mbt_batchnorm_cpu *op, const float *x, const float *gamma, const float *beta,
                                        float *y, float *save_mean, float *save_var, void *workspace,
                                        float *running_mean, float *running_var) {
     (void)workspace;
@@ -475,7 +473,7 @@ mbt_status mbt_batchnorm_forward_train(mbt_batchnorm *op, const float *x, const 
     return MBT_OK;
 }
 
-mbt_status mbt_batchnorm_forward_eval(mbt_batchnorm *op, const float *x, const float *gamma, const float *beta,
+mbt_status mbt_batchnorm_cpu_forward_eval(mbt_batchnorm_cpu *op, const float *x, const float *gamma, const float *beta,
                                       const float *running_mean, const float *running_var, float *y) {
     for (int g = 0; g < op->groups; g++)
         coef_forward(op, g * LANES, group_lanes(op, g), running_mean, running_var, gamma, beta, coef(op, 0, g),
@@ -485,7 +483,7 @@ mbt_status mbt_batchnorm_forward_eval(mbt_batchnorm *op, const float *x, const f
     return MBT_OK;
 }
 
-mbt_status mbt_batchnorm_backward(mbt_batchnorm *op, const float *x, const float *gamma, const float *beta,
+mbt_status mbt_batchnorm_cpu_backward(mbt_batchnorm_cpu *op, const float *x, const float *gamma, const float *beta,
                                   const float *save_mean, const float *save_var, const void *workspace,
                                   const float *dy, float *dx, float *dgamma, float *dbeta) {
     (void)workspace;

@@ -1,10 +1,10 @@
 /* conv2d on the CPU backend: oneDNN direct convolution in the native blocked layout. */
 #include <stdlib.h>
 
-#include "ops/conv2d.h"
+#include "ops/backend_cpu.h"
 #include "ops/cpu_backend.h"
 
-struct mbt_conv2d {
+struct mbt_conv2d_cpu {
     mbt_conv2d_shape s;
     int flags;
     mbt_dnnl_prim fwd, bwd_data, bwd_weights;
@@ -29,7 +29,7 @@ static mbt_status check_shape(const mbt_conv2d_shape *s, int flags) {
     return MBT_OK;
 }
 
-static mbt_status create_prims(mbt_conv2d *op) {
+static mbt_status create_prims(mbt_conv2d_cpu *op) {
     const mbt_conv2d_shape *s = &op->s;
     dnnl_engine_t eng;
     MBT_TRY(mbt_cpu_backend_get(&eng, NULL));
@@ -108,25 +108,23 @@ done:
     return st;
 }
 
-mbt_status mbt_conv2d_create(mbt_conv2d **out, mbt_device device, const mbt_conv2d_shape *shape, int flags) {
+mbt_status mbt_conv2d_cpu_create(mbt_conv2d_cpu **out, const mbt_conv2d_shape *shape, int flags) {
     *out = NULL;
-    if (device != MBT_DEVICE_CPU)
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "conv2d: device %s is not built in", mbt_device_name(device));
     MBT_TRY(check_shape(shape, flags));
-    mbt_conv2d *op = calloc(1, sizeof *op);
+    mbt_conv2d_cpu *op = calloc(1, sizeof *op);
     if (!op) return MBT_FAIL(MBT_ERR_NOMEM, "conv2d: out of memory");
     op->s = *shape;
     op->flags = flags;
     mbt_status st = create_prims(op);
     if (st != MBT_OK) {
-        mbt_conv2d_destroy(op);
+        mbt_conv2d_cpu_destroy(op);
         return st;
     }
     *out = op;
     return MBT_OK;
 }
 
-void mbt_conv2d_destroy(mbt_conv2d *op) {
+void mbt_conv2d_cpu_destroy(mbt_conv2d_cpu *op) {
     if (!op) return;
     mbt_dnnl_prim *prims[] = {&op->fwd, &op->bwd_data, &op->bwd_weights, &op->w_to_fwd, &op->w_to_bwd, &op->dw_to_user};
     for (unsigned i = 0; i < sizeof prims / sizeof *prims; i++) mbt_dnnl_prim_destroy(prims[i]);
@@ -137,9 +135,7 @@ void mbt_conv2d_destroy(mbt_conv2d *op) {
     free(op);
 }
 
-const mbt_conv2d_shape *mbt_conv2d_get_shape(const mbt_conv2d *op) { return &op->s; }
-
-mbt_status mbt_conv2d_set_weights(mbt_conv2d *op, const float *w) {
+mbt_status mbt_conv2d_cpu_set_weights(mbt_conv2d_cpu *op, const float *w) {
     MBT_TRY(mbt_dnnl_bind(op->w_user, w));
     dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, op->w_user}, {DNNL_ARG_TO, op->w_fwd}};
     MBT_TRY(mbt_dnnl_prim_exec(&op->w_to_fwd, WHAT, 2, a));
@@ -150,14 +146,14 @@ mbt_status mbt_conv2d_set_weights(mbt_conv2d *op, const float *w) {
     return MBT_OK;
 }
 
-mbt_status mbt_conv2d_forward(mbt_conv2d *op, const float *x, float *y) {
+mbt_status mbt_conv2d_cpu_forward(mbt_conv2d_cpu *op, const float *x, float *y) {
     MBT_TRY(mbt_dnnl_bind(op->src, x));
     MBT_TRY(mbt_dnnl_bind(op->dst, y));
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, op->w_fwd}, {DNNL_ARG_DST, op->dst}};
     return mbt_dnnl_prim_exec(&op->fwd, WHAT, 3, a);
 }
 
-mbt_status mbt_conv2d_backward(mbt_conv2d *op, const float *x, const float *dy, float *dx, float *dw) {
+mbt_status mbt_conv2d_cpu_backward(mbt_conv2d_cpu *op, const float *x, const float *dy, float *dx, float *dw) {
     if (!op->bwd_weights.prim)
         return MBT_FAIL(MBT_ERR_ARG, "conv2d: backward called on an op created for inference");
     if (dx && !op->bwd_data.prim)

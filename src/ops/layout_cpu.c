@@ -1,9 +1,8 @@
 /* NCHW <-> blocked nChw{8,16}c conversions on the CPU. */
 #include "ops/cpu_backend.h"
-#include "ops/layout.h"
+#include "ops/backend_cpu.h"
 
-static mbt_status convert(mbt_device device, int n, int c, int hw, const float *src, float *dst, int to_native) {
-    if (device != MBT_DEVICE_CPU) return MBT_FAIL(MBT_ERR_UNSUPPORTED, "layout: device not built in");
+static mbt_status convert(int n, int c, int hw, const float *src, float *dst, int to_native) {
     int b = mbt_cpu_channel_block();
     if (c % b) return MBT_FAIL(MBT_ERR_SHAPE, "layout: %d channels is not a multiple of %d", c, b);
 #pragma omp parallel for collapse(2)
@@ -20,10 +19,10 @@ static mbt_status convert(mbt_device device, int n, int c, int hw, const float *
     return MBT_OK;
 }
 
-mbt_status mbt_layout_from_nchw(mbt_device device, int n, int c, int hw, const float *nchw, float *native) {
-    return convert(device, n, c, hw, nchw, native, 1);
+mbt_status mbt_layout_from_nchw_cpu(int n, int c, int hw, const float *nchw, float *native) {
+    return convert(n, c, hw, nchw, native, 1);
 }
 
-mbt_status mbt_layout_to_nchw(mbt_device device, int n, int c, int hw, const float *native, float *nchw) {
-    return convert(device, n, c, hw, native, nchw, 0);
+mbt_status mbt_layout_to_nchw_cpu(int n, int c, int hw, const float *native, float *nchw) {
+    return convert(n, c, hw, native, nchw, 0);
 }

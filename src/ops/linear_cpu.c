@@ -2,15 +2,10 @@
 #include <cblas.h>
 #include <math.h>
 
-#include "ops/linear.h"
+#include "ops/backend_cpu.h"
 
-#define CPU_ONLY(name)                                                                          \
-    if (device != MBT_DEVICE_CPU)                                                               \
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "%s: device %s is not built in", name, mbt_device_name(device))
-
-mbt_status mbt_linear_forward(mbt_device device, int n, int in, int out, const float *x, const float *w,
+mbt_status mbt_linear_forward_cpu(int n, int in, int out, const float *x, const float *w,
                               const float *b, float *y) {
-    CPU_ONLY("linear");
     if (n < 1 || in < 1 || out < 1)
         return MBT_FAIL(MBT_ERR_SHAPE, "linear: invalid shape n=%d in=%d out=%d", n, in, out);
     float beta = 0.0f;
@@ -23,9 +18,8 @@ mbt_status mbt_linear_forward(mbt_device device, int n, int in, int out, const f
     return MBT_OK;
 }
 
-mbt_status mbt_linear_backward(mbt_device device, int n, int in, int out, const float *x, const float *w,
+mbt_status mbt_linear_backward_cpu(int n, int in, int out, const float *x, const float *w,
                                const float *dy, float *dx, float *dw, float *db) {
-    CPU_ONLY("linear");
     if (n < 1 || in < 1 || out < 1)
         return MBT_FAIL(MBT_ERR_SHAPE, "linear: invalid shape n=%d in=%d out=%d", n, in, out);
     if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, dy, out, w, in, 0.0f, dx, in);
@@ -38,8 +32,7 @@ mbt_status mbt_linear_backward(mbt_device device, int n, int in, int out, const 
 
 #define L2_EPS 1e-12
 
-mbt_status mbt_l2norm_forward(mbt_device device, int n, int d, const float *x, float *y) {
-    CPU_ONLY("l2norm");
+mbt_status mbt_l2norm_forward_cpu(int n, int d, const float *x, float *y) {
 #pragma omp parallel for
     for (int i = 0; i < n; i++) {
         const float *r = x + (size_t)i * d;
@@ -53,8 +46,7 @@ mbt_status mbt_l2norm_forward(mbt_device device, int n, int d, const float *x, f
 }
 
 /* With y = x/|x|: dx = (dy - y (y.dy)) / |x|; below the clamp y = x/eps and dx = dy/eps. */
-mbt_status mbt_l2norm_backward(mbt_device device, int n, int d, const float *x, const float *dy, float *dx) {
-    CPU_ONLY("l2norm");
+mbt_status mbt_l2norm_backward_cpu(int n, int d, const float *x, const float *dy, float *dx) {
 #pragma omp parallel for
     for (int i = 0; i < n; i++) {
         const float *r = x + (size_t)i * d, *g = dy + (size_t)i * d;

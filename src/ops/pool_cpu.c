@@ -2,9 +2,9 @@
 #include <stdlib.h>
 
 #include "ops/cpu_backend.h"
-#include "ops/pool.h"
+#include "ops/backend_cpu.h"
 
-struct mbt_maxpool {
+struct mbt_maxpool_cpu {
     mbt_pool_shape s;
     mbt_dnnl_prim fwd, bwd;
     dnnl_memory_t src, dst, diff_src, diff_dst, ws;
@@ -13,14 +13,12 @@ struct mbt_maxpool {
 
 static const char *WHAT = "maxpool";
 
-mbt_status mbt_maxpool_create(mbt_maxpool **out, mbt_device device, const mbt_pool_shape *s, int training) {
+mbt_status mbt_maxpool_cpu_create(mbt_maxpool_cpu **out, const mbt_pool_shape *s, int training) {
     *out = NULL;
-    if (device != MBT_DEVICE_CPU)
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "maxpool: device %s is not built in", mbt_device_name(device));
     if (s->c % mbt_cpu_channel_block() || mbt_pool_h_out(s) < 1 || mbt_pool_w_out(s) < 1 || s->pad >= s->kernel)
         return MBT_FAIL(MBT_ERR_SHAPE, "maxpool: unsupported shape c=%d %dx%d kernel=%d stride=%d pad=%d", s->c, s->h,
                         s->w, s->kernel, s->stride, s->pad);
-    mbt_maxpool *op = calloc(1, sizeof *op);
+    mbt_maxpool_cpu *op = calloc(1, sizeof *op);
     if (!op) return MBT_FAIL(MBT_ERR_NOMEM, "maxpool: out of memory");
     op->s = *s;
     dnnl_engine_t eng;
@@ -62,14 +60,14 @@ mbt_status mbt_maxpool_create(mbt_maxpool **out, mbt_device device, const mbt_po
     if (bpd) dnnl_primitive_desc_destroy(bpd);
     if (attr) dnnl_primitive_attr_destroy(attr);
     if (st != MBT_OK) {
-        mbt_maxpool_destroy(op);
+        mbt_maxpool_cpu_destroy(op);
         return st;
     }
     *out = op;
     return MBT_OK;
 }
 
-void mbt_maxpool_destroy(mbt_maxpool *op) {
+void mbt_maxpool_cpu_destroy(mbt_maxpool_cpu *op) {
     if (!op) return;
     mbt_dnnl_prim_destroy(&op->fwd);
     mbt_dnnl_prim_destroy(&op->bwd);
@@ -79,9 +77,9 @@ void mbt_maxpool_destroy(mbt_maxpool *op) {
     free(op);
 }
 
-size_t mbt_maxpool_workspace_bytes(const mbt_maxpool *op) { return op->ws_bytes; }
+size_t mbt_maxpool_cpu_workspace_bytes(const mbt_maxpool_cpu *op) { return op->ws_bytes; }
 
-mbt_status mbt_maxpool_forward(mbt_maxpool *op, const float *x, float *y, void *workspace) {
+mbt_status mbt_maxpool_cpu_forward(mbt_maxpool_cpu *op, const float *x, float *y, void *workspace) {
     MBT_TRY(mbt_dnnl_bind(op->src, x));
     MBT_TRY(mbt_dnnl_bind(op->dst, y));
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_DST, op->dst}, {DNNL_ARG_WORKSPACE, op->ws}};
@@ -89,7 +87,7 @@ mbt_status mbt_maxpool_forward(mbt_maxpool *op, const float *x, float *y, void *
     return mbt_dnnl_prim_exec(&op->fwd, WHAT, op->ws ? 3 : 2, a);
 }
 
-mbt_status mbt_maxpool_backward(mbt_maxpool *op, const void *workspace, const float *dy, float *dx) {
+mbt_status mbt_maxpool_cpu_backward(mbt_maxpool_cpu *op, const void *workspace, const float *dy, float *dx) {
     if (!op->bwd.prim) return MBT_FAIL(MBT_ERR_ARG, "maxpool: backward on an inference op");
     MBT_TRY(mbt_dnnl_bind(op->diff_dst, dy));
     MBT_TRY(mbt_dnnl_bind(op->diff_src, dx));
@@ -100,8 +98,7 @@ mbt_status mbt_maxpool_backward(mbt_maxpool *op, const void *workspace, const fl
 }
 
 /* Native layout [n][c/b][hw][b]: channel c of image i at ((i*(C/b) + c/b)*hw + p)*b + c%b. */
-mbt_status mbt_avgpool_forward(mbt_device device, int n, int c, int hw, const float *x, float *y) {
-    if (device != MBT_DEVICE_CPU) return MBT_FAIL(MBT_ERR_UNSUPPORTED, "avgpool: device not built in");
+mbt_status mbt_avgpool_forward_cpu(int n, int c, int hw, const float *x, float *y) {
     int b = mbt_cpu_channel_block();
     if (c % b) return MBT_FAIL(MBT_ERR_SHAPE, "avgpool: %d channels is not a multiple of %d", c, b);
     float inv = 1.0f / (float)hw;
@@ -118,8 +115,7 @@ mbt_status mbt_avgpool_forward(mbt_device device, int n, int c, int hw, const fl
     return MBT_OK;
 }
 
-mbt_status mbt_avgpool_backward(mbt_device device, int n, int c, int hw, const float *dy, float *dx) {
-    if (device != MBT_DEVICE_CPU) return MBT_FAIL(MBT_ERR_UNSUPPORTED, "avgpool: device not built in");
+mbt_status mbt_avgpool_backward_cpu(int n, int c, int hw, const float *dy, float *dx) {
     int b = mbt_cpu_channel_block();
     if (c % b) return MBT_FAIL(MBT_ERR_SHAPE, "avgpool: %d channels is not a multiple of %d", c, b);
     float inv = 1.0f / (float)hw;

@@ -2,6 +2,10 @@
 #ifndef MBT_OPS_SHAPES_H
 #define MBT_OPS_SHAPES_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     int n, c_in, h, w;   /* input */
     int c_out, kernel, stride, pad;
@@ -22,5 +26,9 @@ typedef struct {
 
 static inline int mbt_pool_h_out(const mbt_pool_shape *s) { return (s->h + 2 * s->pad - s->kernel) / s->stride + 1; }
 static inline int mbt_pool_w_out(const mbt_pool_shape *s) { return (s->w + 2 * s->pad - s->kernel) / s->stride + 1; }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

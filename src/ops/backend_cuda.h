@@ -1,0 +1,76 @@
+/* The CUDA backend's implementation of every op, called only by the dispatchers in src/ops/<op>.c.
+ * Each function has the contract of the public function of the same name in ops/<op>.h, without the
+ * device argument (object ops: the type mbt_<op>_cuda with methods mbt_<op>_cuda_<verb>).
+ * Compiled only when MIXBT_HAVE_CUDA is defined. All pointers are device memory; calls are
+ * asynchronous on the context's stream (core/cuda.h); activations are NCHW. */
+#ifndef MBT_BACKEND_CUDA_H
+#define MBT_BACKEND_CUDA_H
+
+#include <stddef.h>
+
+#include "core/status.h"
+#include "ops/batchnorm.h" /* flags of the object ops */
+#include "ops/conv2d.h"
+#include "ops/pool.h"
+#include "ops/shapes.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* conv2d (ops/conv2d.h) */
+typedef struct mbt_conv2d_cuda mbt_conv2d_cuda;
+mbt_status mbt_conv2d_cuda_create(mbt_conv2d_cuda **op, const mbt_conv2d_shape *shape, int flags);
+void mbt_conv2d_cuda_destroy(mbt_conv2d_cuda *op);
+mbt_status mbt_conv2d_cuda_set_weights(mbt_conv2d_cuda *op, const float *w);
+mbt_status mbt_conv2d_cuda_forward(mbt_conv2d_cuda *op, const float *x, float *y);
+mbt_status mbt_conv2d_cuda_backward(mbt_conv2d_cuda *op, const float *x, const float *dy, float *dx, float *dw);
+
+/* batch norm (ops/batchnorm.h) */
+typedef struct mbt_batchnorm_cuda mbt_batchnorm_cuda;
+mbt_status mbt_batchnorm_cuda_create(mbt_batchnorm_cuda **op, const mbt_batchnorm_shape *shape, int flags);
+void mbt_batchnorm_cuda_destroy(mbt_batchnorm_cuda *op);
+size_t mbt_batchnorm_cuda_workspace_bytes(const mbt_batchnorm_cuda *op);
+mbt_status mbt_batchnorm_cuda_forward_train(mbt_batchnorm_cuda *op, const float *x, const float *gamma, const float *beta,
+                                           float *y, float *save_mean, float *save_var, void *workspace,
+                                           float *running_mean, float *running_var);
+mbt_status mbt_batchnorm_cuda_forward_eval(mbt_batchnorm_cuda *op, const float *x, const float *gamma, const float *beta,
+                                          const float *running_mean, const float *running_var, float *y);
+mbt_status mbt_batchnorm_cuda_backward(mbt_batchnorm_cuda *op, const float *x, const float *gamma, const float *beta,
+                                      const float *save_mean, const float *save_var, const void *workspace,
+                                      const float *dy, float *dx, float *dgamma, float *dbeta);
+
+/* pooling (ops/pool.h) */
+typedef struct mbt_maxpool_cuda mbt_maxpool_cuda;
+mbt_status mbt_maxpool_cuda_create(mbt_maxpool_cuda **op, const mbt_pool_shape *shape, int training);
+void mbt_maxpool_cuda_destroy(mbt_maxpool_cuda *op);
+size_t mbt_maxpool_cuda_workspace_bytes(const mbt_maxpool_cuda *op);
+mbt_status mbt_maxpool_cuda_forward(mbt_maxpool_cuda *op, const float *x, float *y, void *workspace);
+mbt_status mbt_maxpool_cuda_backward(mbt_maxpool_cuda *op, const void *workspace, const float *dy, float *dx);
+mbt_status mbt_avgpool_forward_cuda(int n, int c, int hw, const float *x, float *y);
+mbt_status mbt_avgpool_backward_cuda(int n, int c, int hw, const float *dy, float *dx);
+
+/* layout conversions (ops/layout.h) */
+mbt_status mbt_layout_from_nchw_cuda(int n, int c, int hw, const float *nchw, float *native);
+mbt_status mbt_layout_to_nchw_cuda(int n, int c, int hw, const float *native, float *nchw);
+
+/* linear layers and L2 normalisation (ops/linear.h) */
+mbt_status mbt_linear_forward_cuda(int n, int in, int out, const float *x, const float *w, const float *b, float *y);
+mbt_status mbt_linear_backward_cuda(int n, int in, int out, const float *x, const float *w, const float *dy, float *dx,
+                                   float *dw, float *db);
+mbt_status mbt_l2norm_forward_cuda(int n, int d, const float *x, float *y);
+mbt_status mbt_l2norm_backward_cuda(int n, int d, const float *x, const float *dy, float *dx);
+
+/* element-wise (ops/eltwise.h) */
+mbt_status mbt_relu_forward_cuda(size_t n, const float *x, float *y);
+mbt_status mbt_relu_backward_cuda(size_t n, const float *y, const float *dy, float *dx);
+mbt_status mbt_add_relu_forward_cuda(size_t n, const float *a, const float *b, float *y);
+mbt_status mbt_add_cuda(size_t n, const float *a, const float *b, float *y);
+mbt_status mbt_axpy_cuda(size_t n, float alpha, const float *x, float *y);
+mbt_status mbt_zero_cuda(size_t n, float *x);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,28 @@
+/* Element-wise operations: dispatch to the backend of the device. */
+#include "ops/eltwise.h"
+
+#include "ops/dispatch.h"
+
+mbt_status mbt_relu_forward(mbt_device device, size_t n, const float *x, float *y) {
+    MBT_DISPATCH("relu", device, mbt_relu_forward_cpu(n, x, y), mbt_relu_forward_cuda(n, x, y));
+}
+
+mbt_status mbt_relu_backward(mbt_device device, size_t n, const float *y, const float *dy, float *dx) {
+    MBT_DISPATCH("relu", device, mbt_relu_backward_cpu(n, y, dy, dx), mbt_relu_backward_cuda(n, y, dy, dx));
+}
+
+mbt_status mbt_add_relu_forward(mbt_device device, size_t n, const float *a, const float *b, float *y) {
+    MBT_DISPATCH("add_relu", device, mbt_add_relu_forward_cpu(n, a, b, y), mbt_add_relu_forward_cuda(n, a, b, y));
+}
+
+mbt_status mbt_add(mbt_device device, size_t n, const float *a, const float *b, float *y) {
+    MBT_DISPATCH("add", device, mbt_add_cpu(n, a, b, y), mbt_add_cuda(n, a, b, y));
+}
+
+mbt_status mbt_axpy(mbt_device device, size_t n, float alpha, const float *x, float *y) {
+    MBT_DISPATCH("axpy", device, mbt_axpy_cpu(n, alpha, x, y), mbt_axpy_cuda(n, alpha, x, y));
+}
+
+mbt_status mbt_zero(mbt_device device, size_t n, float *x) {
+    MBT_DISPATCH("zero", device, mbt_zero_cpu(n, x), mbt_zero_cuda(n, x));
+}

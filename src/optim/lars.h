@@ -33,16 +33,21 @@ typedef struct {
     size_t n;
     float *mu;    /* [n], zero at the start */
     int64_t step; /* steps taken (informative: LARS itself does not use it) */
+    mbt_device device; /* where mu lives (and param, grad must): the plan's device, CPU after bind */
+    double *scratch;   /* CUDA only: device scratch of the norm reductions (planned by mbt_lars_plan) */
 } mbt_lars_state;
 
 /* weight_decay 1e-6, momentum 0.9, eta 0.001, both lrs 0 (set them every step). */
 mbt_lars_config mbt_lars_defaults(void);
-/* Records mu (n floats) in plan (valid after its commit); step = 0. */
+/* Records mu (n floats) in plan (valid after its commit); step = 0; the steps run on the plan's device
+ * (a CUDA plan also holds the scratch of the per-tensor norms). */
 void mbt_lars_plan(mbt_lars_state *st, mbt_plan *plan, size_t n);
+/* Uses a caller-owned host buffer (device CPU). */
 void mbt_lars_bind(mbt_lars_state *st, size_t n, float *mu, int64_t step);
 
 /* One step over the segments (which must lie within [0, n) and not overlap; elements outside every segment
- * are left alone, like parameters outside the optimizer). Norms are accumulated in double. */
+ * are left alone, like parameters outside the optimizer). Norms are accumulated in double. segs is host
+ * memory on every device. */
 mbt_status mbt_lars_step(mbt_lars_state *st, const mbt_lars_config *cfg, const mbt_lars_segment *segs, int nsegs,
                          float *param, const float *grad);
 

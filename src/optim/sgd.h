@@ -20,10 +20,12 @@ typedef struct {
     size_t n;
     float *buf;   /* momentum_buffer [n] (unused while momentum == 0) */
     int64_t step; /* steps taken; step == 0 means the buffer is not initialised yet */
+    mbt_device device; /* where buf lives (and param, grad must): the plan's device, CPU after bind */
 } mbt_sgd_state;
 
-/* Records buf (n floats) in plan (valid after its commit); step = 0. */
+/* Records buf (n floats) in plan (valid after its commit); step = 0; the steps run on the plan's device. */
 void mbt_sgd_plan(mbt_sgd_state *st, mbt_plan *plan, size_t n);
+/* Uses a caller-owned host buffer (device CPU). */
 void mbt_sgd_bind(mbt_sgd_state *st, size_t n, float *buf, int64_t step);
 
 /* One step: d = grad + wd p; buf = (first step ? d : momentum buf + d); p -= lr * buf

@@ -11,15 +11,21 @@
 mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, int with_reg, mbt_bt_path path,
                                  mbt_device device) {
     memset(ws, 0, sizeof *ws);
-    if (device != MBT_DEVICE_CPU)
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "barlow twins loss: device %s is not supported (CPU only)",
-                        mbt_device_name(device));
+    if (device != MBT_DEVICE_CPU && device != MBT_DEVICE_CUDA)
+        return MBT_FAIL(MBT_ERR_ARG, "barlow twins loss: unknown device %d", (int)device);
+#ifndef MIXBT_HAVE_CUDA
+    if (device == MBT_DEVICE_CUDA)
+        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "barlow twins loss: device cuda: this build has no CUDA backend");
+#endif
     if (max_batch < 2 || dim < 1)
         return MBT_FAIL(MBT_ERR_ARG, "barlow twins loss: need max_batch >= 2 and dim >= 1, got max_batch=%d dim=%d",
                         max_batch, dim);
     if (path != MBT_BT_PATH_AUTO && path != MBT_BT_PATH_GRAM && path != MBT_BT_PATH_COV)
         return MBT_FAIL(MBT_ERR_ARG, "barlow twins loss: unknown path %d", (int)path);
-    if (path == MBT_BT_PATH_AUTO) path = max_batch <= dim ? MBT_BT_PATH_GRAM : MBT_BT_PATH_COV;
+    if (device == MBT_DEVICE_CUDA && path == MBT_BT_PATH_COV)
+        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "barlow twins loss: the CUDA loss has only the gram path (cov asked)");
+    if (path == MBT_BT_PATH_AUTO)
+        path = device == MBT_DEVICE_CUDA || max_batch <= dim ? MBT_BT_PATH_GRAM : MBT_BT_PATH_COV;
     ws->max_batch = max_batch;
     ws->dim = dim;
     ws->with_reg = with_reg != 0;
@@ -56,7 +62,11 @@ mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, i
             mbt_plan_floats(p, &ws->e2, dd);
         }
     }
-    mbt_status s = mbt_plan_commit(p);
+    mbt_status s = MBT_OK;
+#ifdef MIXBT_HAVE_CUDA
+    if (device == MBT_DEVICE_CUDA) s = mbt_bt_cuda_plan(ws);
+#endif
+    if (s == MBT_OK) s = mbt_plan_commit(p);
     if (s != MBT_OK) {
         mbt_plan_free(p);
         return MBT_FAIL(s, "barlow twins loss: cannot allocate the workspace for B=%d d=%d (%s): %s", max_batch,
@@ -129,6 +139,10 @@ mbt_status mbt_bt_loss(mbt_bt_workspace *ws, int batch, const float *z1, const f
                 return MBT_FAIL(MBT_ERR_ARG, "barlow twins loss: perm[%d] = %d outside [0, %d)", b, (int)perm[b], B);
     }
     memset(out, 0, sizeof *out);
+#ifdef MIXBT_HAVE_CUDA
+    if (ws->plan.device == MBT_DEVICE_CUDA)
+        return mbt_bt_loss_cuda(ws, B, z1, z2, reg ? zm : NULL, perm, params, out, dz1, dz2, dzm);
+#endif
 
     MBT_TRY(standardize_input("z1", B, d, z1, ws->z1n, ws->is1));
     MBT_TRY(standardize_input("z2", B, d, z2, ws->z2n, ws->is2));

@@ -20,7 +20,11 @@
  *                    ||X^T Y||_F^2 = <X X^T, Y Y^T>, so only B x B Gram matrices are formed: cost ~ B^2 d.
  *   MBT_BT_PATH_AUTO takes GRAM when max_batch <= dim (every official recipe), else COV.
  * All products go through OpenBLAS (sgemm/ssyrk); everything else is OpenMP loops. The workspace is
- * one planned allocation; a call allocates nothing. */
+ * one planned allocation; a call allocates nothing.
+ *
+ * On the GPU (device CUDA, barlow_twins_cuda.c/.cu) the same computation runs in the Gram order only
+ * (cuBLAS ssyrk/sgemm, CUDA kernels for the rest), whatever max_batch and dim; z1, z2, zm and the
+ * gradients are device memory, perm and the losses stay on the host. */
 #ifndef MBT_BARLOW_TWINS_H
 #define MBT_BARLOW_TWINS_H
 
@@ -60,10 +64,14 @@ typedef struct {
     float *d1, *d2, *q2;               /* D1, D2 (gt_uses_z2), dL/dD2 [B, d] */
     float *k1, *k2, *kd1, *kd2, *kmix; /* GRAM: B x B Gram matrices and a combination */
     float *c, *e1, *e2;                /* COV: C, C_MA - C_MA_gt, C_MB - C_MB_gt [d, d] */
+    int32_t *perm_dev;                 /* CUDA: perm copied to the device [max_batch] */
+    double *partial;                   /* CUDA: partial sums of the reductions */
+    void *cuda_result;                 /* CUDA: the values read back to the host at the end of a call */
 } mbt_bt_workspace;
 
 /* Plans and allocates the scratch for batches of up to max_batch (>= 2) rows of dim features. with_reg = 0
- * plans only plain Barlow Twins (a later call with the regulariser is then refused). device must be CPU. */
+ * plans only plain Barlow Twins (a later call with the regulariser is then refused). device CPU, or CUDA
+ * in a CUDA build (path AUTO or GRAM; COV is refused there), where the workspace is device memory. */
 mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, int with_reg, mbt_bt_path path,
                                  mbt_device device);
 void mbt_bt_workspace_free(mbt_bt_workspace *ws);
@@ -75,7 +83,10 @@ void mbt_bt_workspace_free(mbt_bt_workspace *ws);
  * The regulariser is on when lambda_reg != 0 and zm != NULL; it then needs perm[batch] with entries in
  * [0, batch) (a permutation in the recipe; repeated entries are handled as a gather). No output buffer may
  * overlap an input. Returns MBT_ERR_NUMERIC, naming the input and column, when a column of z1, z2 or zm
- * has zero (or non-finite) std over the batch. */
+ * has zero (or non-finite) std over the batch.
+ * CUDA workspace: z1, z2, zm, dz1, dz2, dzm are device memory; perm and out are host memory (perm is
+ * copied to the device inside the call). The work is queued on the context's stream and the call waits
+ * for it once, to read the losses back (so the gradients are ready when it returns). */
 mbt_status mbt_bt_loss(mbt_bt_workspace *ws, int batch, const float *z1, const float *z2, const float *zm,
                        const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out, float *dz1,
                        float *dz2, float *dzm);

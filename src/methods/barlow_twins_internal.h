@@ -29,4 +29,15 @@ void mbt_bt_run_cov(mbt_bt_workspace *ws, const mbt_bt_job *job, mbt_bt_losses *
 /* sum_i x_i * y_i in double over n floats (OpenMP). */
 double mbt_bt_dot(const float *x, const float *y, long n);
 
+#ifdef MIXBT_HAVE_CUDA
+/* barlow_twins_cuda.c: reserves the CUDA-only scratch in ws->plan (before its commit) and makes sure the
+ * CUDA context (and so the device allocator of plans) exists. */
+mbt_status mbt_bt_cuda_plan(mbt_bt_workspace *ws);
+/* The whole of mbt_bt_loss on a CUDA workspace, after its argument checks (zm is NULL when the
+ * regulariser is off; out is zeroed). */
+mbt_status mbt_bt_loss_cuda(mbt_bt_workspace *ws, int B, const float *z1, const float *z2, const float *zm,
+                            const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out, float *dz1,
+                            float *dz2, float *dzm);
+#endif
+
 #endif

@@ -15,6 +15,21 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
+mbt_status mbt_augment_recipe_resize(int size, const float mean[3], const float std[3], mbt_augment_recipe *r) {
+    memset(r, 0, sizeof *r);
+    MBT_CHECK_ARG(size >= 1, "resize transform: size %d", size);
+    for (int c = 0; c < 3; c++)
+        MBT_CHECK_ARG(std[c] > 0, "resize transform: std %g of channel %d is not positive", (double)std[c], c);
+    r->name = "resize";
+    r->size = size;
+    r->filter = MBT_FILTER_BILINEAR;
+    r->eval_filter = MBT_FILTER_BILINEAR;
+    r->eval_square = 1;
+    memcpy(r->mean, mean, sizeof r->mean);
+    memcpy(r->std, std, sizeof r->std);
+    return MBT_OK;
+}
+
 mbt_status mbt_augment_recipe_get(const char *name, int size, mbt_augment_recipe *r) {
     memset(r, 0, sizeof *r);
     r->ratio_min = 3.0f / 4.0f;
@@ -217,6 +232,14 @@ mbt_status mbt_augment_apply(const mbt_augment_recipe *r, const mbt_augment_para
 mbt_status mbt_augment_eval(const mbt_augment_recipe *r, const mbt_image *src, mbt_augment_scratch *s, float *out) {
     int w = src->width, h = src->height, nw = w, nh = h;
     const mbt_image *img = src;
+    if (r->eval_square) {
+        if (w != r->size || h != r->size) {
+            MBT_TRY(mbt_resample(src, 0, 0, w, h, &s->a, r->size, r->size, r->eval_filter, &s->rs));
+            img = &s->a;
+        }
+        mbt_augment_normalize(img, r->mean, r->std, out);
+        return MBT_OK;
+    }
     if (r->eval_resize > 0) {
         /* torchvision Resize(int): the shorter side to eval_resize, the longer one scaled and truncated */
         if (w <= h) {

@@ -32,6 +32,10 @@ typedef struct {
      * image already has that shorter side), then CenterCrop(size), ToTensor, Normalize */
     int eval_resize;
     mbt_filter eval_filter;
+    /* 1: the evaluation transform is Resize((size, size)) with eval_filter instead (both sides to size,
+     * the aspect ratio not kept, no crop; a no-op for a size x size image), then ToTensor, Normalize:
+     * the transfer protocol's transform (mbt_augment_recipe_resize) */
+    int eval_square;
 } mbt_augment_recipe;
 
 /* The recipe called `name`: "cifar" (32 px), "tiny_imagenet" (64 px), "stl10" (64 px; evaluation
@@ -42,6 +46,12 @@ typedef struct {
  * round(size * 70 / 64), round(size * 256 / 224)); 0 keeps the recipe's. MBT_ERR_ARG for an unknown
  * name. */
 mbt_status mbt_augment_recipe_get(const char *name, int size, mbt_augment_recipe *recipe);
+
+/* The transfer evaluation's transform (the reference's evaluate_transfer.py load_transform):
+ * Resize((size, size)) (torchvision's default bilinear, PIL's antialiased resize), ToTensor,
+ * Normalize(mean, std); eval_square = 1. It has no training augmentation: use mbt_augment_eval for
+ * training images too. MBT_ERR_ARG for size < 1 or a std that is not positive. */
+mbt_status mbt_augment_recipe_resize(int size, const float mean[3], const float std[3], mbt_augment_recipe *recipe);
 
 typedef struct {
     int top, left, height, width;

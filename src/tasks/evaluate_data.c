@@ -41,15 +41,29 @@ mbt_status mbt_eval_data_set_image_size(mbt_eval_data *d, int image_size) {
     return MBT_OK;
 }
 
+mbt_status mbt_eval_data_set_recipe(mbt_eval_data *d, const mbt_augment_recipe *recipe) {
+    MBT_CHECK_ARG(d->kind != NULL, "evaluation data: not opened");
+    MBT_CHECK_ARG(recipe->size >= 1, "evaluation data: recipe image size %d", recipe->size);
+    d->recipe = *recipe;
+    d->image_size = recipe->size;
+    return MBT_OK;
+}
+
 static mbt_status open_all(mbt_eval_data *d, const mbt_eval_data_config *c) {
-    static const char *const kinds[] = {"cifar10", "cifar100", "stl10", "tiny_imagenet", "folder"};
+    static const char *const kinds[] = {"cifar10", "cifar100", "stl10",      "tiny_imagenet", "folder",
+                                        "mnist",   "fashionmnist", "dtd", "cub200",     "flowers102",
+                                        "gtsrb",   "aircraft"};
     for (size_t i = 0; c->dataset && i < sizeof kinds / sizeof *kinds; i++)
         if (!strcmp(c->dataset, kinds[i])) d->kind = kinds[i];
-    MBT_CHECK_ARG(d->kind != NULL, "--dataset %s: unknown (cifar10, cifar100, stl10, tiny_imagenet or folder)",
+    MBT_CHECK_ARG(d->kind != NULL,
+                  "--dataset %s: unknown (cifar10, cifar100, stl10, tiny_imagenet, folder, or a transfer set: mnist, "
+                  "fashionmnist, dtd, cub200, flowers102, gtsrb, aircraft)",
                   c->dataset ? c->dataset : "(none)");
     MBT_CHECK_ARG(c->data_dir && *c->data_dir, "--data: no folder given");
     MBT_CHECK_ARG(c->open_train || c->open_test, "evaluation data: no split asked for");
-    int spread = !strcmp(c->dataset, "tiny_imagenet") || !strcmp(c->dataset, "folder");
+    /* first N where the files mix the classes, N spread evenly where they are stored class by class */
+    int spread = strcmp(c->dataset, "cifar10") && strcmp(c->dataset, "cifar100") && strcmp(c->dataset, "stl10") &&
+                 strcmp(c->dataset, "mnist") && strcmp(c->dataset, "fashionmnist");
     const mbt_split splits[2] = {MBT_SPLIT_TRAIN, MBT_SPLIT_TEST};
     const int want[2] = {c->open_train, c->open_test}, limit[2] = {c->train_limit, c->test_limit};
     for (int p = 0; p < 2; p++) {
@@ -106,6 +120,7 @@ typedef struct {
 struct mbt_view_batches {
     const mbt_dataset *dataset;
     mbt_augment_recipe recipe;
+    int augment; /* 1: the recipe's training transform; 0: its evaluation transform */
     int batch, workers;
     uint64_t seed;
     int64_t count, next;
@@ -140,6 +155,7 @@ mbt_status mbt_view_batches_create(mbt_view_batches **out, const mbt_dataset *da
     if (!vb) return MBT_FAIL(MBT_ERR_NOMEM, "view batches: out of memory");
     vb->dataset = dataset;
     vb->recipe = *recipe;
+    vb->augment = 1;
     vb->batch = batch;
     vb->workers = workers;
     vb->seed = seed;
@@ -157,6 +173,8 @@ mbt_status mbt_view_batches_create(mbt_view_batches **out, const mbt_dataset *da
     *out = vb;
     return MBT_OK;
 }
+
+void mbt_view_batches_set_augment(mbt_view_batches *vb, int augment) { vb->augment = augment ? 1 : 0; }
 
 int64_t mbt_view_batches_per_epoch(const mbt_view_batches *vb) { return (vb->count + vb->batch - 1) / vb->batch; }
 
@@ -190,10 +208,12 @@ mbt_status mbt_view_batches_next(mbt_view_batches *vb, const float **x, const in
         mbt_rng rng;
         mbt_rng_init(&rng, vb->seed, mbt_rng_stream_id(MBT_RNG_TAG_EVAL_VIEW, vb->epoch, (uint64_t)idx, 0));
         mbt_status st = mbt_dataset_image(vb->dataset, idx, &w->reader, &w->image);
-        if (st == MBT_OK) {
+        if (st == MBT_OK && vb->augment) {
             mbt_augment_params params;
             mbt_augment_draw(&vb->recipe, w->image.width, w->image.height, &rng, &params);
             st = mbt_augment_apply(&vb->recipe, &params, &w->image, &w->scratch, vb->x + (size_t)p * per_image);
+        } else if (st == MBT_OK) {
+            st = mbt_augment_eval(&vb->recipe, &w->image, &w->scratch, vb->x + (size_t)p * per_image);
         }
         vb->labels[p] = mbt_dataset_label(vb->dataset, idx);
         if (st != MBT_OK) {

@@ -8,8 +8,9 @@
  * cifar100 -> "cifar", stl10 -> "stl10" (its 5000 labelled training images, not the unlabelled ones),
  * tiny_imagenet -> "tiny_imagenet" (test = val), folder -> "cifar" when the first training image is at
  * most 32 px on each side, else "tiny_imagenet"; the recipe's output size is the model's input size.
- * A limit of N images takes the first N (CIFAR, STL-10: their files mix the classes) or N spread evenly
- * (tiny_imagenet, folder: stored class by class). */
+ * A limit of N images takes the first N (CIFAR, STL-10, MNIST, Fashion-MNIST: their files mix the
+ * classes) or N spread evenly (the others: stored class by class). The transfer sets have no recipe
+ * of their own: mbt_eval_data_set_recipe gives them the transfer transform. */
 #ifndef MBT_EVALUATE_DATA_H
 #define MBT_EVALUATE_DATA_H
 
@@ -28,7 +29,8 @@
 typedef enum { MBT_EVAL_TRAIN = 0, MBT_EVAL_TEST = 1 } mbt_eval_part;
 
 typedef struct {
-    const char *dataset;  /* cifar10, cifar100, stl10, tiny_imagenet, folder */
+    const char *dataset;  /* cifar10, cifar100, stl10, tiny_imagenet, folder, or a transfer set (mnist,
+                           * fashionmnist, dtd, cub200, flowers102, gtsrb, aircraft: data/dataset.h) */
     const char *data_dir;
     int image_size;       /* the model's input side (32 or 64 for the small-data models); 0: set later */
     int train_limit;      /* images of the training split (0: all) */
@@ -49,6 +51,9 @@ typedef struct {
  * the counts can size the model before its checkpoint is read. */
 mbt_status mbt_eval_data_open(mbt_eval_data *d, const mbt_eval_data_config *c);
 mbt_status mbt_eval_data_set_image_size(mbt_eval_data *d, int image_size);
+/* Uses `recipe` (its size is the image size) instead of the dataset's: the transfer protocol's
+ * Resize((s, s)) transform with the target's normalisation (mbt_augment_recipe_resize). */
+mbt_status mbt_eval_data_set_recipe(mbt_eval_data *d, const mbt_augment_recipe *recipe);
 void mbt_eval_data_close(mbt_eval_data *d);
 /* "cifar10" -> "CIFAR-10 test (binary) /path ..." as the data layer describes it. */
 const char *mbt_eval_data_describe(const mbt_eval_data *d, mbt_eval_part part);
@@ -67,6 +72,9 @@ typedef struct mbt_view_batches mbt_view_batches;
 mbt_status mbt_view_batches_create(mbt_view_batches **vb, const mbt_dataset *dataset, const mbt_augment_recipe *recipe,
                                    int batch, int workers, uint64_t seed);
 void mbt_view_batches_destroy(mbt_view_batches *vb);
+/* augment 0: each image's batch entry is the recipe's evaluation transform instead of an augmented
+ * view (the transfer protocol's training images); 1 (the default): augmented views. */
+void mbt_view_batches_set_augment(mbt_view_batches *vb, int augment);
 /* ceil(count / batch) */
 int64_t mbt_view_batches_per_epoch(const mbt_view_batches *vb);
 /* Starts epoch (from 1; below 2^20). */

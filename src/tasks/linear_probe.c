@@ -1,4 +1,4 @@
-/* The linear classifier of the linear evaluation protocol: nn.Linear + cross-entropy + torch Adam. */
+/* The linear classifier of the evaluation protocols: nn.Linear + cross-entropy + torch Adam or SGD. */
 #include "tasks/linear_probe.h"
 
 #include <math.h>
@@ -8,20 +8,22 @@
 #include "ops/linear.h"
 #include "tasks/evaluate_data.h"
 
-mbt_status mbt_linear_head_init(mbt_linear_head *h, int in, int classes, int max_batch, double weight_decay) {
+static mbt_status head_init(mbt_linear_head *h, int in, int classes, int max_batch, mbt_head_optimizer opt) {
     memset(h, 0, sizeof *h);
     MBT_CHECK_ARG(in >= 1 && classes >= 1 && max_batch >= 1, "linear head: in %d, classes %d, batch %d", in, classes,
                   max_batch);
     h->in = in;
     h->classes = classes;
     h->max_batch = max_batch;
+    h->optimizer = opt;
     size_t n = (size_t)classes * in + (size_t)classes;
     mbt_plan_init(&h->plan, MBT_DEVICE_CPU);
     mbt_plan_floats(&h->plan, &h->params, n);
     mbt_plan_floats(&h->plan, &h->grads, n);
     mbt_plan_floats(&h->plan, &h->logits, (size_t)max_batch * classes);
     mbt_plan_floats(&h->plan, &h->dlogits, (size_t)max_batch * classes);
-    mbt_adam_plan(&h->adam, &h->plan, n);
+    if (opt == MBT_HEAD_SGD) mbt_sgd_plan(&h->sgd, &h->plan, n);
+    else mbt_adam_plan(&h->adam, &h->plan, n);
     mbt_status st = mbt_plan_commit(&h->plan);
     if (st != MBT_OK) {
         mbt_plan_free(&h->plan);
@@ -29,8 +31,23 @@ mbt_status mbt_linear_head_init(mbt_linear_head *h, int in, int classes, int max
     }
     h->w = h->params;
     h->b = h->params + (size_t)classes * in;
+    return MBT_OK;
+}
+
+mbt_status mbt_linear_head_init(mbt_linear_head *h, int in, int classes, int max_batch, double weight_decay) {
+    MBT_TRY(head_init(h, in, classes, max_batch, MBT_HEAD_ADAM));
     h->adam_cfg = mbt_adam_defaults();
     h->adam_cfg.weight_decay = weight_decay;
+    return MBT_OK;
+}
+
+mbt_status mbt_linear_head_init_sgd(mbt_linear_head *h, int in, int classes, int max_batch, double momentum,
+                                    double weight_decay) {
+    MBT_CHECK_ARG(momentum >= 0 && weight_decay >= 0, "linear head: SGD momentum %g, weight decay %g", momentum,
+                  weight_decay);
+    MBT_TRY(head_init(h, in, classes, max_batch, MBT_HEAD_SGD));
+    h->sgd_cfg.momentum = momentum;
+    h->sgd_cfg.weight_decay = weight_decay;
     return MBT_OK;
 }
 
@@ -39,7 +56,12 @@ void mbt_linear_head_free(mbt_linear_head *h) {
     memset(h, 0, sizeof *h);
 }
 
-static void clear_adam(mbt_linear_head *h) {
+static void clear_optimizer(mbt_linear_head *h) {
+    if (h->optimizer == MBT_HEAD_SGD) {
+        memset(h->sgd.buf, 0, h->sgd.n * sizeof(float));
+        h->sgd.step = 0;
+        return;
+    }
     memset(h->adam.m, 0, h->adam.n * sizeof(float));
     memset(h->adam.v, 0, h->adam.n * sizeof(float));
     h->adam.step = 0;
@@ -53,13 +75,13 @@ void mbt_linear_head_reset(mbt_linear_head *h, uint64_t seed) {
     mbt_rng_init(&rng, seed, mbt_rng_stream_id(MBT_RNG_TAG_EVAL_HEAD, 0, 0, 0));
     size_t n = (size_t)h->classes * h->in + (size_t)h->classes;
     for (size_t i = 0; i < n; i++) h->params[i] = (float)((2.0 * mbt_rng_uniform_double(&rng) - 1.0) * bound);
-    clear_adam(h);
+    clear_optimizer(h);
 }
 
 void mbt_linear_head_set(mbt_linear_head *h, const float *w, const float *b) {
     memcpy(h->w, w, (size_t)h->classes * h->in * sizeof(float));
     memcpy(h->b, b, (size_t)h->classes * sizeof(float));
-    clear_adam(h);
+    clear_optimizer(h);
 }
 
 double mbt_class_row_stats(const float *logits, int classes, int label, int *top1, int *top5) {
@@ -115,9 +137,14 @@ static mbt_status forward_loss(mbt_linear_head *h, const float *x, const int32_t
 mbt_status mbt_linear_head_train_step(mbt_linear_head *h, const float *x, const int32_t *labels, int n, double lr,
                                       mbt_class_counts *counts, double *loss) {
     MBT_TRY(forward_loss(h, x, labels, n, 1, counts, loss));
-    memset(h->grads, 0, h->adam.n * sizeof(float));
+    size_t np = (size_t)h->classes * h->in + (size_t)h->classes;
+    memset(h->grads, 0, np * sizeof(float));
     MBT_TRY(mbt_linear_backward(MBT_DEVICE_CPU, n, h->in, h->classes, x, h->w, h->dlogits, NULL, h->grads,
                                 h->grads + (size_t)h->classes * h->in));
+    if (h->optimizer == MBT_HEAD_SGD) {
+        h->sgd_cfg.lr = lr;
+        return mbt_sgd_step(&h->sgd, &h->sgd_cfg, h->params, h->grads);
+    }
     h->adam_cfg.lr = lr;
     return mbt_adam_step(&h->adam, &h->adam_cfg, h->params, h->grads);
 }

@@ -1,11 +1,13 @@
 /* The linear evaluation protocol (SPEC section 5, the reference's linear.py): a Linear(emb, classes)
  * classifier on a frozen backbone, cross-entropy, Adam with L2 weight decay and an exponentially
- * decaying learning rate, top-1 / top-5 accuracy.
+ * decaying learning rate, top-1 / top-5 accuracy; and the engine it shares with the transfer protocol
+ * (tasks/transfer.h: SGD with momentum, a step schedule, no augmentation, other datasets).
  *
- * This header has two parts: the classifier itself over feature vectors (mbt_linear_head: PyTorch's
+ * This header has three parts: the classifier itself over feature vectors (mbt_linear_head: PyTorch's
  * nn.Linear initialisation, a training step = logits, mean cross-entropy, gradients, one
- * torch.optim.Adam step; an evaluation pass), and the protocol run over a dataset and a checkpoint
- * (mbt_linear_probe_run). */
+ * torch.optim.Adam or torch.optim.SGD step; an evaluation pass), the protocol engine over a dataset
+ * and a checkpoint with the optimiser, schedule, transform and data as configuration (mbt_probe_run),
+ * and the linear evaluation protocol as one configuration of it (mbt_linear_probe_run). */
 #ifndef MBT_LINEAR_PROBE_H
 #define MBT_LINEAR_PROBE_H
 
@@ -15,19 +17,28 @@
 #include "core/plan.h"
 #include "core/status.h"
 #include "optim/adam.h"
+#include "optim/sgd.h"
 #include "tasks/evaluate.h"
 
 /* ---- the classifier ------------------------------------------------------------------------------- */
 
+typedef enum {
+    MBT_HEAD_ADAM = 0, /* torch.optim.Adam (betas 0.9 / 0.999, eps 1e-8), L2 weight decay: linear.py */
+    MBT_HEAD_SGD = 1   /* torch.optim.SGD with momentum (dampening 0), L2 weight decay: evaluate_transfer.py */
+} mbt_head_optimizer;
+
 typedef struct {
     int in, classes, max_batch;
-    float *params;  /* [classes * in + classes]: the weight [classes, in] then the bias, one Adam vector */
+    float *params;  /* [classes * in + classes]: the weight [classes, in] then the bias, one optimiser vector */
     float *grads;   /* same layout */
     float *w, *b;   /* views into params */
     float *logits;  /* [max_batch, classes] scratch */
     float *dlogits; /* [max_batch, classes] scratch */
-    mbt_adam_state adam;
+    mbt_head_optimizer optimizer;
+    mbt_adam_state adam; /* MBT_HEAD_ADAM */
     mbt_adam_config adam_cfg;
+    mbt_sgd_state sgd;   /* MBT_HEAD_SGD */
+    mbt_sgd_config sgd_cfg;
     mbt_plan plan;
 } mbt_linear_head;
 
@@ -40,15 +51,19 @@ typedef struct {
 /* Plans and allocates a classifier for batches of up to max_batch feature rows. Adam betas (0.9,
  * 0.999), eps 1e-8, the given L2 weight decay. Parameters are zero until reset or set. */
 mbt_status mbt_linear_head_init(mbt_linear_head *h, int in, int classes, int max_batch, double weight_decay);
+/* The same with torch.optim.SGD(momentum, weight_decay) as the optimiser (the momentum buffer starts
+ * as the first step's gradient, as torch's does). */
+mbt_status mbt_linear_head_init_sgd(mbt_linear_head *h, int in, int classes, int max_batch, double momentum,
+                                    double weight_decay);
 void mbt_linear_head_free(mbt_linear_head *h);
 /* nn.Linear's default initialisation: weight and bias uniform in [-1/sqrt(in), 1/sqrt(in)) drawn from
- * the Philox stream (seed, MBT_RNG_TAG_EVAL_HEAD); the Adam state is cleared. */
+ * the Philox stream (seed, MBT_RNG_TAG_EVAL_HEAD); the optimiser state is cleared. */
 void mbt_linear_head_reset(mbt_linear_head *h, uint64_t seed);
-/* Sets the parameters (w [classes, in], b [classes]) and clears the Adam state. */
+/* Sets the parameters (w [classes, in], b [classes]) and clears the optimiser state. */
 void mbt_linear_head_set(mbt_linear_head *h, const float *w, const float *b);
 
 /* One training step on n <= max_batch rows x [n, in] with labels [n] in [0, classes): logits, loss =
- * mean cross-entropy, gradients, one Adam step with learning rate lr. counts (may be NULL) gains the
+ * mean cross-entropy, gradients, one optimiser step with learning rate lr. counts (may be NULL) gains the
  * batch's loss * n and the hits of the logits before the step (what the reference's train loop sums);
  * *loss (may be NULL) receives the batch mean. */
 mbt_status mbt_linear_head_train_step(mbt_linear_head *h, const float *x, const int32_t *labels, int n, double lr,
@@ -62,7 +77,7 @@ mbt_status mbt_linear_head_evaluate(mbt_linear_head *h, const float *x, const in
  * computed in double. */
 double mbt_class_row_stats(const float *logits, int classes, int label, int *top1, int *top5);
 
-/* ---- the protocol --------------------------------------------------------------------------------- */
+/* ---- the protocol engine (linear evaluation, transfer) ------------------------------------------- */
 
 typedef enum {
     MBT_PROBE_BN_TRAIN = 0, /* the reference: the frozen backbone runs in training mode on the training
@@ -70,6 +85,85 @@ typedef enum {
                              * drift, SPEC quirk 4), evaluation mode on the test set */
     MBT_PROBE_BN_FROZEN = 1 /* evaluation-mode BN everywhere: the backbone is a fixed function */
 } mbt_probe_bn;
+
+typedef enum {
+    MBT_PROBE_SCHED_EXP_DECAY = 0, /* linear.py: lr * gamma^(epoch - 1), gamma = (lr_end / lr)^(1 / epochs) */
+    MBT_PROBE_SCHED_MULTISTEP = 1  /* evaluate_transfer.py: MultiStepLR, lr * gamma^(milestones <= epoch - 1) */
+} mbt_probe_sched_kind;
+
+#define MBT_PROBE_MAX_MILESTONES 8
+
+typedef struct {
+    mbt_probe_sched_kind kind;
+    double lr;     /* the first epoch's learning rate */
+    double lr_end; /* EXP_DECAY: reached after the last epoch */
+    double gamma;  /* MULTISTEP: factor at each milestone */
+    int milestones[MBT_PROBE_MAX_MILESTONES], n_milestones;
+} mbt_probe_schedule;
+
+/* The learning rate of epoch `epoch1` (from 1) of `epochs` (the scheduler stepped after each epoch). */
+double mbt_probe_schedule_lr(const mbt_probe_schedule *s, int epoch1, int epochs);
+
+typedef struct cJSON cJSON;
+
+typedef struct {
+    const char *command;           /* "linear", "transfer": names the run in config.json, the head file
+                                    * (<command>_head.safetensors) and messages */
+    const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
+    const char *dataset, *data_dir;
+    const mbt_augment_recipe *recipe; /* NULL: the dataset's recipe at the checkpoint's input size; else
+                                       * this transform, at its size (the backbone is rebuilt for that input
+                                       * size when it differs from the checkpoint's) */
+    int augment;                   /* training images: 1 one augmented view each (the recipe's training
+                                    * transform), 0 the evaluation transform */
+    const char *out_dir;           /* NULL: no run folder; else config.json, metrics.csv, the head */
+    int subset, test_subset;       /* training / test images: the first N, or N spread evenly (0: all) */
+    int epochs, batch_size;
+    mbt_head_optimizer optimizer;
+    double weight_decay, momentum; /* momentum: SGD only */
+    mbt_probe_schedule schedule;
+    mbt_probe_bn bn;
+    int features_once;             /* extract features once (evaluation transform, evaluation BN), then
+                                    * train the classifier on them; implied by augment 0 with frozen BN,
+                                    * which computes the same */
+    int extract_batch;             /* images per backbone forward where the protocol allows any (frozen BN,
+                                    * features once, the test set); training-mode BN forwards use batch_size */
+    uint64_t seed;
+    int threads, workers;
+    /* adds the command's own entries to config.json (may be NULL) */
+    void (*describe)(const void *ctx, cJSON *config);
+    const void *describe_ctx;
+} mbt_probe_spec;
+
+typedef struct {
+    int epoch;
+    double lr;
+    double train_loss, train_top1, train_top5; /* over the epoch's batches, before each step */
+    double test_loss, test_top1, test_top5;
+    double seconds;                            /* since the start of the run */
+} mbt_probe_epoch;
+
+typedef struct {
+    mbt_probe_epoch last, best; /* best: the epoch of the highest test top-1 (the first if tied) */
+    int64_t train_images, test_images;
+    int num_classes, emb;
+    int image_size;             /* the backbone's input side */
+    int features_once;          /* the run extracted the features once */
+    double seconds, extract_seconds;
+    mbt_eval_model_info model;
+} mbt_probe_result;
+
+/* Called after each epoch (may be NULL). */
+typedef void (*mbt_probe_epoch_fn)(void *ctx, const mbt_probe_epoch *e, int epochs);
+
+/* Runs the protocol: data opened and the run folder made (a used one is refused) before the checkpoint
+ * is read; then `epochs` epochs of shuffled training batches (a new Philox order per epoch, the last
+ * partial batch kept) through the classifier, each followed by a test pass; per-epoch numbers to
+ * on_epoch and metrics.csv. Progress of long stages to `progress`, notes to log (both may be NULL). */
+mbt_status mbt_probe_run(const mbt_probe_spec *spec, const mbt_eval_progress *progress, mbt_probe_epoch_fn on_epoch,
+                         void *ctx, FILE *log, mbt_probe_result *result);
+
+/* ---- the linear evaluation protocol --------------------------------------------------------------- */
 
 typedef struct {
     const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
@@ -92,25 +186,10 @@ typedef struct {
  * training images, seed 0, extract batch 256, 2 threads, 2 workers. */
 void mbt_linear_probe_defaults(mbt_linear_probe_config *c);
 
-typedef struct {
-    int epoch;
-    double lr;
-    double train_loss, train_top1, train_top5; /* over the epoch's batches, before each step */
-    double test_loss, test_top1, test_top5;
-    double seconds;                            /* since the start of the run */
-} mbt_probe_epoch;
+typedef mbt_probe_result mbt_linear_probe_result;
 
-typedef struct {
-    mbt_probe_epoch last, best; /* best: the epoch of the highest test top-1 (the first if tied) */
-    int64_t train_images, test_images;
-    int num_classes, emb;
-    double seconds, extract_seconds;
-    mbt_eval_model_info model;
-} mbt_linear_probe_result;
-
-/* Called after each epoch (may be NULL). */
-typedef void (*mbt_probe_epoch_fn)(void *ctx, const mbt_probe_epoch *e, int epochs);
-
+/* mbt_probe_run with Adam (lr 1e-2 decayed exponentially to 1e-6, the given weight decay), augmented
+ * training images and the dataset's recipe. */
 mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval_progress *progress,
                                 mbt_probe_epoch_fn on_epoch, void *ctx, FILE *log, mbt_linear_probe_result *result);
 

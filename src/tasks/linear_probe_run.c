@@ -1,5 +1,6 @@
-/* The linear evaluation protocol over a checkpoint and a dataset (see linear_probe.h): the reference
- * mode (training-mode BN on augmented batches), frozen BN, and features extracted once. */
+/* The protocol engine of the linear evaluation and transfer protocols over a checkpoint and a dataset
+ * (see linear_probe.h): the reference mode (training-mode BN on the training batches, augmented or not),
+ * frozen BN, and features extracted once; and the linear evaluation protocol as its configuration. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -16,6 +17,12 @@
 #include "tasks/evaluate_data.h"
 #include "tasks/linear_probe.h"
 
+double mbt_probe_schedule_lr(const mbt_probe_schedule *s, int epoch1, int epochs) {
+    if (s->kind == MBT_PROBE_SCHED_MULTISTEP)
+        return mbt_sched_multistep(s->lr, s->gamma, s->milestones, s->n_milestones, epoch1 - 1);
+    return mbt_sched_exponential(s->lr, pow(s->lr_end / s->lr, 1.0 / epochs), epoch1 - 1);
+}
+
 void mbt_linear_probe_defaults(mbt_linear_probe_config *c) {
     memset(c, 0, sizeof *c);
     c->dataset = "cifar10";
@@ -29,10 +36,11 @@ void mbt_linear_probe_defaults(mbt_linear_probe_config *c) {
 }
 
 typedef struct {
-    const mbt_linear_probe_config *c;
+    const mbt_probe_spec *c;
     const mbt_eval_progress *progress;
     FILE *log;
     mbt_model *model, *tail;
+    int once; /* features extracted once */
     mbt_eval_data data;
     int data_open;
     mbt_feature_extractor fx;
@@ -65,30 +73,40 @@ static mbt_status extract_part(probe *p, mbt_eval_part part, float *feat, int32_
 /* ---- run folder ---------------------------------------------------------------------------------- */
 
 static mbt_status write_config(probe *p, const mbt_eval_model_info *mi) {
-    const mbt_linear_probe_config *c = p->c;
+    const mbt_probe_spec *c = p->c;
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", c->out_dir);
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "command", "linear");
+    cJSON_AddStringToObject(j, "command", c->command);
     cJSON_AddStringToObject(j, "checkpoint", c->checkpoint);
     cJSON_AddStringToObject(j, "arch", mbt_arch_name(mi->config.arch));
-    cJSON_AddNumberToObject(j, "image_size", mi->config.image_size);
+    cJSON_AddNumberToObject(j, "image_size", p->data.image_size);
     cJSON_AddStringToObject(j, "dataset", c->dataset);
     cJSON_AddStringToObject(j, "data", c->data_dir);
     cJSON_AddNumberToObject(j, "subset", c->subset);
     cJSON_AddNumberToObject(j, "test_subset", c->test_subset);
     cJSON_AddNumberToObject(j, "epochs", c->epochs);
     cJSON_AddNumberToObject(j, "batch_size", c->batch_size);
-    cJSON_AddNumberToObject(j, "lr_start", 1e-2);
-    cJSON_AddNumberToObject(j, "lr_end", 1e-6);
+    cJSON_AddStringToObject(j, "optimizer", c->optimizer == MBT_HEAD_SGD ? "sgd" : "adam");
+    if (c->schedule.kind == MBT_PROBE_SCHED_MULTISTEP) {
+        cJSON_AddNumberToObject(j, "lr", c->schedule.lr);
+        cJSON_AddItemToObject(j, "milestones", cJSON_CreateIntArray(c->schedule.milestones, c->schedule.n_milestones));
+        cJSON_AddNumberToObject(j, "gamma", c->schedule.gamma);
+    } else {
+        cJSON_AddNumberToObject(j, "lr_start", c->schedule.lr);
+        cJSON_AddNumberToObject(j, "lr_end", c->schedule.lr_end);
+    }
+    if (c->optimizer == MBT_HEAD_SGD) cJSON_AddNumberToObject(j, "momentum", c->momentum);
     cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
-    cJSON_AddStringToObject(j, "bn", c->bn == MBT_PROBE_BN_TRAIN ? "train" : "frozen");
-    cJSON_AddBoolToObject(j, "features_once", c->features_once);
+    cJSON_AddBoolToObject(j, "augment", c->augment);
+    cJSON_AddStringToObject(j, "bn", c->bn == MBT_PROBE_BN_TRAIN && !p->once ? "train" : "frozen");
+    cJSON_AddBoolToObject(j, "features_once", p->once);
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
     cJSON_AddStringToObject(j, "seed", seed);
     cJSON_AddNumberToObject(j, "train_images", (double)p->n_train);
     cJSON_AddNumberToObject(j, "test_images", (double)p->n_test);
+    if (c->describe) c->describe(c->describe_ctx, j);
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     if (!text) return MBT_FAIL(MBT_ERR_NOMEM, "%s: out of memory", path);
@@ -105,13 +123,15 @@ static mbt_status write_config(probe *p, const mbt_eval_model_info *mi) {
 }
 
 /* Creates the run folder (before any long work, so that a used one is refused at once). */
-static mbt_status make_run_folder(const char *dir) {
+static mbt_status make_run_folder(const char *dir, const char *command) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return MBT_FAIL(MBT_ERR_IO, "--out %s: cannot create the run folder (%s)", dir, strerror(errno));
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     if (access(path, F_OK) == 0)
-        return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a linear evaluation (metrics.csv); choose another folder", dir);
+        return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a%s %s evaluation (metrics.csv); choose another folder", dir,
+                        command[0] == 'a' || command[0] == 'e' || command[0] == 'i' || command[0] == 'o' ? "n" : "",
+                        command);
     return MBT_OK;
 }
 
@@ -129,7 +149,7 @@ static mbt_status open_run_folder(probe *p, const mbt_eval_model_info *mi) {
 
 static mbt_status save_head(probe *p) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/linear_head.safetensors", p->c->out_dir);
+    snprintf(path, sizeof path, "%s/%s_head.safetensors", p->c->out_dir, p->c->command);
     mbt_state_dict sd;
     mbt_state_dict_init(&sd);
     int64_t ws[2] = {p->classes, p->emb}, bs[1] = {p->classes};
@@ -148,7 +168,7 @@ static mbt_status save_head(probe *p) {
 static mbt_status train_mode_features(probe *p, const float *x, int n, const float **feat) {
     mbt_model *m = n == mbt_model_batch(p->model) ? p->model : p->tail;
     if (!m || mbt_model_batch(m) != n)
-        return MBT_FAIL(MBT_ERR_ARG, "linear probe: a training batch of %d images (model batch %d)", n,
+        return MBT_FAIL(MBT_ERR_ARG, "%s: a training batch of %d images (model batch %d)", p->c->command, n,
                         mbt_model_batch(p->model));
     if (m == p->tail) MBT_TRY(mbt_eval_model_copy_buffers(p->tail, p->model));
     MBT_TRY(mbt_model_forward_train(m, 0, x, feat, NULL));
@@ -157,7 +177,7 @@ static mbt_status train_mode_features(probe *p, const float *x, int n, const flo
 }
 
 static mbt_status train_epoch_images(probe *p, int epoch, double lr, mbt_class_counts *cnt) {
-    const mbt_linear_probe_config *c = p->c;
+    const mbt_probe_spec *c = p->c;
     MBT_TRY(mbt_view_batches_start(p->views, (uint32_t)epoch));
     char stage[48];
     snprintf(stage, sizeof stage, "epoch %d/%d", epoch, c->epochs);
@@ -207,7 +227,7 @@ static mbt_status train_epoch_features(probe *p, int epoch, double lr, mbt_class
 
 static mbt_status test_pass(probe *p, mbt_class_counts *cnt) {
     /* the test features change only while training-mode BN moves the running statistics */
-    int fixed = p->c->features_once || p->c->bn == MBT_PROBE_BN_FROZEN;
+    int fixed = p->once || p->c->bn == MBT_PROBE_BN_FROZEN;
     if (!fixed || !p->test_cached) MBT_TRY(extract_part(p, MBT_EVAL_TEST, p->test_feat, p->test_lab, "test"));
     p->test_cached = 1;
     int B = p->c->batch_size;
@@ -222,15 +242,51 @@ static double pct(int64_t hits, int64_t total) { return total ? 100.0 * (double)
 
 /* ---- the run ------------------------------------------------------------------------------------- */
 
-static mbt_status setup(probe *p, mbt_linear_probe_result *res) {
-    const mbt_linear_probe_config *c = p->c;
+/* Rebuilds the model for image_size x image_size inputs with the same parameters, buffers and counters
+ * (the protocol's resize differs from the checkpoint's input size). */
+static mbt_status rebuild_for_size(probe *p, mbt_eval_model_info *mi, int image_size, int batch) {
+    mbt_model_config cfg = mi->config;
+    cfg.image_size = image_size;
+    mbt_model *m = NULL;
+    MBT_TRY(mbt_model_create(&m, &cfg, batch, 1, 1, MBT_DEVICE_CPU));
+    size_t n = mbt_model_param_count(p->model);
+    mbt_status st = n == mbt_model_param_count(m) ? MBT_OK
+                                                  : MBT_FAIL(MBT_ERR_SHAPE, "%s: the model for %d px has %zu entries, not %zu",
+                                                             p->c->command, image_size, mbt_model_param_count(m), n);
+    for (size_t i = 0; st == MBT_OK && i < n; i++) {
+        mbt_param *src = mbt_model_param(p->model, i), *dst = mbt_model_param(m, i);
+        if (strcmp(src->name, dst->name) || src->numel != dst->numel || src->kind != dst->kind)
+            st = MBT_FAIL(MBT_ERR_SHAPE, "%s: entry %s does not match between %d and %d px models", p->c->command,
+                          src->name, mi->config.image_size, image_size);
+        else if (src->kind == MBT_PARAM_COUNTER) memcpy(dst->counter, src->counter, src->numel * sizeof(int64_t));
+        else memcpy(dst->data, src->data, src->numel * sizeof(float));
+    }
+    if (st == MBT_OK) st = mbt_model_sync_params(m);
+    if (st != MBT_OK) {
+        mbt_model_destroy(m);
+        return st;
+    }
+    mbt_model_destroy(p->model);
+    p->model = m;
+    mi->config = cfg;
+    return MBT_OK;
+}
+
+static mbt_status setup(probe *p, mbt_probe_result *res) {
+    const mbt_probe_spec *c = p->c;
     MBT_CHECK_ARG(c->epochs >= 1, "--epochs %d: must be at least 1", c->epochs);
     MBT_CHECK_ARG(c->batch_size >= 2, "--batch-size %d: must be at least 2", c->batch_size);
     MBT_CHECK_ARG(c->extract_batch >= 1, "extract batch %d: must be at least 1", c->extract_batch);
     MBT_CHECK_ARG(c->weight_decay >= 0, "--weight-decay %g: must not be negative", c->weight_decay);
-    if (c->out_dir) MBT_TRY(make_run_folder(c->out_dir));
+    MBT_CHECK_ARG(c->schedule.lr > 0, "--lr %g: must be positive", c->schedule.lr);
+    MBT_CHECK_ARG(c->schedule.n_milestones >= 0 && c->schedule.n_milestones <= MBT_PROBE_MAX_MILESTONES,
+                  "%s: %d milestones (at most %d)", c->command, c->schedule.n_milestones, MBT_PROBE_MAX_MILESTONES);
+    /* without augmentation, frozen BN makes every epoch's training features the same: extract them once */
+    p->once = c->features_once || (!c->augment && c->bn == MBT_PROBE_BN_FROZEN);
+    res->features_once = p->once;
+    if (c->out_dir) MBT_TRY(make_run_folder(c->out_dir, c->command));
     mbt_set_threads(c->threads > 0 ? c->threads : 1);
-    int train_bn = c->bn == MBT_PROBE_BN_TRAIN && !c->features_once;
+    int train_bn = c->bn == MBT_PROBE_BN_TRAIN && !p->once;
     mbt_eval_data_config dc = {c->dataset, c->data_dir, 0, c->subset, c->test_subset, 1, 1};
     MBT_TRY(mbt_eval_data_open(&p->data, &dc));
     p->data_open = 1;
@@ -241,11 +297,22 @@ static mbt_status setup(probe *p, mbt_linear_probe_result *res) {
     int64_t batch = train_bn ? (c->batch_size < p->n_train ? c->batch_size : p->n_train)
                              : (c->extract_batch < most ? c->extract_batch : most);
     if (batch < 2) batch = 2; /* a training model needs 2; a single image is padded */
-    /* training = 1 in every mode: the unnormalised evaluation features need it (mbt_eval_raw) */
+    /* training = 1 in every mode: the reference mode's forwards and the tail model need it */
     mbt_eval_model_options mo = {c->checkpoint, c->arch, (int)batch, 1, 0};
     MBT_TRY(mbt_eval_model_load(&mo, &p->model, &res->model, p->log));
-    mbt_eval_model_note_dataset(&res->model, c->dataset, p->log);
-    MBT_TRY(mbt_eval_data_set_image_size(&p->data, res->model.config.image_size));
+    if (c->recipe) {
+        if (c->recipe->size != res->model.config.image_size) {
+            if (p->log)
+                fprintf(p->log, "%s: the backbone takes %d px inputs here (the checkpoint's input size is %d)\n",
+                        c->command, c->recipe->size, res->model.config.image_size);
+            MBT_TRY(rebuild_for_size(p, &res->model, c->recipe->size, (int)batch));
+        }
+        MBT_TRY(mbt_eval_data_set_recipe(&p->data, c->recipe));
+    } else {
+        mbt_eval_model_note_dataset(&res->model, c->dataset, p->log);
+        MBT_TRY(mbt_eval_data_set_image_size(&p->data, res->model.config.image_size));
+    }
+    res->image_size = p->data.image_size;
     p->classes = p->data.num_classes;
     p->emb = mbt_model_embedding_dim(res->model.config.arch);
     res->train_images = p->n_train;
@@ -254,7 +321,9 @@ static mbt_status setup(probe *p, mbt_linear_probe_result *res) {
     res->emb = p->emb;
     MBT_TRY(mbt_feature_extractor_init(&p->fx, p->model, MBT_FEAT_RAW));
     p->fx_ready = 1;
-    MBT_TRY(mbt_linear_head_init(&p->head, p->emb, p->classes, c->batch_size, c->weight_decay));
+    if (c->optimizer == MBT_HEAD_SGD)
+        MBT_TRY(mbt_linear_head_init_sgd(&p->head, p->emb, p->classes, c->batch_size, c->momentum, c->weight_decay));
+    else MBT_TRY(mbt_linear_head_init(&p->head, p->emb, p->classes, c->batch_size, c->weight_decay));
     p->head_ready = 1;
     mbt_linear_head_reset(&p->head, c->seed);
     size_t B = (size_t)c->batch_size;
@@ -263,39 +332,41 @@ static mbt_status setup(probe *p, mbt_linear_probe_result *res) {
     p->test_feat = malloc((size_t)p->n_test * p->emb * sizeof(float));
     p->test_lab = malloc((size_t)p->n_test * sizeof(int32_t));
     if (!p->batch_feat || !p->batch_lab || !p->test_feat || !p->test_lab)
-        return MBT_FAIL(MBT_ERR_NOMEM, "linear probe: out of memory for %lld test features", (long long)p->n_test);
-    if (c->features_once) {
+        return MBT_FAIL(MBT_ERR_NOMEM, "%s: out of memory for %lld test features", c->command, (long long)p->n_test);
+    if (p->once) {
         p->train_feat = malloc((size_t)p->n_train * p->emb * sizeof(float));
         p->train_lab = malloc((size_t)p->n_train * sizeof(int32_t));
         p->perm = malloc((size_t)p->n_train * sizeof(int32_t));
         if (!p->train_feat || !p->train_lab || !p->perm)
-            return MBT_FAIL(MBT_ERR_NOMEM, "linear probe: out of memory for %lld training features", (long long)p->n_train);
+            return MBT_FAIL(MBT_ERR_NOMEM, "%s: out of memory for %lld training features", c->command,
+                            (long long)p->n_train);
         double t = mbt_now();
         MBT_TRY(extract_part(p, MBT_EVAL_TRAIN, p->train_feat, p->train_lab, "train features"));
         res->extract_seconds = mbt_now() - t;
     } else {
         MBT_TRY(mbt_view_batches_create(&p->views, p->data.part[MBT_EVAL_TRAIN], &p->data.recipe, c->batch_size,
                                         c->workers > 0 ? c->workers : 1, c->seed));
+        mbt_view_batches_set_augment(p->views, c->augment);
         int rem = (int)(p->n_train % c->batch_size);
         if (train_bn && rem >= 2 && rem != mbt_model_batch(p->model)) {
             MBT_TRY(mbt_model_create(&p->tail, &res->model.config, rem, 1, 1, MBT_DEVICE_CPU));
             MBT_TRY(mbt_eval_model_copy_state(p->tail, p->model));
         } else if (train_bn && rem == 1 && p->log) {
-            fprintf(p->log, "linear probe: the last batch of each epoch holds 1 image, which training-mode BN cannot "
-                            "normalise here; it is skipped\n");
+            fprintf(p->log, "%s: the last batch of each epoch holds 1 image, which training-mode BN cannot "
+                            "normalise here; it is skipped\n", c->command);
         }
     }
     if (c->out_dir) MBT_TRY(open_run_folder(p, &res->model));
     return MBT_OK;
 }
 
-static mbt_status run_epochs(probe *p, mbt_probe_epoch_fn on_epoch, void *ctx, mbt_linear_probe_result *res) {
-    const mbt_linear_probe_config *c = p->c;
+static mbt_status run_epochs(probe *p, mbt_probe_epoch_fn on_epoch, void *ctx, mbt_probe_result *res) {
+    const mbt_probe_spec *c = p->c;
     res->best.test_top1 = -1;
     for (int e = 1; e <= c->epochs; e++) {
-        mbt_probe_epoch ep = {.epoch = e, .lr = mbt_sched_linear_probe(e, c->epochs)};
+        mbt_probe_epoch ep = {.epoch = e, .lr = mbt_probe_schedule_lr(&c->schedule, e, c->epochs)};
         mbt_class_counts tr = {0}, te = {0};
-        if (c->features_once) MBT_TRY(train_epoch_features(p, e, ep.lr, &tr));
+        if (p->once) MBT_TRY(train_epoch_features(p, e, ep.lr, &tr));
         else MBT_TRY(train_epoch_images(p, e, ep.lr, &tr));
         MBT_TRY(test_pass(p, &te));
         ep.train_loss = tr.total ? tr.loss_sum / (double)tr.total : NAN;
@@ -317,8 +388,8 @@ static mbt_status run_epochs(probe *p, mbt_probe_epoch_fn on_epoch, void *ctx, m
     return c->out_dir ? save_head(p) : MBT_OK;
 }
 
-mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval_progress *progress,
-                                mbt_probe_epoch_fn on_epoch, void *ctx, FILE *log, mbt_linear_probe_result *res) {
+mbt_status mbt_probe_run(const mbt_probe_spec *c, const mbt_eval_progress *progress, mbt_probe_epoch_fn on_epoch,
+                         void *ctx, FILE *log, mbt_probe_result *res) {
     memset(res, 0, sizeof *res);
     probe p;
     memset(&p, 0, sizeof p);
@@ -326,7 +397,8 @@ mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval
     p.progress = progress;
     p.log = log;
     p.t0 = mbt_now();
-    mbt_status st = setup(&p, res);
+    mbt_status st = c->command && c->checkpoint ? MBT_OK : MBT_FAIL(MBT_ERR_ARG, "protocol: no command or checkpoint");
+    if (st == MBT_OK) st = setup(&p, res);
     if (st == MBT_OK) st = run_epochs(&p, on_epoch, ctx, res);
     res->seconds = mbt_now() - p.t0;
     if (p.metrics && fclose(p.metrics) != 0 && st == MBT_OK)
@@ -346,4 +418,33 @@ mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval
     mbt_model_destroy(p.tail);
     mbt_model_destroy(p.model);
     return st;
+}
+
+/* ---- the linear evaluation protocol --------------------------------------------------------------- */
+
+mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval_progress *progress,
+                                mbt_probe_epoch_fn on_epoch, void *ctx, FILE *log, mbt_linear_probe_result *res) {
+    mbt_probe_spec s;
+    memset(&s, 0, sizeof s);
+    s.command = "linear";
+    s.checkpoint = c->checkpoint;
+    s.arch = c->arch;
+    s.dataset = c->dataset;
+    s.data_dir = c->data_dir;
+    s.augment = 1;
+    s.out_dir = c->out_dir;
+    s.subset = c->subset;
+    s.test_subset = c->test_subset;
+    s.epochs = c->epochs;
+    s.batch_size = c->batch_size;
+    s.optimizer = MBT_HEAD_ADAM;
+    s.weight_decay = c->weight_decay;
+    s.schedule = (mbt_probe_schedule){.kind = MBT_PROBE_SCHED_EXP_DECAY, .lr = 1e-2, .lr_end = 1e-6};
+    s.bn = c->bn;
+    s.features_once = c->features_once;
+    s.extract_batch = c->extract_batch;
+    s.seed = c->seed;
+    s.threads = c->threads;
+    s.workers = c->workers;
+    return mbt_probe_run(&s, progress, on_epoch, ctx, log, res);
 }

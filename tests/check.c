@@ -4,6 +4,9 @@
 #include <math.h>
 
 #include "core/status.h"
+#ifdef MIXBT_HAVE_CUDA
+#include "core/cuda.h"
+#endif
 
 int check_failures = 0;
 int check_count = 0;
@@ -37,6 +40,16 @@ double check_max_violation(const float *a, const double *b, long n, double rtol,
     }
     if (worst) *worst = at;
     return max;
+}
+
+int check_cuda_or_skip(const char *test) {
+#ifdef MIXBT_HAVE_CUDA
+    if (mbt_cuda_device_count() > 0) return 0;
+    printf("SKIP %s: no CUDA device\n", test);
+#else
+    printf("SKIP %s: built without CUDA\n", test);
+#endif
+    return 77;
 }
 
 int check_report(const char *name) {

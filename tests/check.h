@@ -38,6 +38,11 @@ int check_close_(double a, double b, double rtol, double atol, const char *what,
 /* Largest |a-b| / (atol + rtol*|b|) over n values; <= 1 means all close. Reports the worst index. */
 double check_max_violation(const float *a, const double *b, long n, double rtol, double atol, long *worst);
 
+/* 0 when a CUDA device can run the test; otherwise prints "SKIP <test>: no CUDA device" (or "built
+ * without CUDA") and returns 77, the exit status CTest counts as skipped:
+ *   int skip = check_cuda_or_skip("test_x"); if (skip) return skip; */
+int check_cuda_or_skip(const char *test);
+
 /* Prints a summary line and returns the exit status for main(). */
 int check_report(const char *name);
 

@@ -34,6 +34,15 @@ mbt_status mbt_cuda_to_host(void *dst, const void *src, size_t bytes);
 
 const char *mbt_cublas_status_name(cublasStatus_t s);
 
+/* 1 when TF32 tensor-core math is allowed for fp32 matrix products and convolutions (the default),
+ * 0 when the environment sets MIXBT_NO_TF32=1 (exact fp32, e.g. for tests). Read once per process. */
+int mbt_cuda_tf32_enabled(void);
+/* Device memory of `bytes` (at least 1), zero-filled, on the context's device; `what` names the
+ * buffer in the error. For op workspaces made at creation time; never call inside a training step. */
+mbt_status mbt_cuda_alloc(const char *what, void **ptr, size_t bytes);
+/* Frees memory from mbt_cuda_alloc (NULL is fine). Synchronises the device. */
+void mbt_cuda_free(void *ptr);
+
 /* In a function returning mbt_status: checks a CUDA runtime / cuBLAS call, recording
  * "<what>: <call> failed (<error name>)" with this file and line on failure. */
 #define MBT_CUDA(what, call)                                                                         \

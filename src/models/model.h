@@ -45,6 +45,10 @@ typedef struct {
 /* The reference small-data model: ResNet with the stem for image_size (32: CIFAR, else 64-px stem),
  * projector emb -> 512 -> feature_dim with bias, normalised output. */
 mbt_model_config mbt_model_config_small(mbt_arch arch, int image_size, int feature_dim);
+/* The ImageNet Barlow Twins model: 224-px stem, backbone.* / projector.* names, projector of the given
+ * sizes (e.g. "8192-8192-8192": Linear without bias + BN + ReLU between layers), unnormalised output,
+ * zero_init_residual. MBT_ERR_ARG on a bad projector text. */
+mbt_status mbt_model_config_imagenet(mbt_arch arch, const char *projector, mbt_model_config *cfg);
 /* Parses "8192-8192-8192" into hidden layers + output size; returns MBT_ERR_ARG on bad text. */
 mbt_status mbt_model_config_set_projector(mbt_model_config *cfg, const char *spec);
 const char *mbt_arch_name(mbt_arch arch);
@@ -112,5 +116,8 @@ mbt_status mbt_model_backward(mbt_model *model, int slot, const float *dout, con
  * L2-normalised backbone features, out [n, feature_dim] the projector output (each may be NULL).
  * Uses slot 0's activation memory. */
 mbt_status mbt_model_forward_eval(mbt_model *model, int n, const float *x, float *feature, float *out);
+/* The same with feature [n, emb] receiving the backbone features as they are (not normalised), as the
+ * reference's linear probe and transfer evaluation feed their classifier. */
+mbt_status mbt_model_forward_eval_raw(mbt_model *model, int n, const float *x, float *feature, float *out);
 
 #endif

@@ -80,7 +80,7 @@ mbt_status mbt_model_forward_train(mbt_model *m, int slot, const float *x, const
     return MBT_OK;
 }
 
-mbt_status mbt_model_forward_eval(mbt_model *m, int n, const float *x, float *feature, float *out) {
+static mbt_status forward_eval(mbt_model *m, int n, const float *x, int normalise, float *feature, float *out) {
     if (n < 1 || n > m->batch) return MBT_FAIL(MBT_ERR_ARG, "model: evaluation batch %d out of range 1..%d", n, m->batch);
     size_t per_image = (size_t)3 * m->cfg.image_size * m->cfg.image_size;
     const float *in = x;
@@ -90,9 +90,18 @@ mbt_status mbt_model_forward_eval(mbt_model *m, int n, const float *x, float *fe
         in = m->eval_input;
     }
     MBT_TRY(forward(m, 0, 0, in));
-    if (feature) MBT_TRY(mbt_l2norm_forward(m->device, n, m->emb, m->feature[0], feature));
+    if (feature && normalise) MBT_TRY(mbt_l2norm_forward(m->device, n, m->emb, m->feature[0], feature));
+    if (feature && !normalise) memcpy(feature, m->feature[0], (size_t)n * m->emb * sizeof(float));
     if (out) memcpy(out, m->out[0], (size_t)n * m->cfg.feature_dim * sizeof(float));
     return MBT_OK;
+}
+
+mbt_status mbt_model_forward_eval(mbt_model *m, int n, const float *x, float *feature, float *out) {
+    return forward_eval(m, n, x, 1, feature, out);
+}
+
+mbt_status mbt_model_forward_eval_raw(mbt_model *m, int n, const float *x, float *feature, float *out) {
+    return forward_eval(m, n, x, 0, feature, out);
 }
 
 /* ---- backward ------------------------------------------------------------------------------- */

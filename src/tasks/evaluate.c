@@ -14,12 +14,10 @@ mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *mode
     fx->model = model;
     fx->kind = kind;
     fx->dim = kind == MBT_FEAT_HEAD ? c->feature_dim : mbt_model_embedding_dim(c->arch);
-    if (kind == MBT_FEAT_RAW) return mbt_eval_raw_init(&fx->raw, model);
     return MBT_OK;
 }
 
 void mbt_feature_extractor_free(mbt_feature_extractor *fx) {
-    if (fx->kind == MBT_FEAT_RAW) mbt_eval_raw_free(&fx->raw);
     memset(fx, 0, sizeof *fx);
 }
 
@@ -27,7 +25,7 @@ mbt_status mbt_feature_extractor_run(mbt_feature_extractor *fx, int n, const flo
     switch (fx->kind) {
     case MBT_FEAT_BACKBONE: return mbt_model_forward_eval(fx->model, n, x, out, NULL);
     case MBT_FEAT_HEAD: return mbt_model_forward_eval(fx->model, n, x, NULL, out);
-    case MBT_FEAT_RAW: return mbt_eval_raw_forward(&fx->raw, n, x, out);
+    case MBT_FEAT_RAW: return mbt_model_forward_eval_raw(fx->model, n, x, out, NULL);
     }
     return MBT_FAIL(MBT_ERR_ARG, "feature extractor: unknown kind %d", (int)fx->kind);
 }

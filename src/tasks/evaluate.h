@@ -25,15 +25,13 @@ typedef enum {
     MBT_FEAT_BACKBONE = 0, /* L2-normalised backbone features (evaluation-mode BN) [n, emb] */
     MBT_FEAT_HEAD = 1,     /* the projector output of the evaluation forward [n, feature_dim] (normalised
                             * for the small-data model: normalize(g(h)), the reference's second output) */
-    MBT_FEAT_RAW = 2       /* unnormalised backbone features (evaluation-mode BN) [n, emb]; needs a model
-                            * built for training (see mbt_eval_raw) */
+    MBT_FEAT_RAW = 2       /* unnormalised backbone features (evaluation-mode BN) [n, emb] */
 } mbt_feature_kind;
 
 typedef struct {
     mbt_model *model;
     mbt_feature_kind kind;
-    int dim;         /* floats per image */
-    mbt_eval_raw raw; /* MBT_FEAT_RAW */
+    int dim; /* floats per image */
 } mbt_feature_extractor;
 
 mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind);

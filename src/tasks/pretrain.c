@@ -269,7 +269,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     char path[4096];
     join(path, sizeof path, r->dir, "config.json");
     if (resume) {
-        char *text;
+        char *text = NULL;
         MBT_TRY(read_text(path, &text));
         mbt_status st = config_from_json(path, text, &r->cfg, tree);
         free(text);

@@ -34,6 +34,18 @@ mbt_model_config mbt_model_config_small(mbt_arch arch, int image_size, int featu
     return c;
 }
 
+mbt_status mbt_model_config_imagenet(mbt_arch arch, const char *projector, mbt_model_config *cfg) {
+    mbt_model_config c = mbt_model_config_small(arch, 224, 0);
+    c.stem = MBT_STEM_IMAGENET;
+    c.naming = MBT_NAMES_IMAGENET;
+    c.proj_out_bias = 0;
+    c.normalize_output = 0;
+    c.zero_init_residual = 1;
+    MBT_TRY(mbt_model_config_set_projector(&c, projector));
+    *cfg = c;
+    return MBT_OK;
+}
+
 mbt_status mbt_model_config_set_projector(mbt_model_config *cfg, const char *spec) {
     int sizes[MBT_MAX_PROJ_LAYERS], n = 0;
     const char *p = spec;

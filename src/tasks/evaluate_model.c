@@ -19,6 +19,8 @@ typedef struct {
     const char *arch_name; /* NULL: none */
     int feature_dim;       /* 0: none */
     int image_size;        /* 0: none */
+    int imagenet;          /* the ImageNet Barlow Twins layout (backbone.*, projector.*) */
+    char projector[96];    /* ImageNet layout: the projector's sizes ("8192-8192-8192"), "" if absent */
 } guess;
 
 static int has(const mbt_state_dict *sd, const char *name) { return mbt_state_dict_find(sd, name) != NULL; }
@@ -40,22 +42,60 @@ static void from_config(const char *json, guess *g, char *dataset, size_t datase
     cJSON_Delete(j);
 }
 
+/* The ImageNet layout: torchvision backbone under backbone.*, projector.<i> Linear layers (2-D weights)
+ * with BatchNorm1d + ReLU between them; 224-px stem. */
+static mbt_status imagenet_layout(const char *path, const mbt_state_dict *sd, guess *g) {
+    g->imagenet = 1;
+    g->image_size = 224;
+    g->arch_name = has(sd, "backbone.layer1.0.conv3.weight") ? "resnet50" : "resnet18";
+    int sizes[8], n = 0;
+    for (int i = 0; i < 64; i++) { /* projector.0, .3, .6, ...: the Linear layers in index order */
+        char name[48];
+        snprintf(name, sizeof name, "projector.%d.weight", i);
+        const mbt_sd_tensor *t = mbt_state_dict_find(sd, name);
+        if (!t || t->ndim != 2) continue;
+        if (n == 8 || t->shape[0] < 1 || t->shape[0] > 65536)
+            return MBT_FAIL(MBT_ERR_FORMAT, "%s: %s: a projector of more than 8 layers or of %lld features", path, name,
+                            (long long)t->shape[0]);
+        sizes[n++] = (int)t->shape[0];
+    }
+    g->projector[0] = 0;
+    for (int i = 0; i < n; i++) {
+        size_t u = strlen(g->projector);
+        snprintf(g->projector + u, sizeof g->projector - u, "%s%d", i ? "-" : "", sizes[i]);
+    }
+    if (n) g->feature_dim = sizes[n - 1];
+    return MBT_OK;
+}
+
+/* A bare torchvision ResNet state dict (conv1.*, layer1.*, fc.*: e.g. Barlow Twins' released
+ * resnet50.pth) is renamed to the model it fits: the ImageNet layout for a 7x7 conv1, the small-data
+ * Model with the CIFAR stem for a 3x3 one; fc.* is dropped. Other state dicts are left as they are. */
+static mbt_status rename_torchvision(const char *path, mbt_state_dict *sd, FILE *log) {
+    const mbt_sd_tensor *conv1 = mbt_state_dict_find(sd, "conv1.weight");
+    if (!conv1 || !has(sd, "layer1.0.conv1.weight")) return MBT_OK;
+    if (conv1->ndim != 4 || (conv1->shape[3] != 7 && conv1->shape[3] != 3))
+        return MBT_FAIL(MBT_ERR_FORMAT, "%s: a torchvision ResNet whose conv1.weight is not 7x7 or 3x3", path);
+    int imagenet = conv1->shape[3] == 7;
+    size_t n;
+    const mbt_keymap_rule *rules =
+        mbt_keymap_preset_rules(imagenet ? MBT_KEYMAP_TV_TO_BACKBONE : MBT_KEYMAP_TV_TO_SMALL_CIFAR, &n);
+    MBT_TRY(mbt_keymap_apply(sd, rules, n, NULL, NULL));
+    if (log)
+        fprintf(log, "%s: a torchvision ResNet state dict, read as the %s (fc.* ignored)\n", path,
+                imagenet ? "ImageNet backbone (224-px stem)" : "small-data backbone with the 32-px stem");
+    return MBT_OK;
+}
+
 /* What the tensors say: stem (and so the image size), block type, projector output size. */
 static mbt_status from_tensors(const char *path, const mbt_state_dict *sd, guess *g) {
-    if (!has(sd, "f.0.weight")) {
-        int imagenet = 0;
-        for (size_t i = 0; i < sd->count; i++)
-            if (!strncmp(sd->tensors[i].name, "backbone.", 9)) imagenet = 1;
-        if (imagenet)
-            return MBT_FAIL(MBT_ERR_UNSUPPORTED,
-                            "%s: an ImageNet-layout checkpoint (backbone.*); evaluation reads the small-data Model "
-                            "(f.* backbone, g.* projector)",
-                            path);
+    if (has(sd, "backbone.conv1.weight")) return imagenet_layout(path, sd, g);
+    if (!has(sd, "f.0.weight"))
         return MBT_FAIL(MBT_ERR_FORMAT,
-                        "%s: no f.0.weight: not a checkpoint of the reference's small-data Model (f.* backbone, "
-                        "g.* projector); its first entry is '%s' (%zu entries)",
+                        "%s: neither f.0.weight (the reference's small-data Model), backbone.conv1.weight (the "
+                        "ImageNet Barlow Twins model) nor conv1.weight (a torchvision ResNet); its first entry is "
+                        "'%s' (%zu entries)",
                         path, sd->count ? sd->tensors[0].name : "(none)", sd->count);
-    }
     int layer1;
     if (has(sd, "f.3.0.conv1.weight")) layer1 = 3; /* conv, bn, relu, layer1: the CIFAR stem */
     else if (has(sd, "f.4.0.conv1.weight")) layer1 = 4; /* ... max pool, layer1: the 64-px stem */
@@ -73,8 +113,8 @@ static mbt_status from_tensors(const char *path, const mbt_state_dict *sd, guess
 
 /* ---- loading ------------------------------------------------------------------------------------- */
 
-static int is_backbone(const char *name) { return !strncmp(name, "f.", 2); }
-static int is_head(const char *name) { return !strncmp(name, "g.", 2); }
+static int is_backbone(const char *name) { return !strncmp(name, "f.", 2) || !strncmp(name, "backbone.", 9); }
+static int is_head(const char *name) { return !strncmp(name, "g.", 2) || !strncmp(name, "projector.", 10); }
 static int is_counter(const char *name) {
     size_t n = strlen(name), m = strlen("num_batches_tracked");
     return n >= m && !strcmp(name + n - m, "num_batches_tracked");
@@ -199,6 +239,7 @@ mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **mo
     mbt_state_dict_init(&sd);
     mbt_status st = format == MBT_CKPT_PTH ? mbt_pth_read(path, NULL, &sd) : mbt_safetensors_read(path, &sd);
     if (st == MBT_OK) st = mbt_keymap_strip_ddp(&sd, NULL);
+    if (st == MBT_OK) st = rename_torchvision(path, &sd, log);
     guess tensors = {0}, config = {0};
     if (st == MBT_OK) st = from_tensors(path, &sd, &tensors);
     if (st == MBT_OK) {
@@ -222,7 +263,12 @@ mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **mo
     if (st == MBT_OK) {
         int size = config.image_size ? config.image_size : tensors.image_size;
         int dim = config.feature_dim ? config.feature_dim : tensors.feature_dim ? tensors.feature_dim : 1024;
-        info->config = mbt_model_config_small(arch, size, dim);
+        if (tensors.imagenet)  /* without a projector in the file, a small one stands in (never loaded) */
+            st = mbt_model_config_imagenet(arch, tensors.projector[0] ? tensors.projector : "64", &info->config);
+        else
+            info->config = mbt_model_config_small(arch, size, dim);
+    }
+    if (st == MBT_OK) {
         st = mbt_model_create(model, &info->config, opt->batch, 1, opt->training, MBT_DEVICE_CPU);
     }
     /* entries a checkpoint may lack (an unused projector) stay zero: its output is then zero, never used */
@@ -259,80 +305,3 @@ static mbt_status copy_params(mbt_model *dst, mbt_model *src, int buffers_only) 
 
 mbt_status mbt_eval_model_copy_state(mbt_model *dst, mbt_model *src) { return copy_params(dst, src, 0); }
 mbt_status mbt_eval_model_copy_buffers(mbt_model *dst, mbt_model *src) { return copy_params(dst, src, 1); }
-
-/* ---- unnormalised evaluation features -------------------------------------------------------------- */
-
-mbt_status mbt_eval_raw_init(mbt_eval_raw *r, mbt_model *m) {
-    memset(r, 0, sizeof *r);
-    const mbt_model_config *c = mbt_model_get_config(m);
-    int batch = mbt_model_batch(m), emb = mbt_model_embedding_dim(c->arch);
-    size_t n = mbt_model_param_count(m), nbuf = 0;
-    for (size_t i = 0; i < n; i++) {
-        mbt_param *p = mbt_model_param(m, i);
-        if (p->kind != MBT_PARAM_WEIGHT) nbuf += p->numel;
-    }
-    size_t in_floats = (size_t)batch * 3 * c->image_size * c->image_size;
-    float *zeros = calloc(in_floats, sizeof(float));
-    double *saved = malloc((nbuf ? nbuf : 1) * sizeof(double));
-    r->normalised = malloc((size_t)batch * emb * sizeof(float));
-    if (!zeros || !saved || !r->normalised) {
-        free(zeros);
-        free(saved);
-        free(r->normalised);
-        r->normalised = NULL;
-        return MBT_FAIL(MBT_ERR_NOMEM, "evaluation features: out of memory");
-    }
-    /* a training forward (on zeros) only to learn where slot 0's features live; its update of the BN
-     * running statistics is undone */
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        mbt_param *p = mbt_model_param(m, i);
-        if (p->kind == MBT_PARAM_BUFFER)
-            for (size_t k = 0; k < p->numel; k++) saved[at++] = p->data[k];
-        else if (p->kind == MBT_PARAM_COUNTER) saved[at++] = (double)*p->counter;
-    }
-    const float *feature = NULL;
-    mbt_status st = mbt_model_forward_train(m, 0, zeros, &feature, NULL);
-    at = 0;
-    for (size_t i = 0; i < n; i++) {
-        mbt_param *p = mbt_model_param(m, i);
-        if (p->kind == MBT_PARAM_BUFFER)
-            for (size_t k = 0; k < p->numel; k++) p->data[k] = (float)saved[at++];
-        else if (p->kind == MBT_PARAM_COUNTER) *p->counter = (int64_t)saved[at++];
-    }
-    free(zeros);
-    free(saved);
-    if (st != MBT_OK) {
-        mbt_eval_raw_free(r);
-        return MBT_FAIL(st, "unnormalised evaluation features need a model built for training: %s", mbt_error_message());
-    }
-    r->model = m;
-    r->slot_feature = feature;
-    return MBT_OK;
-}
-
-void mbt_eval_raw_free(mbt_eval_raw *r) {
-    free(r->normalised);
-    memset(r, 0, sizeof *r);
-}
-
-mbt_status mbt_eval_raw_forward(mbt_eval_raw *r, int n, const float *x, float *raw) {
-    MBT_CHECK_ARG(r->model != NULL, "evaluation features: not initialised");
-    int emb = mbt_model_embedding_dim(mbt_model_get_config(r->model)->arch);
-    MBT_TRY(mbt_model_forward_eval(r->model, n, x, r->normalised, NULL));
-    memcpy(raw, r->slot_feature, (size_t)n * emb * sizeof(float));
-    for (int i = 0; i < n; i++) {
-        const float *row = raw + (size_t)i * emb, *want = r->normalised + (size_t)i * emb;
-        double ss = 0;
-        for (int j = 0; j < emb; j++) ss += (double)row[j] * row[j];
-        double inv = 1.0 / fmax(sqrt(ss), 1e-12);
-        for (int j = 0; j < emb; j++)
-            if (fabs(row[j] * inv - want[j]) > 1e-5 + 1e-4 * fabs(want[j]))
-                return MBT_FAIL(MBT_ERR_UNSUPPORTED,
-                                "evaluation features: slot 0 no longer holds the evaluation forward's raw features "
-                                "(image %d, feature %d: %g normalised vs %g); the model API needs an evaluation "
-                                "forward with unnormalised features",
-                                i, j, row[j] * inv, want[j]);
-    }
-    return MBT_OK;
-}

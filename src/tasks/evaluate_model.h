@@ -1,16 +1,18 @@
-/* Pretrained encoders for evaluation: a checkpoint (mixbt safetensors, or a PyTorch .pth of the
- * reference's small-data Model) is read, its architecture worked out, and loaded by name into a model;
- * plus the evaluation-mode forward with unnormalised backbone features that the linear probe needs.
+/* Pretrained encoders for evaluation: a checkpoint (mixbt safetensors, or a PyTorch .pth) is read, its
+ * layout and architecture worked out, and loaded by name into a model.
  *
- * What is accepted: state dicts with the reference's names (f.* backbone, g.* projector), possibly
- * nested under 'state_dict' / 'model' / 'model_state_dict' or another single dict of tensors in a
- * .pth, possibly with DistributedDataParallel's 'module.' prefix on every name, and with extra entries
- * (a linear probe's fc.*, ...) that are ignored and listed. The architecture comes from (highest
- * first) the caller's override, the "mixbt.config" metadata of a mixbt checkpoint (arch, feature_dim,
- * image_size when present), then the tensors themselves: the stem (f.3 is layer1: CIFAR stem, 32 px;
- * f.4: the 64-px stem with max pooling), bottleneck blocks (conv3: ResNet-50) and g.3.weight's rows
- * (projector output size). Every backbone entry (f.*) must be present with its shape; the projector
- * (g.*) only when the caller needs the head. */
+ * Layouts accepted: the reference's small-data Model (f.* backbone, g.* projector), the ImageNet Barlow
+ * Twins model (backbone.* torchvision names, projector.<i>; 224-px stem), and a bare torchvision ResNet
+ * state dict (conv1.*, layer*.*, fc.* ignored: read as the ImageNet backbone for a 7x7 conv1, as the
+ * small-data backbone with the 32-px stem for a 3x3 one). In a .pth they may be nested under
+ * 'state_dict' / 'model' / 'model_state_dict' or another single dict of tensors, with
+ * DistributedDataParallel's 'module.' prefix on every name, and with extra entries (a linear probe's
+ * fc.*, ...) that are ignored and listed. The architecture comes from (highest first) the caller's
+ * override, the "mixbt.config" metadata of a mixbt checkpoint (arch, feature_dim, image_size when
+ * present), then the tensors themselves: the stem (f.3 is layer1: CIFAR stem, 32 px; f.4: the 64-px
+ * stem with max pooling; backbone.*: 224 px), bottleneck blocks (conv3: ResNet-50) and the projector's
+ * Linear layers. Every backbone entry must be present with its shape; the projector only when the
+ * caller needs the head. */
 #ifndef MBT_EVALUATE_MODEL_H
 #define MBT_EVALUATE_MODEL_H
 
@@ -39,8 +41,8 @@ typedef struct {
 
 /* Reads opt->checkpoint, builds the model (CPU) and loads it. On success *model is ready for
  * mbt_model_forward_eval (and mbt_model_forward_train when opt->training). Notes about ignored
- * entries go to log (may be NULL). Errors (one line, naming the file): unreadable file, not a
- * small-data Model checkpoint (no f.* entries; an ImageNet-layout backbone.* checkpoint), or entries
+ * entries go to log (may be NULL). Errors (one line, naming the file): unreadable file, none of the
+ * layouts above, or entries
  * that do not fit the architecture: "N missing (first names), M of another shape (name: checkpoint
  * f32 [..], model float [..])". */
 mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **model, mbt_eval_model_info *info,
@@ -54,21 +56,5 @@ void mbt_eval_model_note_dataset(const mbt_eval_model_info *info, const char *da
 mbt_status mbt_eval_model_copy_state(mbt_model *dst, mbt_model *src);
 /* Copies the BN running statistics and counters only (the state a training-mode forward changes). */
 mbt_status mbt_eval_model_copy_buffers(mbt_model *dst, mbt_model *src);
-
-/* Evaluation-mode (running statistics) forward of n <= batch images giving UNNORMALISED backbone
- * features raw [n, emb], as the reference's linear probe feeds its classifier. The model API only
- * returns L2-normalised evaluation features, so this reads the features the evaluation forward leaves
- * in slot 0 (found once through a training forward whose BN side effects are undone), and checks every
- * call that the normalised row 0 equals what mbt_model_forward_eval returned. Needs a model built with
- * training = 1. */
-typedef struct {
-    mbt_model *model;
-    const float *slot_feature; /* slot 0's backbone features */
-    float *normalised;         /* [batch, emb] scratch */
-} mbt_eval_raw;
-
-mbt_status mbt_eval_raw_init(mbt_eval_raw *r, mbt_model *model);
-void mbt_eval_raw_free(mbt_eval_raw *r);
-mbt_status mbt_eval_raw_forward(mbt_eval_raw *r, int n, const float *x, float *raw);
 
 #endif

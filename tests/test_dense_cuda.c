@@ -22,17 +22,6 @@
 #include "core/cuda.h"
 #endif
 
-/* 0 when a CUDA device can run the test, else prints why and returns 77 (CTest: skipped). */
-static int cuda_or_skip(const char *test) {
-#ifdef MIXBT_HAVE_CUDA
-    if (mbt_cuda_device_count() > 0) return 0;
-    printf("SKIP %s: no CUDA device\n", test);
-#else
-    printf("SKIP %s: built without CUDA\n", test);
-#endif
-    return 77;
-}
-
 #ifdef MIXBT_HAVE_CUDA
 
 #define TOL_KERNEL 2e-5
@@ -253,7 +242,7 @@ static void run_all(void) {
 #endif
 
 int main(void) {
-    int skip = cuda_or_skip("test_dense_cuda");
+    int skip = check_cuda_or_skip("test_dense_cuda");
     if (skip) return skip;
 #ifdef MIXBT_HAVE_CUDA
     mbt_cuda_context *ctx;

@@ -18,17 +18,6 @@
 #include "core/cuda.h"
 #endif
 
-/* 0 when a CUDA device can run the test, else prints why and returns 77 (CTest: skipped). */
-static int cuda_or_skip(const char *test) {
-#ifdef MIXBT_HAVE_CUDA
-    if (mbt_cuda_device_count() > 0) return 0;
-    printf("SKIP %s: no CUDA device\n", test);
-#else
-    printf("SKIP %s: built without CUDA\n", test);
-#endif
-    return 77;
-}
-
 #ifdef MIXBT_HAVE_CUDA
 
 static double tol(void) { return mbt_cuda_tf32_enabled() ? 1e-2 : 1e-4; }
@@ -170,7 +159,7 @@ static void run_all(void) {
 #endif
 
 int main(void) {
-    int skip = cuda_or_skip("test_losses_cuda");
+    int skip = check_cuda_or_skip("test_losses_cuda");
     if (skip) return skip;
 #ifdef MIXBT_HAVE_CUDA
     mbt_cuda_context *ctx;

@@ -21,17 +21,6 @@
 #include "core/cuda.h"
 #endif
 
-/* 0 when a CUDA device can run the test, else prints why and returns 77 (CTest: skipped). */
-static int cuda_or_skip(const char *test) {
-#ifdef MIXBT_HAVE_CUDA
-    if (mbt_cuda_device_count() > 0) return 0;
-    printf("SKIP %s: no CUDA device\n", test);
-#else
-    printf("SKIP %s: built without CUDA\n", test);
-#endif
-    return 77;
-}
-
 #ifdef MIXBT_HAVE_CUDA
 
 #define STEPS 5
@@ -172,7 +161,7 @@ static void run_all(void) {
 #endif
 
 int main(void) {
-    int skip = cuda_or_skip("test_optim_cuda");
+    int skip = check_cuda_or_skip("test_optim_cuda");
     if (skip) return skip;
 #ifdef MIXBT_HAVE_CUDA
     mbt_cuda_context *ctx; /* before the first CUDA plan: the context registers the device allocator */

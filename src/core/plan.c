@@ -56,7 +56,7 @@ mbt_status mbt_plan_commit(mbt_plan *plan) {
     if (plan->committed) return MBT_FAIL(MBT_ERR_ARG, "plan: committed twice");
     const mbt_device_allocator *a = &allocators[plan->device];
     if (!a->alloc)
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "plan: no allocator for device %s (built without it?)",
+        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "plan: no allocator for device %s (built without it, or its context is not created yet)",
                         mbt_device_name(plan->device));
     plan->block = a->alloc(plan->total_bytes);
     if (!plan->block)

@@ -159,6 +159,13 @@ mbt_status mbt_dataset_open(mbt_dataset **ds, const char *kind, const char *dir,
     if (!strcmp(kind, "cifar100")) return mbt_cifar_open(ds, 100, dir, split);
     if (stl) return mbt_stl10_open(ds, dir, split);
     if (!strcmp(kind, "tiny_imagenet")) return mbt_tiny_imagenet_open(ds, dir, split);
+    if (!strcmp(kind, "mnist") || !strcmp(kind, "fashionmnist"))
+        return mbt_mnist_open(ds, !strcmp(kind, "fashionmnist"), dir, split);
+    if (!strcmp(kind, "dtd")) return mbt_dtd_open(ds, dir, split);
+    if (!strcmp(kind, "cub200")) return mbt_cub200_open(ds, dir, split);
+    if (!strcmp(kind, "flowers102")) return mbt_flowers102_open(ds, dir, split);
+    if (!strcmp(kind, "gtsrb")) return mbt_gtsrb_open(ds, dir, split);
+    if (!strcmp(kind, "aircraft")) return mbt_aircraft_open(ds, dir, split);
     if (!strcmp(kind, "folder")) {
         char path[4096];
         snprintf(path, sizeof path, "%s/train", dir);
@@ -172,5 +179,8 @@ mbt_status mbt_dataset_open(mbt_dataset **ds, const char *kind, const char *dir,
                             dir);
         return mbt_dataset_open_image_folder(ds, dir);
     }
-    return MBT_FAIL(MBT_ERR_ARG, "dataset '%s' is unknown (cifar10, cifar100, stl10, tiny_imagenet, folder)", kind);
+    return MBT_FAIL(MBT_ERR_ARG,
+                    "dataset '%s' is unknown (cifar10, cifar100, stl10, tiny_imagenet, folder, mnist, fashionmnist, dtd, "
+                    "cub200, flowers102, gtsrb, aircraft)",
+                    kind);
 }

@@ -2,7 +2,8 @@
  * image i (decoded on demand where the format is compressed). Formats: CIFAR-10/100 (official binary
  * and python-pickle layouts), STL-10 binary, Tiny-ImageNet (official layout) and ImageFolder trees
  * (class subfolders of .jpg/.jpeg/.png files). Reading images is safe from several threads at once,
- * each with its own mbt_dataset_reader. */
+ * each with its own mbt_dataset_reader. The transfer-evaluation sets (MNIST, Fashion-MNIST, DTD,
+ * CUB-200-2011, Flowers-102, GTSRB, FGVC-Aircraft) are read from their official files too. */
 #ifndef MBT_DATASET_H
 #define MBT_DATASET_H
 
@@ -38,7 +39,11 @@ void mbt_dataset_reader_free(mbt_dataset_reader *rd);
  *     val/val_annotations.txt (or val/ re-organised into class folders), or a tiny-imagenet-200/
  *     folder; classes are the sorted wnids;
  *   "folder": an ImageFolder: dir/train and dir/test when dir/train exists, else dir itself is the
- *     training split (MBT_SPLIT_TEST is then an error); classes are the sorted subfolder names.
+ *     training split (MBT_SPLIT_TEST is then an error); classes are the sorted subfolder names;
+ *   the transfer sets, in their official layouts with the reference's splits (the layout and split
+ *     rule of each are described at the top of its file): "mnist", "fashionmnist" (mnist_idx.c: the
+ *     idx files, plain or .gz, in dir or dir/MNIST/raw, dir/FashionMNIST/raw), "dtd" (dtd.c),
+ *     "cub200" (cub200.c), "flowers102" (flowers102.c), "gtsrb" (gtsrb.c), "aircraft" (aircraft.c).
  * Errors name the file and what is wrong (missing file, wrong size, bad label, empty class folder). */
 mbt_status mbt_dataset_open(mbt_dataset **ds, const char *kind, const char *dir, mbt_split split);
 /* An ImageFolder rooted at dir (sorted class subfolders, each searched recursively in sorted order). */

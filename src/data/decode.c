@@ -11,6 +11,8 @@
 #include <jerror.h>
 #include <png.h>
 
+#include "data/ppm.h"
+
 #define MAX_PIXELS (1u << 28) /* refuse images over 268 million pixels */
 
 void mbt_file_buffer_free(mbt_file_buffer *b) {
@@ -173,7 +175,8 @@ mbt_status mbt_image_decode(const void *buf, size_t len, const char *what, mbt_i
     const unsigned char *b = buf;
     if (len >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return decode_jpeg(buf, len, what, img);
     if (len >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return decode_png(buf, len, what, img);
-    return MBT_FAIL(MBT_ERR_FORMAT, "%s: not a JPEG or PNG image (%zu bytes, unknown signature)", what, len);
+    if (mbt_ppm_signature(buf, len)) return mbt_ppm_decode(buf, len, what, img);
+    return MBT_FAIL(MBT_ERR_FORMAT, "%s: not a JPEG or PNG image (nor PPM; %zu bytes, unknown signature)", what, len);
 }
 
 mbt_status mbt_image_load(const char *path, mbt_file_buffer *fb, mbt_image *img) {

@@ -1,6 +1,7 @@
-/* Decoding JPEG (libjpeg-turbo) and PNG (libpng) files into 8-bit RGB images as PIL's
- * Image.open(path).convert("RGB") gives them: grayscale replicated, CMYK converted as PIL does (Adobe
- * inverted convention), alpha dropped, palettes expanded, 16-bit samples reduced to their high byte. */
+/* Decoding JPEG (libjpeg-turbo), PNG (libpng) and binary PPM/PGM (data/ppm.h) files into 8-bit RGB
+ * images as PIL's Image.open(path).convert("RGB") gives them: grayscale replicated, CMYK converted as
+ * PIL does (Adobe inverted convention), alpha dropped, palettes expanded, 16-bit samples reduced to
+ * their high byte. */
 #ifndef MBT_DECODE_H
 #define MBT_DECODE_H
 
@@ -16,7 +17,7 @@ typedef struct {
 } mbt_file_buffer;
 void mbt_file_buffer_free(mbt_file_buffer *b);
 
-/* Decodes the JPEG or PNG image held in buf[0, len) (chosen by its signature) into img. `what` names
+/* Decodes the JPEG, PNG or PPM image held in buf[0, len) (chosen by its signature) into img. `what` names
  * the source in messages. MBT_ERR_FORMAT with the decoder's reason when it cannot be decoded. */
 mbt_status mbt_image_decode(const void *buf, size_t len, const char *what, mbt_image *img);
 /* Reads path into *fb (grown as needed) and decodes it. MBT_ERR_IO naming the file if unreadable. */

@@ -37,9 +37,11 @@ done
 [ "$(wc -l < "$tmp/a/metrics.csv")" -eq 3 ] && ok || bad "run a: metrics.csv should have a header and 2 epochs"
 
 # the same run stopped after 3 steps (mid-epoch 1 of 4 steps), then resumed
-"$mixbt" pretrain "${common[@]}" --out "$tmp/b" --max-steps 3 > "$tmp/b1.log" 2>&1
+# (--out in folders that do not exist yet: they are made)
+"$mixbt" pretrain "${common[@]}" --out "$tmp/runs/new/b" --max-steps 3 > "$tmp/b1.log" 2>&1
 rc=$?
 [ $rc -ne 0 ] && grep -q "resume with --resume" "$tmp/b1.log" && ok || bad "stop at --max-steps: rc $rc, $(tail -1 "$tmp/b1.log")"
+mv "$tmp/runs/new/b" "$tmp/b"  # a run folder may move
 [ -s "$tmp/b/last.safetensors" ] && ok || bad "no checkpoint after the stop"
 if "$mixbt" pretrain --resume "$tmp/b" --threads 2 --workers 2 > "$tmp/b2.log" 2>&1; then ok; else bad "resume failed: $(tail -2 "$tmp/b2.log")"; fi
 a2=$(awk -F, '$1 == 2 {print $4, $5}' "$tmp/a/metrics.csv")
@@ -60,6 +62,7 @@ expect_error "--dataset" pretrain --dataset imagenet9 --data "$tmp/c10" --out "$
 expect_error "--data DIR is required" pretrain --out "$tmp/x"
 expect_error "nonexistent" pretrain --data "$tmp/nonexistent" --out "$tmp/x1"
 expect_error "already holds a run" pretrain "${common[@]}" --out "$tmp/a"
+expect_error "is not a folder" pretrain "${common[@]}" --out "$tmp/a/config.json"
 expect_error "config.json" pretrain --resume "$tmp/nonexistent_run"
 expect_error "unknown recipe" pretrain --preset cifar10-resnet99 --data "$tmp/c10" --out "$tmp/x2"
 # a corrupt data file: truncated record

@@ -12,6 +12,7 @@
 
 #include "core/runtime.h"
 #include "io/atomic_file.h"
+#include "io/make_dirs.h"
 #include "optim/adam.h"
 #include "optim/schedule.h"
 #include "tasks/checkpoint.h"
@@ -281,8 +282,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         r->cfg.resume_dir = given->resume_dir;
         r->cfg.out_dir = given->resume_dir;
     } else {
-        if (mkdir(r->dir, 0777) != 0 && errno != EEXIST)
-            return MBT_FAIL(MBT_ERR_IO, "--out %s: cannot create the run folder (%s)", r->dir, strerror(errno));
+        MBT_TRY(mbt_make_dirs(r->dir, "--out"));
         if (access(path, F_OK) == 0)
             return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a run (use --resume %s to continue it)", r->dir, r->dir);
     }

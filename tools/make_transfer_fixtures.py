@@ -27,6 +27,13 @@ Stored (float64 arrays, tools/fixture_io.py):
   resize_rgb      [3, 32, 32] the same transform with DTD's constants of a 45x23 RGB image (both
                   sides scaled, by different factors: downscaling with antialiasing and upscaling)
   The images are the formula `pixel` below, which the C test computes too.
+  sgd.*           the transfer classifier in torch (evaluate_transfer.py: nn.Linear(d, classes) with bias,
+                  CrossEntropyLoss, SGD(lr, momentum=0.9), MultiStepLR(milestones, 0.1) stepped after each
+                  epoch) trained on fixed float32 features in batches taken in order (the last one
+                  partial): the features (x, y, xt, yt), initial weight and bias, the loss of every step,
+                  each epoch's learning rate and (loss sum, top-1, top-5 hits), the parameters after the
+                  first step and at the end, and the test pass (loss sum, top-1, top-5). Reference in
+                  float64; float32 torch is checked to stay within the C test's tolerance.
 
 Run: /usr/bin/python3 tools/make_transfer_fixtures.py
 """
@@ -35,6 +42,7 @@ import sys
 from collections import defaultdict
 
 import numpy as np
+import torch
 import torchvision.transforms as T
 from PIL import Image
 
@@ -90,6 +98,84 @@ def transfer_transform(img, mean, std):
     return t(img).numpy().astype(np.float64)
 
 
+SGD_RTOL, SGD_ATOL = 2e-4, 2e-5  # the C test's tolerance on losses and parameters
+SGD = dict(d=16, classes=5, n=60, nt=20, batch=16, epochs=5, lr=0.2, momentum=0.9, milestones=[2, 4])
+
+
+def sgd_data():
+    """Clustered non-negative float32 features (like pooled ReLU outputs) and labels."""
+    rng = np.random.RandomState(3)
+    d, c = SGD["d"], SGD["classes"]
+    cent = rng.uniform(-1, 1, size=(c, d))
+    y = (np.arange(SGD["n"]) * 7 + 3) % c
+    yt = (np.arange(SGD["nt"]) * 3 + 1) % c
+    x = np.abs(cent[y] + 0.6 * rng.uniform(-1, 1, size=(len(y), d))) * 1.5
+    xt = np.abs(cent[yt] + 0.6 * rng.uniform(-1, 1, size=(len(yt), d))) * 1.5
+    bound = 1 / np.sqrt(d)
+    w0 = rng.uniform(-bound, bound, size=(c, d))
+    b0 = rng.uniform(-bound, bound, size=c)
+    f32 = lambda a: a.astype(np.float32)
+    return f32(x), y, f32(xt), yt, f32(w0), f32(b0)
+
+
+def hits(out, y):
+    pred = torch.argsort(out, dim=-1, descending=True)
+    return ((pred[:, 0:1] == y.unsqueeze(-1)).any(-1).sum().item(), (pred[:, 0:5] == y.unsqueeze(-1)).any(-1).sum().item())
+
+
+def sgd_run(dtype, x, y, xt, yt, w0, b0):
+    fc = torch.nn.Linear(SGD["d"], SGD["classes"], bias=True).to(dtype)
+    with torch.no_grad():
+        fc.weight.copy_(torch.from_numpy(w0.astype(np.float64)))
+        fc.bias.copy_(torch.from_numpy(b0.astype(np.float64)))
+    opt = torch.optim.SGD(fc.parameters(), lr=SGD["lr"], momentum=SGD["momentum"])
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, SGD["milestones"], gamma=0.1)
+    crit = torch.nn.CrossEntropyLoss()
+    X, Y = torch.from_numpy(x.astype(np.float64)).to(dtype), torch.from_numpy(y.astype(np.int64))
+    losses, lrs, stats, first = [], [], [], None
+    for _ in range(SGD["epochs"]):
+        lrs.append(opt.param_groups[0]["lr"])
+        tot, c1, c5 = 0.0, 0, 0
+        for s in range(0, len(x), SGD["batch"]):
+            xb, yb = X[s:s + SGD["batch"]], Y[s:s + SGD["batch"]]
+            out = fc(xb)
+            loss = crit(out, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            tot += loss.item() * len(xb)
+            h1, h5 = hits(out, yb)
+            c1, c5 = c1 + h1, c5 + h5
+            if first is None:
+                first = torch.cat([fc.weight.detach().flatten(), fc.bias.detach()]).double().numpy().copy()
+        sched.step()
+        stats.append([tot, c1, c5])
+    with torch.no_grad():
+        out = fc(torch.from_numpy(xt.astype(np.float64)).to(dtype))
+        yt_t = torch.from_numpy(yt.astype(np.int64))
+        test = [torch.nn.functional.cross_entropy(out, yt_t, reduction="sum").item(), *hits(out, yt_t)]
+    final = torch.cat([fc.weight.detach().flatten(), fc.bias.detach()]).double().numpy()
+    return dict(losses=np.array(losses), lrs=np.array(lrs), epochs=np.array(stats, dtype=np.float64), after_first=first,
+                final=final, test=np.array(test, dtype=np.float64))
+
+
+def sgd_case(w):
+    x, y, xt, yt, w0, b0 = sgd_data()
+    ref = sgd_run(torch.float64, x, y, xt, yt, w0, b0)
+    f32 = sgd_run(torch.float32, x, y, xt, yt, w0, b0)
+    for k in ("losses", "after_first", "final"):
+        assert np.all(np.abs(f32[k] - ref[k]) <= SGD_ATOL + SGD_RTOL * np.abs(ref[k])), k
+    assert np.array_equal(f32["epochs"][:, 1:], ref["epochs"][:, 1:]) and np.array_equal(f32["test"][1:], ref["test"][1:])
+    w.add("sgd.params", [SGD["d"], SGD["classes"], SGD["n"], SGD["nt"], SGD["batch"], SGD["epochs"], SGD["lr"],
+                         SGD["momentum"]] + SGD["milestones"])
+    for k, v in (("x", x), ("y", y), ("xt", xt), ("yt", yt), ("w0", w0), ("b0", b0)):
+        w.add("sgd." + k, v)
+    for k, v in ref.items():
+        w.add("sgd." + k, v)
+    print("sgd: final train loss %.4f, test top-1 %d/%d" % (ref["losses"][-1], ref["test"][1], SGD["nt"]))
+
+
 def main():
     with FixtureWriter(OUT) as w:
         rs = np.random.RandomState(42)
@@ -130,6 +216,7 @@ def main():
         w.add("resize_gray", transfer_transform(gray, [0.170] * 3, [0.320] * 3))
         rgb = Image.fromarray(pixel(45, 23, 3), mode="RGB")
         w.add("resize_rgb", transfer_transform(rgb, [0.533, 0.474, 0.426], [0.261, 0.250, 0.259]))
+        sgd_case(w)
     print("wrote", os.path.normpath(OUT), os.path.getsize(OUT), "bytes")
 
 

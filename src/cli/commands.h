@@ -7,6 +7,7 @@ int cmd_pretrain(int argc, char **argv);
 int cmd_download(int argc, char **argv);
 int cmd_knn(int argc, char **argv);
 int cmd_linear(int argc, char **argv);
+int cmd_transfer(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

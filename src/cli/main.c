@@ -17,6 +17,7 @@ static const command COMMANDS[] = {
     {"download", cmd_download, "fetch a dataset (CIFAR-10/100, STL-10, MNIST, Fashion-MNIST), check and unpack it"},
     {"knn", cmd_knn, "weighted k-NN accuracy of a checkpoint's backbone features"},
     {"linear", cmd_linear, "linear evaluation of a checkpoint (the reference protocol, or --features-once)"},
+    {"transfer", cmd_transfer, "transfer evaluation on another dataset (MNIST, DTD, CUB-200, Flowers-102, GTSRB, ...)"},
     {"embed", cmd_embed, "write a split's backbone features and labels as .npy files"},
     {"convert", cmd_convert, "convert a checkpoint between PyTorch .pth and safetensors"},
     {"inspect", cmd_inspect, "list a checkpoint's tensors and metadata"},

@@ -22,6 +22,9 @@ mbt_status mbt_augment_recipe_resize(int size, const float mean[3], const float 
         MBT_CHECK_ARG(std[c] > 0, "resize transform: std %g of channel %d is not positive", (double)std[c], c);
     r->name = "resize";
     r->size = size;
+    /* no augmentation; should a training transform be drawn anyway, it is a whole-image crop */
+    r->scale_min = r->scale_max = 1.0f;
+    r->ratio_min = r->ratio_max = 1.0f;
     r->filter = MBT_FILTER_BILINEAR;
     r->eval_filter = MBT_FILTER_BILINEAR;
     r->eval_square = 1;

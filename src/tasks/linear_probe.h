@@ -114,6 +114,7 @@ typedef struct {
     const mbt_augment_recipe *recipe; /* NULL: the dataset's recipe at the checkpoint's input size; else
                                        * this transform, at its size (the backbone is rebuilt for that input
                                        * size when it differs from the checkpoint's) */
+    int recipe_size_from_model;    /* 1: the recipe is used at the checkpoint's input size instead */
     int augment;                   /* training images: 1 one augmented view each (the recipe's training
                                     * transform), 0 the evaluation transform */
     const char *out_dir;           /* NULL: no run folder; else config.json, metrics.csv, the head */

@@ -301,13 +301,15 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
     mbt_eval_model_options mo = {c->checkpoint, c->arch, (int)batch, 1, 0};
     MBT_TRY(mbt_eval_model_load(&mo, &p->model, &res->model, p->log));
     if (c->recipe) {
-        if (c->recipe->size != res->model.config.image_size) {
+        mbt_augment_recipe recipe = *c->recipe;
+        if (c->recipe_size_from_model) recipe.size = res->model.config.image_size;
+        if (recipe.size != res->model.config.image_size) {
             if (p->log)
                 fprintf(p->log, "%s: the backbone takes %d px inputs here (the checkpoint's input size is %d)\n",
-                        c->command, c->recipe->size, res->model.config.image_size);
-            MBT_TRY(rebuild_for_size(p, &res->model, c->recipe->size, (int)batch));
+                        c->command, recipe.size, res->model.config.image_size);
+            MBT_TRY(rebuild_for_size(p, &res->model, recipe.size, (int)batch));
         }
-        MBT_TRY(mbt_eval_data_set_recipe(&p->data, c->recipe));
+        MBT_TRY(mbt_eval_data_set_recipe(&p->data, &recipe));
     } else {
         mbt_eval_model_note_dataset(&res->model, c->dataset, p->log);
         MBT_TRY(mbt_eval_data_set_image_size(&p->data, res->model.config.image_size));

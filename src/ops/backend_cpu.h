@@ -62,5 +62,6 @@ mbt_status mbt_add_relu_forward_cpu(size_t n, const float *a, const float *b, fl
 mbt_status mbt_add_cpu(size_t n, const float *a, const float *b, float *y);
 mbt_status mbt_axpy_cpu(size_t n, float alpha, const float *x, float *y);
 mbt_status mbt_zero_cpu(size_t n, float *x);
+mbt_status mbt_copy_cpu(size_t n, const float *x, float *y);
 
 #endif

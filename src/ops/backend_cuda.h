@@ -68,6 +68,7 @@ mbt_status mbt_add_relu_forward_cuda(size_t n, const float *a, const float *b, f
 mbt_status mbt_add_cuda(size_t n, const float *a, const float *b, float *y);
 mbt_status mbt_axpy_cuda(size_t n, float alpha, const float *x, float *y);
 mbt_status mbt_zero_cuda(size_t n, float *x);
+mbt_status mbt_copy_cuda(size_t n, const float *x, float *y); /* copy_cuda.c */
 
 #ifdef __cplusplus
 }

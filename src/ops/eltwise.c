@@ -26,3 +26,7 @@ mbt_status mbt_axpy(mbt_device device, size_t n, float alpha, const float *x, fl
 mbt_status mbt_zero(mbt_device device, size_t n, float *x) {
     MBT_DISPATCH("zero", device, mbt_zero_cpu(n, x), mbt_zero_cuda(n, x));
 }
+
+mbt_status mbt_copy(mbt_device device, size_t n, const float *x, float *y) {
+    MBT_DISPATCH("copy", device, mbt_copy_cpu(n, x, y), mbt_copy_cuda(n, x, y));
+}

@@ -1,4 +1,5 @@
-/* Element-wise operations (layout-independent): ReLU, residual addition, scaled accumulation. */
+/* Element-wise operations (layout-independent): ReLU, residual addition, scaled accumulation,
+ * zeroing and copying. */
 #ifndef MBT_ELTWISE_H
 #define MBT_ELTWISE_H
 
@@ -18,5 +19,8 @@ mbt_status mbt_add(mbt_device device, size_t n, const float *a, const float *b, 
 mbt_status mbt_axpy(mbt_device device, size_t n, float alpha, const float *x, float *y);
 /* Sets n floats to zero. */
 mbt_status mbt_zero(mbt_device device, size_t n, float *x);
+/* y = x over n floats, both in the device's memory (CUDA: a device-to-device copy queued on the
+ * context's stream). x and y must not overlap unless they are equal. */
+mbt_status mbt_copy(mbt_device device, size_t n, const float *x, float *y);
 
 #endif

@@ -40,3 +40,8 @@ mbt_status mbt_zero_cpu(size_t n, float *x) {
     memset(x, 0, n * sizeof(float));
     return MBT_OK;
 }
+
+mbt_status mbt_copy_cpu(size_t n, const float *x, float *y) {
+    if (n && x != y) memcpy(y, x, n * sizeof(float));
+    return MBT_OK;
+}

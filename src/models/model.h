@@ -4,7 +4,21 @@
  * Memory is planned once: parameters, gradients, buffers (BN running statistics) and activations
  * for `slots` forward calls of `batch` images. A training step runs forward on several slots (Mixed
  * Barlow Twins: view 1, view 2, mixed view; each is its own batch-norm batch), then backward on each,
- * accumulating parameter gradients; nothing is allocated during a step. */
+ * accumulating parameter gradients; nothing is allocated during a step.
+ *
+ * Devices. A model lives on the device it is created for (MBT_DEVICE_CPU or MBT_DEVICE_CUDA): its
+ * parameters, gradients, running statistics and activations are that device's memory, and so are
+ * the flat vectors (mbt_model_flat_params/grads, for optimizers on the same device) and every
+ * array a forward or backward call takes or returns (inputs x, dout, dfeature; outputs feature, out).
+ * The state_dict entries (mbt_param.data, .grad) are always host memory, so checkpoints, state_dict
+ * loading and tests read and write them the same way on every device:
+ *   - CPU: they point into the model's own parameters and gradients;
+ *   - CUDA: they point into a host copy. Call mbt_model_params_to_host before reading them (it
+ *     downloads parameters, running statistics and gradients) and mbt_model_params_to_device after
+ *     writing them (it uploads parameters and running statistics). On the CPU both are cheap and
+ *     always safe to call (to_host does nothing, to_device is mbt_model_sync_params), so code that
+ *     calls them around its reads and writes works on either device.
+ * The num_batches_tracked counters are host integers on every device (mbt_param.counter). */
 #ifndef MBT_MODEL_H
 #define MBT_MODEL_H
 
@@ -66,8 +80,8 @@ typedef struct {
     int ndim;
     int64_t shape[4];
     size_t numel;
-    float *data;      /* WEIGHT, BUFFER */
-    float *grad;      /* WEIGHT */
+    float *data;      /* WEIGHT, BUFFER (host memory: see "Devices" above) */
+    float *grad;      /* WEIGHT (host memory: see "Devices" above) */
     int64_t *counter; /* COUNTER */
 } mbt_param;
 
@@ -80,8 +94,10 @@ mbt_status mbt_model_create(mbt_model **model, const mbt_model_config *cfg, int 
 void mbt_model_destroy(mbt_model *model);
 const mbt_model_config *mbt_model_get_config(const mbt_model *model);
 int mbt_model_batch(const mbt_model *model);
+mbt_device mbt_model_device(const mbt_model *model);
 
-/* PyTorch's default initialisation (SPEC section 1) from a counter-based stream of `seed`. */
+/* PyTorch's default initialisation (SPEC section 1) from a counter-based stream of `seed`, drawn on
+ * the host and uploaded: the same values on every device. */
 mbt_status mbt_model_init_params(mbt_model *model, uint64_t seed);
 
 /* The state_dict entries in PyTorch's order. */
@@ -89,7 +105,7 @@ size_t mbt_model_param_count(const mbt_model *model);
 mbt_param *mbt_model_param(mbt_model *model, size_t index);
 mbt_param *mbt_model_find_param(mbt_model *model, const char *name);
 /* All trainable parameters and all their gradients as flat vectors of mbt_model_flat_size floats
- * (same order), for optimizers, checkpoints and all-reduce. */
+ * (same order, the same on every device), in the model's device memory: for optimizers and all-reduce. */
 float *mbt_model_flat_params(mbt_model *model);
 float *mbt_model_flat_grads(mbt_model *model);
 size_t mbt_model_flat_size(const mbt_model *model);
@@ -99,8 +115,17 @@ double mbt_model_forward_flops(const mbt_model *model);
 /* Bytes of activation memory planned. */
 size_t mbt_model_activation_bytes(const mbt_model *model);
 
-/* Call after the parameters change (optimizer step, load) and before the next forward. */
+/* Call after the parameters in the model's device memory change (an optimizer step on the flat
+ * vector) and before the next forward: refreshes the ops' copies of the weights. On the CPU, where
+ * the entries are that memory, this is also what to call after writing mbt_param.data. */
 mbt_status mbt_model_sync_params(mbt_model *model);
+/* CUDA: uploads the host copy of the parameters and running statistics (what was written through
+ * mbt_param.data: a loaded checkpoint, a state_dict) to the device, then mbt_model_sync_params.
+ * CPU: mbt_model_sync_params. Synchronous. */
+mbt_status mbt_model_params_to_device(mbt_model *model);
+/* CUDA: downloads the parameters, running statistics and (training model) gradients into the host
+ * copy that mbt_param.data/.grad point to, after all queued work. CPU: nothing. Synchronous. */
+mbt_status mbt_model_params_to_host(mbt_model *model);
 mbt_status mbt_model_zero_grads(mbt_model *model);
 
 /* Training forward of `batch` NCHW images x on a slot. x must stay unchanged until the slot's
@@ -114,7 +139,8 @@ mbt_status mbt_model_backward(mbt_model *model, int slot, const float *dout, con
 
 /* Evaluation forward (running BN statistics) of n <= batch NCHW images. feature [n, emb] receives
  * L2-normalised backbone features, out [n, feature_dim] the projector output (each may be NULL).
- * Uses slot 0's activation memory. */
+ * Uses slot 0's activation memory. x, feature and out are the model's device memory (on CUDA the
+ * results are queued: read them with a synchronous copy, e.g. mbt_device_to_host). */
 mbt_status mbt_model_forward_eval(mbt_model *model, int n, const float *x, float *feature, float *out);
 /* The same with feature [n, emb] receiving the backbone features as they are (not normalised), as the
  * reference's linear probe and transfer evaluation feed their classifier. */

@@ -1,9 +1,13 @@
-/* Model construction: layer shapes, the memory plan, op creation and the state_dict entries. */
+/* Model construction: layer shapes, the memory plan, op creation, the state_dict entries and, for a
+ * CUDA model, the host copies the entries point into. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/model_internal.h"
+#ifdef MIXBT_HAVE_CUDA
+#include "core/cuda.h"
+#endif
 
 static const int BLOCKS_R18[4] = {2, 2, 2, 2};
 static const int BLOCKS_R50[4] = {3, 4, 6, 3};
@@ -246,8 +250,8 @@ static void add_entry(mbt_model *m, const char *prefix, const char *suffix, mbt_
         p->shape[i] = shape[i];
         p->numel *= (size_t)shape[i];
     }
-    p->data = data;
-    p->grad = grad;
+    p->data = mbt_model_host_ptr(m, data);
+    p->grad = mbt_model_host_ptr(m, grad);
     p->counter = counter;
 }
 
@@ -308,6 +312,45 @@ static void register_entries(mbt_model *m) {
     }
 }
 
+/* ---- host copies of a CUDA model's parameters ---------------------------------------------- */
+
+static float *in_copy(const mbt_plan *plan, float *copy, float *p) {
+    uintptr_t base = (uintptr_t)plan->block, at = (uintptr_t)p;
+    if (!copy || !base || at < base || at >= base + plan->total_bytes) return NULL;
+    return copy + (at - base) / sizeof(float);
+}
+
+float *mbt_model_host_ptr(const mbt_model *m, float *p) {
+    if (!p || m->device == MBT_DEVICE_CPU) return p;
+    float *h = in_copy(&m->params, m->host_params, p);
+    if (!h) h = in_copy(&m->buffers, m->host_buffers, p);
+    if (!h) h = in_copy(&m->grads, m->host_grads, p);
+    return h;
+}
+
+static mbt_status alloc_host_copies(mbt_model *m) {
+    if (m->device == MBT_DEVICE_CPU) return MBT_OK;
+    m->host_params = calloc(1, m->params.total_bytes + 1);
+    m->host_buffers = calloc(1, m->buffers.total_bytes + 1);
+    if (m->training) m->host_grads = calloc(1, m->grads.total_bytes + 1);
+    if (!m->host_params || !m->host_buffers || (m->training && !m->host_grads))
+        return MBT_FAIL(MBT_ERR_NOMEM, "model: out of memory for the host copy of %.1f MiB of parameters",
+                        (m->params.total_bytes + m->buffers.total_bytes) / 1048576.0);
+    return MBT_OK;
+}
+
+/* A clear refusal of a device this build or machine cannot run, before any op is made. */
+static mbt_status check_device(mbt_device device) {
+    if (device == MBT_DEVICE_CPU) return MBT_OK;
+    if (device != MBT_DEVICE_CUDA) return MBT_FAIL(MBT_ERR_ARG, "model: unknown device %d", (int)device);
+#ifdef MIXBT_HAVE_CUDA
+    mbt_cuda_context *ctx;
+    return mbt_cuda_context_get(&ctx); /* also registers the allocator of CUDA plans */
+#else
+    return MBT_FAIL(MBT_ERR_UNSUPPORTED, "model: device cuda: this mixbt was built without the CUDA backend");
+#endif
+}
+
 /* ---- public -------------------------------------------------------------------------------- */
 
 mbt_status mbt_model_create(mbt_model **out, const mbt_model_config *cfg, int batch, int slots, int training,
@@ -319,6 +362,7 @@ mbt_status mbt_model_create(mbt_model **out, const mbt_model_config *cfg, int ba
     if (cfg->image_size < 16 || cfg->image_size > 1024)
         return MBT_FAIL(MBT_ERR_ARG, "model: image size %d out of range 16..1024", cfg->image_size);
     if (cfg->feature_dim < 1) return MBT_FAIL(MBT_ERR_ARG, "model: feature dimension must be positive");
+    MBT_TRY(check_device(device));
     mbt_model *m = calloc(1, sizeof *m);
     if (!m) return MBT_FAIL(MBT_ERR_NOMEM, "model: out of memory");
     m->cfg = *cfg;
@@ -342,6 +386,7 @@ mbt_status mbt_model_create(mbt_model **out, const mbt_model_config *cfg, int ba
     if (st == MBT_OK && training) st = mbt_plan_commit(&m->grads);
     if (st == MBT_OK) st = mbt_plan_commit(&m->buffers);
     if (st == MBT_OK) st = mbt_plan_commit(&m->acts);
+    if (st == MBT_OK) st = alloc_host_copies(m);
     if (st == MBT_OK) {
         register_entries(m);
         st = m->entry_error;
@@ -372,6 +417,9 @@ void mbt_model_destroy(mbt_model *m) {
     mbt_plan_free(&m->grads);
     mbt_plan_free(&m->buffers);
     mbt_plan_free(&m->acts);
+    free(m->host_params);
+    free(m->host_buffers);
+    free(m->host_grads);
     free(m->blocks);
     free(m->entries);
     free(m);
@@ -379,6 +427,7 @@ void mbt_model_destroy(mbt_model *m) {
 
 const mbt_model_config *mbt_model_get_config(const mbt_model *m) { return &m->cfg; }
 int mbt_model_batch(const mbt_model *m) { return m->batch; }
+mbt_device mbt_model_device(const mbt_model *m) { return m->device; }
 size_t mbt_model_param_count(const mbt_model *m) { return m->n_entries; }
 mbt_param *mbt_model_param(mbt_model *m, size_t i) { return i < m->n_entries ? &m->entries[i] : NULL; }
 

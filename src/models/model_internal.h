@@ -72,9 +72,16 @@ struct mbt_model {
     float *eval_input;          /* padded NCHW input for partial evaluation batches */
     float *shortcut;            /* downsample BN output, transient in forward */
     mbt_plan params, grads, buffers, acts;
+    /* CUDA: host copies of the params, buffers and grads plans, byte for byte in the plans' layout;
+     * the mbt_param entries point into them. NULL on the CPU, where the entries point into the plans. */
+    float *host_params, *host_buffers, *host_grads;
     mbt_param *entries;
     size_t n_entries, cap_entries;
     mbt_status entry_error;
 };
+
+/* The host-side address of a pointer into the params, buffers or grads plan: the same offset in its
+ * host copy on CUDA, p itself on the CPU (and for NULL). */
+float *mbt_model_host_ptr(const mbt_model *m, float *p);
 
 #endif

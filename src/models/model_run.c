@@ -1,5 +1,5 @@
-/* Model forward (training and evaluation) and backward passes over the planned buffers. */
-#include <string.h>
+/* Model forward (training and evaluation) and backward passes over the planned buffers. Every data
+ * movement is a device op (ops/eltwise.h), so the same code runs on either device. */
 
 #include "models/model_internal.h"
 #include "ops/eltwise.h"
@@ -66,8 +66,7 @@ static mbt_status forward(mbt_model *m, int slot, int train, const float *x) {
     }
     size_t n_out = (size_t)m->batch * m->cfg.feature_dim;
     if (m->cfg.normalize_output) return mbt_l2norm_forward(m->device, m->batch, m->cfg.feature_dim, h, m->out[slot]);
-    memcpy(m->out[slot], h, n_out * sizeof(float));
-    return MBT_OK;
+    return mbt_copy(m->device, n_out, h, m->out[slot]);
 }
 
 mbt_status mbt_model_forward_train(mbt_model *m, int slot, const float *x, const float **feature, const float **out) {
@@ -85,14 +84,14 @@ static mbt_status forward_eval(mbt_model *m, int n, const float *x, int normalis
     size_t per_image = (size_t)3 * m->cfg.image_size * m->cfg.image_size;
     const float *in = x;
     if (n < m->batch) { /* pad a partial batch: evaluation BN treats images independently */
-        memcpy(m->eval_input, x, (size_t)n * per_image * sizeof(float));
-        memset(m->eval_input + (size_t)n * per_image, 0, (size_t)(m->batch - n) * per_image * sizeof(float));
+        MBT_TRY(mbt_copy(m->device, (size_t)n * per_image, x, m->eval_input));
+        MBT_TRY(mbt_zero(m->device, (size_t)(m->batch - n) * per_image, m->eval_input + (size_t)n * per_image));
         in = m->eval_input;
     }
     MBT_TRY(forward(m, 0, 0, in));
     if (feature && normalise) MBT_TRY(mbt_l2norm_forward(m->device, n, m->emb, m->feature[0], feature));
-    if (feature && !normalise) memcpy(feature, m->feature[0], (size_t)n * m->emb * sizeof(float));
-    if (out) memcpy(out, m->out[0], (size_t)n * m->cfg.feature_dim * sizeof(float));
+    if (feature && !normalise) MBT_TRY(mbt_copy(m->device, (size_t)n * m->emb, m->feature[0], feature));
+    if (out) MBT_TRY(mbt_copy(m->device, (size_t)n * m->cfg.feature_dim, m->out[0], out));
     return MBT_OK;
 }
 
@@ -157,7 +156,7 @@ mbt_status mbt_model_backward(mbt_model *m, int slot, const float *dout, const f
     if (m->cfg.normalize_output) {
         MBT_TRY(mbt_l2norm_backward(m->device, n, d, last->y[slot], dout, ga));
     } else {
-        memcpy(ga, dout, (size_t)n * d * sizeof(float));
+        MBT_TRY(mbt_copy(m->device, (size_t)n * d, dout, ga));
     }
     for (int j = m->n_proj - 1; j >= 0; j--) {
         mbt_proj_layer *p = &m->proj[j];

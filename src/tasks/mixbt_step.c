@@ -1,9 +1,12 @@
-/* The Mixed Barlow Twins training step: forward x3, loss, backward x3. */
+/* The Mixed Barlow Twins training step: forward x3, loss, backward x3, on the model's device. */
 #include "tasks/mixbt_step.h"
 
 #include <string.h>
 
 #include "core/rng.h"
+#ifdef MIXBT_HAVE_CUDA
+#include "tasks/mixbt_mix_cuda.h"
+#endif
 
 #define MBT_RNG_TAG_MIX 2
 
@@ -15,14 +18,16 @@ mbt_status mbt_mixbt_step_init(mbt_mixbt_step *s, mbt_model *model, int with_reg
     s->dim = cfg->feature_dim;
     s->image_numel = 3 * cfg->image_size * cfg->image_size;
     s->with_reg = with_reg;
-    MBT_TRY(mbt_bt_workspace_init(&s->bt, s->batch, s->dim, with_reg, MBT_BT_PATH_AUTO, MBT_DEVICE_CPU));
-    mbt_plan_init(&s->plan, MBT_DEVICE_CPU);
+    s->device = mbt_model_device(model);
+    MBT_TRY(mbt_bt_workspace_init(&s->bt, s->batch, s->dim, with_reg, MBT_BT_PATH_AUTO, s->device));
+    mbt_plan_init(&s->plan, s->device);
     size_t n_out = (size_t)s->batch * s->dim;
     mbt_plan_floats(&s->plan, &s->dz1, n_out);
     mbt_plan_floats(&s->plan, &s->dz2, n_out);
     if (with_reg) {
         mbt_plan_floats(&s->plan, &s->dzm, n_out);
         mbt_plan_floats(&s->plan, &s->xm, (size_t)s->batch * s->image_numel);
+        if (s->device != MBT_DEVICE_CPU) mbt_plan_bytes(&s->plan, (void **)&s->perm_dev, (size_t)s->batch * sizeof(int32_t));
     }
     mbt_status st = mbt_plan_commit(&s->plan);
     if (st != MBT_OK) mbt_mixbt_step_free(s);
@@ -32,6 +37,26 @@ mbt_status mbt_mixbt_step_init(mbt_mixbt_step *s, mbt_model *model, int with_reg
 void mbt_mixbt_step_free(mbt_mixbt_step *s) {
     mbt_bt_workspace_free(&s->bt);
     mbt_plan_free(&s->plan);
+}
+
+static mbt_status mix_inputs(mbt_mixbt_step *s, const float *x1, const float *x2, const int32_t *perm, float a) {
+    size_t n = (size_t)s->image_numel;
+    for (int b = 0; b < s->batch; b++)
+        if (perm[b] < 0 || perm[b] >= s->batch)
+            return MBT_FAIL(MBT_ERR_ARG, "mixbt step: perm[%d] = %d outside [0, %d)", b, (int)perm[b], s->batch);
+#ifdef MIXBT_HAVE_CUDA
+    if (s->device == MBT_DEVICE_CUDA) return mbt_mixbt_mix_cuda(s->batch, n, a, x1, x2, perm, s->perm_dev, s->xm);
+#endif
+    if (s->device != MBT_DEVICE_CPU)
+        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "mixbt step: no input mix for device %s in this build",
+                        mbt_device_name(s->device));
+#pragma omp parallel for
+    for (int b = 0; b < s->batch; b++) {
+        const float *p = x1 + b * n, *q = x2 + (size_t)perm[b] * n;
+        float *o = s->xm + b * n;
+        for (size_t i = 0; i < n; i++) o[i] = a * p[i] + (1.0f - a) * q[i];
+    }
+    return MBT_OK;
 }
 
 mbt_status mbt_mixbt_step_run(mbt_mixbt_step *s, const float *x1, const float *x2, const int32_t *perm,
@@ -46,14 +71,7 @@ mbt_status mbt_mixbt_step_run(mbt_mixbt_step *s, const float *x1, const float *x
     MBT_TRY(mbt_model_forward_train(m, 0, x1, NULL, &z1));
     MBT_TRY(mbt_model_forward_train(m, 1, x2, NULL, &z2));
     if (mix) { /* xm = a x1 + (1-a) x2[perm], on the normalised inputs as the reference */
-        float a = params->alpha;
-        size_t n = (size_t)s->image_numel;
-#pragma omp parallel for
-        for (int b = 0; b < s->batch; b++) {
-            const float *p = x1 + b * n, *q = x2 + (size_t)perm[b] * n;
-            float *o = s->xm + b * n;
-            for (size_t i = 0; i < n; i++) o[i] = a * p[i] + (1.0f - a) * q[i];
-        }
+        MBT_TRY(mix_inputs(s, x1, x2, perm, params->alpha));
         MBT_TRY(mbt_model_forward_train(m, 2, s->xm, NULL, &zm));
     }
     MBT_TRY(mbt_bt_loss(&s->bt, s->batch, z1, z2, zm, perm, params, losses, s->dz1, s->dz2, mix ? s->dzm : NULL));

@@ -1,7 +1,13 @@
 /* One Mixed Barlow Twins training step on a model: three forward passes (view 1, view 2 and the mixed
  * batch a*x1 + (1-a)*x2[perm]), the loss with its gradients, and three backward passes accumulating the
  * parameter gradients. With lambda_reg = 0 it is plain Barlow Twins: two passes, no mixing.
- * The optimizer update is the caller's. All buffers are planned at init; a step allocates nothing. */
+ * The optimizer update is the caller's. All buffers are planned at init; a step allocates nothing.
+ *
+ * The step runs on the model's device. On CUDA the views x1, x2 are device memory, perm and the
+ * losses host memory; the mix is a kernel (perm copied to the device on the stream), and the loss
+ * (methods/barlow_twins.h) waits once per step for its values to come back: one host
+ * synchronisation per step for now (the gradients are then complete too; reading the losses back
+ * asynchronously, a step behind, is left for later). */
 #ifndef MBT_MIXBT_STEP_H
 #define MBT_MIXBT_STEP_H
 
@@ -13,19 +19,22 @@
 typedef struct {
     mbt_model *model;
     int batch, dim, image_numel, with_reg;
+    mbt_device device;      /* the model's */
     mbt_bt_workspace bt;
     mbt_plan plan;
     float *xm;              /* mixed input [batch, 3, H, W] */
     float *dz1, *dz2, *dzm; /* loss gradients [batch, dim] */
+    int32_t *perm_dev;      /* CUDA: the mix's permutation on the device [batch] */
 } mbt_mixbt_step;
 
 /* model must be a training model with at least 3 slots (2 when with_reg = 0). */
 mbt_status mbt_mixbt_step_init(mbt_mixbt_step *step, mbt_model *model, int with_reg);
 void mbt_mixbt_step_free(mbt_mixbt_step *step);
 
-/* Runs the step on NCHW views x1, x2 [batch, 3, H, W]; perm [batch] and params->alpha define the mix
- * (ignored when params->lambda_reg == 0). Zeroes the gradients first; leaves dL/dparams in the model's
- * gradient vector and the loss values in *losses. */
+/* Runs the step on NCHW views x1, x2 [batch, 3, H, W] (the model's device memory); perm [batch] (host,
+ * entries in [0, batch)) and params->alpha define the mix (ignored when params->lambda_reg == 0).
+ * Zeroes the gradients first; leaves dL/dparams in the model's gradient vector and the loss values in
+ * *losses. */
 mbt_status mbt_mixbt_step_run(mbt_mixbt_step *step, const float *x1, const float *x2, const int32_t *perm,
                               const mbt_bt_params *params, mbt_bt_losses *losses);
 

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "core/device.h"
 #include "core/status.h"
 #include "tasks/pretrain.h"
 
@@ -53,6 +54,7 @@ int cmd_pretrain(int argc, char **argv) {
         {"seed", FLAG_INT64, &seed, NULL, "S", "random seed", 0, 0, 9.2e18},
         {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
         {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
+        {"device", FLAG_STRING, &c.device, NULL, "DEV", "where to train: cpu, cuda or cuda:N (a resumed run may change it)", 0, 0, -1},
         {"knn-every", FLAG_INT, &c.knn_every, NULL, "E", "run the k-NN monitor every E epochs (0: never)", 0, 0, 1e6},
         {"knn-k", FLAG_INT, &c.knn_k, NULL, "K", "neighbours of the k-NN monitor", 0, 1, 1e6},
         {"knn-t", FLAG_FLOAT, &c.knn_t, NULL, "T", "temperature of the k-NN weights exp(sim/T)", 0, 1e-6, 1e6},
@@ -94,6 +96,12 @@ int cmd_pretrain(int argc, char **argv) {
     }
     c.seed = (uint64_t)seed;
     c.max_steps = (int)max_steps;
+    mbt_device device;
+    int ordinal;
+    if (mbt_device_parse(c.device, "--device", &device, &ordinal) != MBT_OK) { /* its availability: in the run */
+        fprintf(stderr, "mixbt pretrain: %s\n", mbt_error_message());
+        return 2;
+    }
     if (!c.resume_dir && !c.data_dir) {
         fprintf(stderr, "mixbt pretrain: --data DIR is required (the folder holding the dataset)\n");
         return 2;

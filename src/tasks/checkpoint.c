@@ -1,4 +1,6 @@
-/* Saving and restoring training state as safetensors. */
+/* Saving and restoring training state as safetensors. A model or optimizer state on a GPU is
+ * downloaded to the host before writing and uploaded after reading; the file is the same whatever
+ * the device, so a run may resume on another device. */
 #include "tasks/checkpoint.h"
 
 #include <inttypes.h>
@@ -6,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/device.h"
 #include "io/safetensors.h"
 
 #define FORMAT_VERSION "1"
@@ -16,8 +19,9 @@ static mbt_status put_meta_i64(mbt_state_dict *sd, const char *key, int64_t v) {
     return mbt_state_dict_set_meta(sd, key, buf);
 }
 
-static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *adam, const mbt_train_position *pos,
-                        const char *config_json) {
+/* adam_m, adam_v: host copies of the moments (adam->m, adam->v themselves on the CPU). */
+static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *adam, const float *adam_m,
+                        const float *adam_v, const mbt_train_position *pos, const char *config_json) {
     for (size_t i = 0; i < mbt_model_param_count(m); i++) {
         mbt_param *p = mbt_model_param(m, i);
         if (p->kind == MBT_PARAM_COUNTER)
@@ -40,8 +44,9 @@ static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *
     }
     if (adam) {
         int64_t shape[1] = {(int64_t)adam->n};
-        MBT_TRY(mbt_state_dict_add(sd, "mixbt.optimizer.exp_avg", MBT_DTYPE_F32, 1, shape, adam->m, MBT_SD_BORROW));
-        MBT_TRY(mbt_state_dict_add(sd, "mixbt.optimizer.exp_avg_sq", MBT_DTYPE_F32, 1, shape, adam->v, MBT_SD_BORROW));
+        MBT_TRY(mbt_state_dict_add(sd, "mixbt.optimizer.exp_avg", MBT_DTYPE_F32, 1, shape, adam_m, MBT_SD_BORROW));
+        MBT_TRY(mbt_state_dict_add(sd, "mixbt.optimizer.exp_avg_sq", MBT_DTYPE_F32, 1, shape, adam_v,
+                                   MBT_SD_BORROW));
         MBT_TRY(put_meta_i64(sd, "mixbt.optimizer.step", adam->step));
     }
     return MBT_OK;
@@ -49,11 +54,24 @@ static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *
 
 mbt_status mbt_checkpoint_save(const char *path, mbt_model *m, const mbt_adam_state *adam,
                                const mbt_train_position *pos, const char *config_json) {
+    MBT_TRY(mbt_model_params_to_host(m)); /* the entries are host memory; on a GPU, refresh them */
+    float *host = NULL;
+    const float *am = adam ? adam->m : NULL, *av = adam ? adam->v : NULL;
+    mbt_status st = MBT_OK;
+    if (adam && adam->device != MBT_DEVICE_CPU) {
+        host = malloc(2 * adam->n * sizeof(float) + 1);
+        if (!host) return MBT_FAIL(MBT_ERR_NOMEM, "%s: no memory for the optimizer state (%zu values)", path, adam->n);
+        st = mbt_device_to_host(adam->device, host, adam->m, adam->n * sizeof(float));
+        if (st == MBT_OK) st = mbt_device_to_host(adam->device, host + adam->n, adam->v, adam->n * sizeof(float));
+        am = host;
+        av = host + adam->n;
+    }
     mbt_state_dict sd;
     mbt_state_dict_init(&sd);
-    mbt_status st = build(&sd, m, adam, pos, config_json);
+    if (st == MBT_OK) st = build(&sd, m, adam, am, av, pos, config_json);
     if (st == MBT_OK) st = mbt_safetensors_write(path, &sd);
     mbt_state_dict_free(&sd);
+    free(host);
     return st;
 }
 
@@ -93,7 +111,7 @@ static mbt_status restore(const char *path, const mbt_state_dict *sd, mbt_model 
         if (p->kind == MBT_PARAM_COUNTER) MBT_TRY(mbt_sd_tensor_to_i64(t, p->counter, 1));
         else MBT_TRY(mbt_sd_tensor_to_f32(t, p->data, p->numel));
     }
-    MBT_TRY(mbt_model_sync_params(m));
+    MBT_TRY(mbt_model_params_to_device(m));
     if (adam) {
         const mbt_sd_tensor *em = mbt_state_dict_find(sd, "mixbt.optimizer.exp_avg");
         const mbt_sd_tensor *ev = mbt_state_dict_find(sd, "mixbt.optimizer.exp_avg_sq");
@@ -102,9 +120,20 @@ static mbt_status restore(const char *path, const mbt_state_dict *sd, mbt_model 
         if (em->numel != adam->n || ev->numel != adam->n)
             return MBT_FAIL(MBT_ERR_FORMAT, "%s: optimizer state of %zu values, this model has %zu", path, em->numel,
                             adam->n);
-        MBT_TRY(mbt_sd_tensor_to_f32(em, adam->m, adam->n));
-        MBT_TRY(mbt_sd_tensor_to_f32(ev, adam->v, adam->n));
         MBT_TRY(get_meta_i64(sd, path, "mixbt.optimizer.step", &adam->step));
+        if (adam->device == MBT_DEVICE_CPU) {
+            MBT_TRY(mbt_sd_tensor_to_f32(em, adam->m, adam->n));
+            MBT_TRY(mbt_sd_tensor_to_f32(ev, adam->v, adam->n));
+        } else { /* through the host */
+            float *host = malloc(adam->n * sizeof(float) + 1);
+            if (!host) return MBT_FAIL(MBT_ERR_NOMEM, "%s: no memory for the optimizer state (%zu values)", path, adam->n);
+            mbt_status st = mbt_sd_tensor_to_f32(em, host, adam->n);
+            if (st == MBT_OK) st = mbt_device_from_host(adam->device, adam->m, host, adam->n * sizeof(float));
+            if (st == MBT_OK) st = mbt_sd_tensor_to_f32(ev, host, adam->n);
+            if (st == MBT_OK) st = mbt_device_from_host(adam->device, adam->v, host, adam->n * sizeof(float));
+            free(host);
+            MBT_TRY(st);
+        }
     }
     if (pos) {
         int64_t epoch, seed;

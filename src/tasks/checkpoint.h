@@ -16,7 +16,9 @@ typedef struct {
     uint64_t seed;
 } mbt_train_position;
 
-/* Writes path atomically. adam may be NULL (model only); config_json may be NULL. */
+/* Writes path atomically. adam may be NULL (model only); config_json may be NULL. The model and the
+ * optimizer state may be on any device (they are read back to the host first; the model's host copy is
+ * refreshed by mbt_model_params_to_host). */
 mbt_status mbt_checkpoint_save(const char *path, mbt_model *model, const mbt_adam_state *adam,
                                const mbt_train_position *pos, const char *config_json);
 
@@ -24,7 +26,8 @@ mbt_status mbt_checkpoint_save(const char *path, mbt_model *model, const mbt_ada
  * names) into the model: every model entry must be present with its shape (else MBT_ERR_FORMAT naming
  * the first missing or mismatched one, and how many). When adam/pos are not NULL, the optimizer state
  * and the position are restored too (MBT_ERR_FORMAT if the file has none). *config_json receives a
- * malloc'ed copy of the stored configuration when config_json is not NULL (NULL if absent). */
+ * malloc'ed copy of the stored configuration when config_json is not NULL (NULL if absent). The values
+ * are uploaded to the model's and the optimizer state's device, whichever device wrote the file. */
 mbt_status mbt_checkpoint_load(const char *path, mbt_model *model, mbt_adam_state *adam, mbt_train_position *pos,
                                char **config_json);
 

@@ -1,4 +1,6 @@
-/* The pretraining loop: schedule, Mixed BT steps, k-NN monitor, metrics, checkpoints, resume. */
+/* The pretraining loop: schedule, Mixed BT steps, k-NN monitor, metrics, checkpoints, resume. The model,
+ * the step and Adam run on --device; the loader's host batches are copied there (tasks/device_batch.h);
+ * the k-NN monitor extracts features there and classifies on the host; checkpoints go through the host. */
 #include "tasks/pretrain.h"
 
 #include <cjson/cJSON.h>
@@ -10,12 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/device.h"
 #include "core/runtime.h"
 #include "io/atomic_file.h"
 #include "io/make_dirs.h"
 #include "optim/adam.h"
 #include "optim/schedule.h"
 #include "tasks/checkpoint.h"
+#include "tasks/device_batch.h"
 #include "tasks/knn_classify.h"
 #include "tasks/mixbt_step.h"
 #include "tasks/pretrain_data.h"
@@ -38,6 +42,7 @@ void mbt_pretrain_config_defaults(mbt_pretrain_config *c) {
     c->seed = 0;
     c->threads = 2;
     c->workers = 2;
+    c->device = "cpu";
     c->checkpoint_every = 50;
     c->print_every = 20;
 }
@@ -73,6 +78,7 @@ static char *config_to_json(const mbt_pretrain_config *c) {
     cJSON_AddStringToObject(j, "seed", seed); /* a string: JSON numbers lose 64-bit precision */
     cJSON_AddNumberToObject(j, "threads", c->threads);
     cJSON_AddNumberToObject(j, "workers", c->workers);
+    cJSON_AddStringToObject(j, "device", c->device ? c->device : "cpu"); /* informative: resume ignores it */
     cJSON_AddNumberToObject(j, "checkpoint_every", c->checkpoint_every);
     cJSON_AddNumberToObject(j, "max_steps", c->max_steps);
     char *text = cJSON_Print(j);
@@ -161,7 +167,11 @@ typedef struct {
     const char *dir;
     FILE *log;
     mbt_pretrain_data *data;
+    mbt_device device;
     mbt_model *model;
+    mbt_device_batch input;  /* the views on the model's device */
+    mbt_plan dev_plan;       /* CUDA: the k-NN monitor's features on the device */
+    float *dev_features;     /* [batch, emb] */
     mbt_mixbt_step step;
     mbt_plan opt_plan;
     mbt_adam_state adam;
@@ -200,7 +210,13 @@ static mbt_status extract(run *r, mbt_eval_split split, float *features, int32_t
         int n;
         MBT_TRY(mbt_pretrain_data_eval_next(r->data, &x, &y, &n));
         if (n == 0) break;
-        MBT_TRY(mbt_model_forward_eval(r->model, n, x, features + (size_t)at * emb, NULL));
+        const float *xd;
+        size_t per_image = (size_t)3 * mbt_model_get_config(r->model)->image_size * mbt_model_get_config(r->model)->image_size;
+        MBT_TRY(mbt_device_batch_put(&r->input, 0, x, (size_t)n * per_image, &xd));
+        float *dst = r->device == MBT_DEVICE_CPU ? features + (size_t)at * emb : r->dev_features;
+        MBT_TRY(mbt_model_forward_eval(r->model, n, xd, dst, NULL));
+        if (dst != features + (size_t)at * emb) /* the k-NN itself runs on the host */
+            MBT_TRY(mbt_device_to_host(r->device, features + (size_t)at * emb, dst, (size_t)n * emb * sizeof(float)));
         memcpy(labels + at, y, (size_t)n * sizeof *y);
         at += n;
     }
@@ -265,6 +281,8 @@ static void metrics_row(run *r, int epoch, double lr, double lbt, double lreg, d
 
 static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) {
     int resume = given->resume_dir != NULL;
+    /* the device first: a run that cannot start leaves no folder behind */
+    MBT_TRY(mbt_device_open(given->device ? given->device : "cpu", "--device", &r->device));
     r->cfg = *given;
     r->dir = resume ? given->resume_dir : given->out_dir;
     char path[4096];
@@ -277,6 +295,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         MBT_TRY(st);
         r->cfg.threads = given->threads; /* how to run, not what to compute */
         r->cfg.workers = given->workers;
+        r->cfg.device = given->device;
         r->cfg.print_every = given->print_every;
         r->cfg.max_steps = given->max_steps;
         r->cfg.resume_dir = given->resume_dir;
@@ -296,10 +315,17 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         return MBT_FAIL(MBT_ERR_ARG, "--batch-size %d is larger than the training set", c->batch_size);
     mbt_model_config mc = mbt_model_config_small(arch, mbt_pretrain_data_image_size(r->data), c->feature_dim);
     int with_reg = c->lambda_reg != 0;
-    MBT_TRY(mbt_model_create(&r->model, &mc, c->batch_size, with_reg ? 3 : 2, 1, MBT_DEVICE_CPU));
+    MBT_TRY(mbt_model_create(&r->model, &mc, c->batch_size, with_reg ? 3 : 2, 1, r->device));
     MBT_TRY(mbt_model_init_params(r->model, c->seed));
     MBT_TRY(mbt_mixbt_step_init(&r->step, r->model, with_reg));
-    mbt_plan_init(&r->opt_plan, MBT_DEVICE_CPU);
+    size_t view_numel = (size_t)c->batch_size * 3 * mc.image_size * mc.image_size;
+    MBT_TRY(mbt_device_batch_init(&r->input, r->device, 2, view_numel));
+    mbt_plan_init(&r->dev_plan, r->device);
+    if (r->device != MBT_DEVICE_CPU) {
+        mbt_plan_floats(&r->dev_plan, &r->dev_features, (size_t)c->batch_size * mbt_model_embedding_dim(arch));
+        MBT_TRY(mbt_plan_commit(&r->dev_plan));
+    }
+    mbt_plan_init(&r->opt_plan, r->device); /* Adam runs where the parameters are */
     mbt_adam_plan(&r->adam, &r->opt_plan, mbt_model_flat_size(r->model));
     MBT_TRY(mbt_plan_commit(&r->opt_plan));
     r->adam_cfg = mbt_adam_defaults();
@@ -316,6 +342,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     } else {
         MBT_TRY(write_text_atomic(path, r->config_json));
     }
+    if (r->device != MBT_DEVICE_CPU) fprintf(r->log, "training on %s\n", given->device);
     return open_metrics(r, !resume);
 }
 
@@ -329,6 +356,8 @@ static void teardown(run *r) {
     free(r->perm);
     free(r->config_json);
     mbt_mixbt_step_free(&r->step);
+    mbt_device_batch_free(&r->input);
+    mbt_plan_free(&r->dev_plan);
     mbt_plan_free(&r->opt_plan);
     mbt_model_destroy(r->model);
     mbt_pretrain_data_close(r->data);
@@ -345,8 +374,10 @@ static mbt_status train_epoch(run *r, int epoch, double *lbt, double *lreg, int6
         if (stop_requested) return MBT_FAIL(MBT_ERR_INTERRUPTED, "stopped by signal %d", (int)stop_requested);
         if (c->max_steps && r->pos.step >= c->max_steps)
             return MBT_FAIL(MBT_ERR_INTERRUPTED, "reached --max-steps %d", c->max_steps);
-        const float *x1, *x2;
-        MBT_TRY(mbt_pretrain_data_next_pair(r->data, &x1, &x2));
+        const float *h1, *h2, *x1, *x2;
+        MBT_TRY(mbt_pretrain_data_next_pair(r->data, &h1, &h2));
+        MBT_TRY(mbt_device_batch_put(&r->input, 0, h1, r->input.numel, &x1));
+        MBT_TRY(mbt_device_batch_put(&r->input, 1, h2, r->input.numel, &x2));
         *lr = mbt_pretrain_lr(c, r->steps_per_epoch, epoch, i);
         r->adam_cfg.lr = (float)*lr;
         mbt_mixbt_draw_mix(c->seed, r->pos.step, c->batch_size, r->perm, &params.alpha);

@@ -32,6 +32,7 @@ typedef struct {
     /* run */
     uint64_t seed;
     int threads, workers;
+    const char *device;       /* cpu (NULL: cpu), cuda, cuda:N; how to run, not what: a resume may change it */
     const char *out_dir;
     const char *resume_dir;
     int checkpoint_every;     /* epochs between numbered checkpoints */

@@ -1,14 +1,16 @@
-/* Times the Mixed Barlow Twins training step of a ResNet on the CPU, as `mixbt pretrain` runs it:
- * three forward and three backward passes (view 1, view 2, mixed view), the loss, and the Adam
- * update, on synthetic inputs (no data loading).
+/* Times the Mixed Barlow Twins training step of a ResNet on the CPU or a GPU, as `mixbt pretrain` runs
+ * it: three forward and three backward passes (view 1, view 2, mixed view), the loss, and the Adam
+ * update, on synthetic inputs already on the device (no data loading, no input copies).
  * Prints one RESULT line (JSON) per batch size: original images per second, GFLOP/s.
+ * On CUDA each timed step ends with a synchronisation of the stream, so the time covers all its work.
  * Usage: bench_step [--arch resnet18] [--size 32] [--batches 32,64,128,256] [--steps 3]
- *                   [--warmup 1] [--threads 2] [--feature-dim 1024] */
+ *                   [--warmup 1] [--threads 2] [--feature-dim 1024] [--device cpu|cuda|cuda:N] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/device.h"
 #include "core/rng.h"
 #include "core/runtime.h"
 #include "models/model.h"
@@ -20,10 +22,11 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup, int feature_dim, int threads) {
+static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup, int feature_dim, int threads,
+                       mbt_device device, const char *device_name) {
     mbt_model_config cfg = mbt_model_config_small(arch, size, feature_dim);
     mbt_model *m = NULL;
-    if (mbt_model_create(&m, &cfg, batch, 3, 1, MBT_DEVICE_CPU) != MBT_OK ||
+    if (mbt_model_create(&m, &cfg, batch, 3, 1, device) != MBT_OK ||
         mbt_model_init_params(m, 1) != MBT_OK) {
         fprintf(stderr, "bench_step: %s\n", mbt_error_message());
         mbt_model_destroy(m);
@@ -37,24 +40,34 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
     for (size_t i = 0; i < n_out; i++) dout[i] = (float)(1e-3 * mbt_rng_normal(&rng));
     double *times = malloc((size_t)steps * sizeof(double));
     mbt_mixbt_step step;
+    memset(&step, 0, sizeof step);
     mbt_adam_state adam;
-    mbt_plan opt_plan;
-    mbt_plan_init(&opt_plan, MBT_DEVICE_CPU);
+    mbt_plan opt_plan, in_plan;
+    float *xd = x;
+    mbt_plan_init(&in_plan, device);
+    mbt_status st = MBT_OK;
+    if (device != MBT_DEVICE_CPU) { /* the inputs on the device, once */
+        mbt_plan_floats(&in_plan, &xd, 3 * n_in);
+        st = mbt_plan_commit(&in_plan);
+        if (st == MBT_OK) st = mbt_device_from_host(device, xd, x, 3 * n_in * sizeof(float));
+    }
+    mbt_plan_init(&opt_plan, device);
     mbt_adam_plan(&adam, &opt_plan, mbt_model_flat_size(m));
-    mbt_status st = mbt_plan_commit(&opt_plan);
+    if (st == MBT_OK) st = mbt_plan_commit(&opt_plan);
     if (st == MBT_OK) st = mbt_mixbt_step_init(&step, m, 1);
     mbt_adam_config adam_cfg = mbt_adam_defaults();
     adam_cfg.weight_decay = 1e-6f;
     adam_cfg.lr = 1e-4f;
     int32_t *perm = malloc((size_t)batch * sizeof(int32_t));
     mbt_bt_params params = {1.0f / 128, 4.0f, 0.5f, 0};
-    mbt_bt_losses losses;
+    mbt_bt_losses losses = {0, 0, 0, 0};
     for (int i = 0; i < warmup + steps && st == MBT_OK; i++) {
         double t0 = mbt_now();
         mbt_mixbt_draw_mix(1, i, batch, perm, &params.alpha);
-        st = mbt_mixbt_step_run(&step, x, x + n_in, perm, &params, &losses);
+        st = mbt_mixbt_step_run(&step, xd, xd + n_in, perm, &params, &losses);
         if (st == MBT_OK) st = mbt_adam_step(&adam, &adam_cfg, mbt_model_flat_params(m), mbt_model_flat_grads(m));
         if (st == MBT_OK) st = mbt_model_sync_params(m);
+        if (st == MBT_OK) st = mbt_device_synchronize(device, "bench_step"); /* the step's work is done */
         if (i >= warmup) times[i - warmup] = mbt_now() - t0;
     }
     (void)dout;
@@ -67,14 +80,15 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
     double flops = 3.0 * 3.0 * mbt_model_forward_flops(m) * batch; /* 3 views x (forward + 2x backward) */
     printf("RESULT {\"impl\": \"mixbt\", \"arch\": \"%s\", \"size\": %d, \"batch\": %d, \"threads\": %d, "
            "\"steps\": %d, \"step_s_median\": %.4f, \"step_s_min\": %.4f, \"orig_per_s_median\": %.2f, "
-           "\"gflops_median\": %.1f, \"activation_mib\": %.0f}\n",
+           "\"gflops_median\": %.1f, \"activation_mib\": %.0f, \"device\": \"%s\", \"loss\": %.6f}\n",
            mbt_arch_name(arch), size, batch, threads, steps, med, times[0], batch / med, flops / med / 1e9,
-           mbt_model_activation_bytes(m) / 1048576.0);
+           mbt_model_activation_bytes(m) / 1048576.0, device_name, losses.loss_bt + losses.loss_reg);
     fflush(stdout);
     free(times);
     free(perm);
     mbt_mixbt_step_free(&step);
     mbt_plan_free(&opt_plan);
+    mbt_plan_free(&in_plan);
     free(x);
     free(dout);
     mbt_model_destroy(m);
@@ -82,7 +96,7 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
 }
 
 int main(int argc, char **argv) {
-    const char *arch_name = "resnet18", *batches = "32,64,128,256";
+    const char *arch_name = "resnet18", *batches = "32,64,128,256", *device_name = "cpu";
     int size = 32, steps = 3, warmup = 1, threads = 2, feature_dim = 1024;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -97,6 +111,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--warmup")) warmup = atoi(v);
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--feature-dim")) feature_dim = atoi(v);
+        else if (!strcmp(a, "--device")) device_name = v;
         else {
             fprintf(stderr, "bench_step: unknown flag %s\n", a);
             return 2;
@@ -107,10 +122,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_step: bad arguments (%s)\n", mbt_error_message());
         return 2;
     }
+    mbt_device device;
+    if (mbt_device_open(device_name, "--device", &device) != MBT_OK) {
+        fprintf(stderr, "bench_step: %s\n", mbt_error_message());
+        return 2;
+    }
     mbt_set_threads(threads);
     char list[256];
     snprintf(list, sizeof list, "%s", batches);
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
-        if (bench_batch(arch, size, atoi(tok), steps, warmup, feature_dim, threads)) return 1;
+        if (bench_batch(arch, size, atoi(tok), steps, warmup, feature_dim, threads, device, device_name)) return 1;
     return 0;
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# mixbt pretrain --device: a bad value is a usage error, a device this build or machine cannot run is a
+# one-line error that leaves no run folder; with a GPU, a short run on cuda (with the k-NN monitor, which
+# extracts features on the GPU) whose losses match a CPU run of the same recipe, that resumes on cuda
+# and on the cpu (a run may change device) and records the device in config.json. Without a GPU only
+# the errors are checked (the rest is reported as skipped in the output, the test passes).
+set -u
+mixbt=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# 100 training (5 files of 20) and 32 test records of 1 label byte + 3072 pixel bytes (deterministic bytes)
+mkdir -p "$tmp/c10"
+python3 - "$tmp/c10" <<'PY'
+import os, sys, random
+r = random.Random(11)
+d = sys.argv[1]
+def batch(name, n):
+    with open(os.path.join(d, name), "wb") as f:
+        for i in range(n):
+            f.write(bytes([i % 10]) + bytes(r.getrandbits(8) for _ in range(3072)))
+for k in range(1, 6):
+    batch("data_batch_%d.bin" % k, 20)
+batch("test_batch.bin", 32)
+PY
+
+common=(--data "$tmp/c10" --epochs 2 --batch-size 16 --subset 64 --feature-dim 32 --knn-every 2 --knn-k 5
+        --knn-subset 48 --knn-test-subset 16 --threads 2 --workers 2 --seed 5)
+
+# expect_error RC PATTERN ARGS...: exit status RC, one line on stderr matching PATTERN
+expect_error() {
+  local want=$1 pattern=$2; shift 2
+  "$mixbt" "$@" > "$tmp/err.out" 2> "$tmp/err.log"
+  local rc=$?
+  if [ $rc -eq "$want" ] && grep -q -- "$pattern" "$tmp/err.log" && [ "$(wc -l < "$tmp/err.log")" -eq 1 ]; then ok
+  else bad "mixbt $*: rc $rc (expected $want), expected one line matching '$pattern', got: $(head -3 "$tmp/err.log")"; fi
+}
+expect_error 2 "--device gpu: expected cpu, cuda or cuda:N" pretrain "${common[@]}" --device gpu --out "$tmp/x"
+expect_error 2 "--device cuda:: expected" pretrain "${common[@]}" --device cuda: --out "$tmp/x"
+expect_error 1 "--device cuda:999: " pretrain "${common[@]}" --device cuda:999 --out "$tmp/x"
+[ ! -e "$tmp/x" ] && ok || bad "a run that cannot start on its device left $tmp/x"
+
+# cuda: runs where there is a GPU, else one clear line and no run folder
+"$mixbt" pretrain "${common[@]}" --device cuda --out "$tmp/g" > "$tmp/g.log" 2>&1
+rc=$?
+if [ $rc -ne 0 ]; then
+  if grep -Eq -- "--device cuda: (no CUDA device found|this mixbt was built without the CUDA backend)" "$tmp/g.log" &&
+     [ "$(wc -l < "$tmp/g.log")" -eq 1 ] && [ ! -e "$tmp/g" ]; then
+    ok
+    echo "cli_pretrain_cuda: no usable GPU ($(cat "$tmp/g.log")); the GPU runs are skipped"
+  else
+    bad "--device cuda failed: rc $rc, $(tail -3 "$tmp/g.log")"
+  fi
+  echo "cli_pretrain_cuda: $pass passed, $fails failed"
+  [ $fails -eq 0 ]
+  exit
+fi
+
+# on a GPU
+grep -q "training on cuda" "$tmp/g.log" && ok || bad "no 'training on cuda' line: $(head -3 "$tmp/g.log")"
+grep -Eq '"device":[[:space:]]*"cuda"' "$tmp/g/config.json" && ok || bad "config.json does not record device cuda"
+for f in metrics.csv last.safetensors best.safetensors; do [ -s "$tmp/g/$f" ] && ok || bad "cuda run: no $f"; done
+[ "$(wc -l < "$tmp/g/metrics.csv")" -eq 4 ] && ok || bad "cuda run: metrics.csv should have a header, the k-NN row and 2 epochs"
+
+# close(A, B, RTOL): |A - B| <= RTOL |B|
+close() { awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(a != "" && d <= r * m) }'; }
+loss() { awk -F, -v e="$2" '$1 == e {print $6}' "$1/metrics.csv"; }
+
+# the same recipe on the cpu: the GPU computes the same losses (TF32 products: 2e-2)
+if "$mixbt" pretrain "${common[@]}" --out "$tmp/c" > "$tmp/c.log" 2>&1; then ok; else bad "cpu run failed: $(tail -2 "$tmp/c.log")"; fi
+for e in 1 2; do
+  close "$(loss "$tmp/g" $e)" "$(loss "$tmp/c" $e)" 2e-2 && ok ||
+    bad "epoch $e loss on cuda $(loss "$tmp/g" $e), on the cpu $(loss "$tmp/c" $e)"
+done
+k_g=$(awk -F, '$1 == 2 {print $7}' "$tmp/g/metrics.csv")
+[ -n "$k_g" ] && ok || bad "cuda run: no k-NN accuracy at epoch 2"
+
+# stopped after 3 steps on cuda, resumed on cuda (as cuda:0) and on the cpu
+for dev in cuda:0 cpu; do
+  r=$tmp/r${dev%%:*}
+  "$mixbt" pretrain "${common[@]}" --device cuda --out "$r" --max-steps 3 > "$r.log" 2>&1
+  grep -q "resume with --resume" "$r.log" && ok || bad "stop at --max-steps on cuda: $(tail -1 "$r.log")"
+  if "$mixbt" pretrain --resume "$r" --device "$dev" --threads 2 --workers 2 > "$r.2.log" 2>&1; then ok
+  else bad "resume on $dev failed: $(tail -2 "$r.2.log")"; fi
+  tol=1e-3; [ "$dev" = cpu ] && tol=2e-2
+  close "$(loss "$r" 2)" "$(loss "$tmp/g" 2)" $tol && ok ||
+    bad "epoch 2 loss resumed on $dev $(loss "$r" 2), uninterrupted on cuda $(loss "$tmp/g" 2)"
+done
+
+echo "cli_pretrain_cuda: $pass passed, $fails failed"
+[ $fails -eq 0 ]

@@ -51,8 +51,8 @@ if ! timeout 300 cmake --build "$build" -j"$jobs" --target mixbt bench_step $tes
 fi
 echo "built: mixbt bench_step $tests"
 
-stage "CUDA tests, TF32 products (the default)"
-(cd "$build" && timeout 150 ctest -R cuda --output-on-failure) || status=1
+stage "CUDA tests, TF32 products (the default; MIXBT_TEST_TF32=1 makes test_ops_cuda use them too)"
+(cd "$build" && MIXBT_TEST_TF32=1 timeout 150 ctest -R cuda --output-on-failure) || status=1
 stage "CUDA tests, exact fp32 products (MIXBT_NO_TF32=1)"
 (cd "$build" && MIXBT_NO_TF32=1 timeout 150 ctest -R cuda --output-on-failure -E cli_) || status=1
 

@@ -24,6 +24,8 @@ peer=${MIXBT_TORCH_PEER:-../shared/reference/torch_reference.py}
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT"
   exec > >(tee -a "$OUT/gpu_check.log") 2>&1
+  tee_pid=$!
+  trap 'exec 1>&- 2>&-; wait "$tee_pid" 2> /dev/null' EXIT # the log is complete when the script returns
 fi
 results=$(mktemp)
 t_start=$(date +%s)
@@ -36,23 +38,24 @@ command -v nvcc > /dev/null && nvcc --version | tail -2 || echo "nvcc not on PAT
 echo "cpus: $(nproc)"
 
 stage "configure and build ($build, -DMIXBT_CUDA=ON)"
+mkdir -p "$build"
 tests=$(ls tests/test_*cuda*.c 2> /dev/null | xargs -n1 basename 2> /dev/null | sed 's/\.c$//' | tr '\n' ' ')
-if ! timeout 120 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMIXBT_CUDA=ON > "$build.configure.log" 2>&1; then
-  tail -20 "$build.configure.log"
+if ! timeout 120 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMIXBT_CUDA=ON > "$build/gpu_check.configure.log" 2>&1; then
+  tail -20 "$build/gpu_check.configure.log"
   echo "gpu_check: configure failed (log above)"
   exit 1
 fi
-grep "mixbt: CUDA backend" "$build.configure.log"
+grep "mixbt: CUDA backend" "$build/gpu_check.configure.log"
 # shellcheck disable=SC2086
-if ! timeout 300 cmake --build "$build" -j"$jobs" --target mixbt bench_step $tests > "$build.build.log" 2>&1; then
-  grep -E "error|Error" "$build.build.log" | head -30
+if ! timeout 300 cmake --build "$build" -j"$jobs" --target mixbt bench_step $tests > "$build/gpu_check.build.log" 2>&1; then
+  grep -E "error|Error" "$build/gpu_check.build.log" | head -30
   echo "gpu_check: build failed"
   exit 1
 fi
 echo "built: mixbt bench_step $tests"
 
 stage "CUDA tests, TF32 products (the default; MIXBT_TEST_TF32=1 makes test_ops_cuda use them too)"
-(cd "$build" && MIXBT_TEST_TF32=1 timeout 150 ctest -R cuda --output-on-failure) || status=1
+(cd "$build" && MIXBT_TEST_TF32=1 timeout 240 ctest -R cuda --output-on-failure) || status=1
 stage "CUDA tests, exact fp32 products (MIXBT_NO_TF32=1)"
 (cd "$build" && MIXBT_NO_TF32=1 timeout 150 ctest -R cuda --output-on-failure -E cli_) || status=1
 
@@ -61,7 +64,7 @@ for arch in resnet18 resnet50; do
   for prec in tf32 fp32; do
     no_tf32=0
     [ "$prec" = fp32 ] && no_tf32=1
-    line=$(MIXBT_NO_TF32=$no_tf32 timeout 120 "$build/bench_step" --device cuda --arch "$arch" --size 32 --batches 256 \
+    line=$(MIXBT_NO_TF32=$no_tf32 timeout 90 "$build/bench_step" --device cuda --arch "$arch" --size 32 --batches 256 \
            --steps "$steps" --warmup 5 --threads "$(nproc)" 2>&1 | tail -1)
     echo "$line"
     case "$line" in RESULT*) echo "${line/\{/\{\"precision\": \"$prec\", }" >> "$results" ;; *) status=1 ;; esac
@@ -84,7 +87,7 @@ elif [ -z "$py" ]; then
   echo "peer skipped: no python with PyTorch and CUDA found (set PYTHON)"
 else
   echo "$py $peer --parts 1 --archs resnet18,resnet50 --batches 256 --methods mixbt --size 32"
-  timeout 240 "$py" "$peer" --parts 1 --archs resnet18,resnet50 --batches 256 --methods mixbt --size 32 \
+  timeout 180 "$py" "$peer" --parts 1 --archs resnet18,resnet50 --batches 256 --methods mixbt --size 32 \
     --steps "$steps" --warmup-steps 5 2>&1 | grep '^RESULT' | tee -a "$results"
 fi
 

@@ -3,23 +3,35 @@
  * update, on synthetic inputs already on the device (no data loading, no input copies).
  * Prints one RESULT line (JSON) per batch size: original images per second, GFLOP/s.
  * On CUDA each timed step ends with a synchronisation of the stream, so the time covers all its work.
+ * step_cpu_s_min is the process CPU time of the fastest step: with --threads 1 it is what the step
+ * costs on an otherwise idle core, the number least disturbed by other jobs on a shared machine.
  * Usage: bench_step [--arch resnet18] [--size 32] [--batches 32,64,128,256] [--steps 3]
- *                   [--warmup 1] [--threads 2] [--feature-dim 1024] [--device cpu|cuda|cuda:N] */
+ *                   [--warmup 1] [--threads 2] [--feature-dim 1024] [--device cpu|cuda|cuda:N]
+ *                   [--conv-impl rule|onednn|gemm|winograd] (CPU convolutions: the per-layer rule,
+ *                   or one implementation wherever it applies) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/device.h"
 #include "core/rng.h"
 #include "core/runtime.h"
 #include "models/model.h"
+#include "ops/conv2d_impl_cpu.h"
 #include "optim/adam.h"
 #include "tasks/mixbt_step.h"
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup, int feature_dim, int threads,
@@ -38,7 +50,7 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
     mbt_rng_init(&rng, 7, 0);
     for (size_t i = 0; i < 3 * n_in; i++) x[i] = (float)mbt_rng_normal(&rng);
     for (size_t i = 0; i < n_out; i++) dout[i] = (float)(1e-3 * mbt_rng_normal(&rng));
-    double *times = malloc((size_t)steps * sizeof(double));
+    double *times = malloc((size_t)steps * sizeof(double)), cpu_min = 1e30;
     mbt_mixbt_step step;
     memset(&step, 0, sizeof step);
     mbt_adam_state adam;
@@ -62,13 +74,14 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
     mbt_bt_params params = {1.0f / 128, 4.0f, 0.5f, 0};
     mbt_bt_losses losses = {0, 0, 0, 0};
     for (int i = 0; i < warmup + steps && st == MBT_OK; i++) {
-        double t0 = mbt_now();
+        double t0 = mbt_now(), c0 = cpu_now();
         mbt_mixbt_draw_mix(1, i, batch, perm, &params.alpha);
         st = mbt_mixbt_step_run(&step, xd, xd + n_in, perm, &params, &losses);
         if (st == MBT_OK) st = mbt_adam_step(&adam, &adam_cfg, mbt_model_flat_params(m), mbt_model_flat_grads(m));
         if (st == MBT_OK) st = mbt_model_sync_params(m);
         if (st == MBT_OK) st = mbt_device_synchronize(device, "bench_step"); /* the step's work is done */
         if (i >= warmup) times[i - warmup] = mbt_now() - t0;
+        if (i >= warmup && cpu_now() - c0 < cpu_min) cpu_min = cpu_now() - c0;
     }
     (void)dout;
     if (st != MBT_OK) {
@@ -80,9 +93,10 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
     double flops = 3.0 * 3.0 * mbt_model_forward_flops(m) * batch; /* 3 views x (forward + 2x backward) */
     printf("RESULT {\"impl\": \"mixbt\", \"arch\": \"%s\", \"size\": %d, \"batch\": %d, \"threads\": %d, "
            "\"steps\": %d, \"step_s_median\": %.4f, \"step_s_min\": %.4f, \"orig_per_s_median\": %.2f, "
-           "\"gflops_median\": %.1f, \"activation_mib\": %.0f, \"device\": \"%s\", \"loss\": %.6f}\n",
+           "\"gflops_median\": %.1f, \"step_cpu_s_min\": %.4f, \"activation_mib\": %.0f, \"device\": \"%s\", "
+           "\"loss\": %.6f}\n",
            mbt_arch_name(arch), size, batch, threads, steps, med, times[0], batch / med, flops / med / 1e9,
-           mbt_model_activation_bytes(m) / 1048576.0, device_name, losses.loss_bt + losses.loss_reg);
+           cpu_min, mbt_model_activation_bytes(m) / 1048576.0, device_name, losses.loss_bt + losses.loss_reg);
     fflush(stdout);
     free(times);
     free(perm);
@@ -111,6 +125,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--warmup")) warmup = atoi(v);
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--feature-dim")) feature_dim = atoi(v);
+        else if (!strcmp(a, "--conv-impl") && !strcmp(v, "rule")) mbt_conv2d_cpu_override(NULL);
+        else if (!strcmp(a, "--conv-impl") && (!strcmp(v, "onednn") || !strcmp(v, "gemm") || !strcmp(v, "winograd"))) {
+            mbt_conv_impl impl = !strcmp(v, "onednn") ? MBT_CONV_IMPL_ONEDNN
+                                 : !strcmp(v, "gemm") ? MBT_CONV_IMPL_GEMM
+                                                      : MBT_CONV_IMPL_WINOGRAD;
+            mbt_conv_choice c = {impl, impl, impl};
+            mbt_conv2d_cpu_override(&c);
+        }
         else if (!strcmp(a, "--device")) device_name = v;
         else {
             fprintf(stderr, "bench_step: unknown flag %s\n", a);

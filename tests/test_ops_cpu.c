@@ -1,5 +1,6 @@
 /* The CPU backend's ops against the double-precision reference ops (src/ops/ref.h): convolution
- * (strides, paddings, 1x1/3x3/7x7, NCHW input), batch norm (1d/2d, fused ReLU, train/eval/backward),
+ * (strides, paddings, 1x1/3x3/7x7, NCHW input; each direction by oneDNN and by the im2col + sgemm
+ * path, and the per-layer choice), batch norm (1d/2d, fused ReLU, train/eval/backward),
  * max (incl. ties) and average pooling, linear, L2 normalisation, ReLU. Inputs are random;
  * activations are converted between NCHW and the backend's native layout. */
 #include <math.h>
@@ -11,6 +12,7 @@
 #include "core/runtime.h"
 #include "ops/batchnorm.h"
 #include "ops/conv2d.h"
+#include "ops/conv2d_impl_cpu.h"
 #include "ops/cpu_backend.h"
 #include "ops/eltwise.h"
 #include "ops/layout.h"
@@ -56,7 +58,9 @@ static void expect_close(const char *what, const float *got, const double *ref, 
     CHECK_MSG(err <= TOL * (scale > 0 ? scale : 1), "%s: max error %.3g (scale %.3g)", what, err, scale);
 }
 
-static void test_conv(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int nchw_input) {
+/* choice: the implementation of each direction, NULL for the backend's own rule. */
+static void test_conv_impl(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int nchw_input,
+                           const mbt_conv_choice *choice) {
     mbt_conv2d_shape s = {n, cin, h, w, cout, k, stride, pad};
     int ho = mbt_conv2d_h_out(&s), wo = mbt_conv2d_w_out(&s);
     size_t nx = (size_t)n * cin * h * w, nw = (size_t)cout * cin * k * k, ny = (size_t)n * cout * ho * wo;
@@ -66,9 +70,14 @@ static void test_conv(int n, int cin, int h, int w, int cout, int k, int stride,
     mbt_ref_conv2d_backward(&s, x, wt, dy, nchw_input ? NULL : dx, dw);
     mbt_conv2d *op;
     char what[128];
-    snprintf(what, sizeof what, "conv2d n%d %dx%dx%d -> %d k%d s%d p%d%s", n, cin, h, w, cout, k, stride, pad,
-             nchw_input ? " nchw" : "");
-    if (!CHECK_OK(mbt_conv2d_create(&op, MBT_DEVICE_CPU, &s, nchw_input ? MBT_CONV_INPUT_NCHW : 0))) return;
+    char impls[16] = "rule";
+    if (choice) snprintf(impls, sizeof impls, "%d%d%d", choice->fwd, choice->bwd_data, choice->bwd_weights);
+    snprintf(what, sizeof what, "conv2d n%d %dx%dx%d -> %d k%d s%d p%d%s impl %s", n, cin, h, w, cout, k, stride, pad,
+             nchw_input ? " nchw" : "", impls);
+    mbt_conv2d_cpu_override(choice);
+    mbt_status created = mbt_conv2d_create(&op, MBT_DEVICE_CPU, &s, nchw_input ? MBT_CONV_INPUT_NCHW : 0);
+    mbt_conv2d_cpu_override(NULL);
+    if (!CHECK_OK(created)) return;
     float *wf = to_f(wt, nw), *xf = nchw_input ? to_f(x, nx) : to_native(x, n, cin, h * w);
     float *yf = malloc(ny * sizeof(float)), *dyf = to_native(dy, n, cout, ho * wo);
     float *dxf = malloc(nx * sizeof(float)), *dwf = calloc(nw, sizeof(float));
@@ -77,6 +86,7 @@ static void test_conv(int n, int cin, int h, int w, int cout, int k, int stride,
     float *yp = from_native(yf, n, cout, ho * wo);
     expect_close(what, yp, y, ny);
     for (size_t i = 0; i < nw; i++) dwf[i] = 1.0f; /* backward accumulates into dw */
+    for (size_t i = 0; i < nx; i++) dxf[i] = 7.0f;  /* and overwrites dx */
     for (size_t i = 0; i < nw; i++) dw[i] += 1.0;
     CHECK_OK(mbt_conv2d_backward(op, xf, dyf, nchw_input ? NULL : dxf, dwf));
     expect_close(what, dwf, dw, nw);
@@ -88,6 +98,21 @@ static void test_conv(int n, int cin, int h, int w, int cout, int k, int stride,
     mbt_conv2d_destroy(op);
     free(x); free(wt); free(dy); free(y); free(dx); free(dw);
     free(wf); free(xf); free(yf); free(dyf); free(dxf); free(dwf); free(yp);
+}
+
+/* Each implementation for every direction (where it does not apply, oneDNN runs), mixes of them in
+ * one op, and the backend's rule. */
+static void test_conv(int n, int cin, int h, int w, int cout, int k, int stride, int pad, int nchw_input) {
+#define D MBT_CONV_IMPL_ONEDNN
+#define G MBT_CONV_IMPL_GEMM
+#define W MBT_CONV_IMPL_WINOGRAD
+    static const mbt_conv_choice choices[] = {{D, D, D}, {G, G, G}, {W, W, W}, {W, G, D}, {G, D, W}, {D, W, G}};
+#undef D
+#undef G
+#undef W
+    for (unsigned i = 0; i < sizeof choices / sizeof *choices; i++)
+        test_conv_impl(n, cin, h, w, cout, k, stride, pad, nchw_input, &choices[i]);
+    test_conv_impl(n, cin, h, w, cout, k, stride, pad, nchw_input, NULL);
 }
 
 static void test_bad_conv_shapes(void) {
@@ -302,6 +327,10 @@ int main(void) {
     test_conv(2, 2 * b, 8, 8, 4 * b, 1, 2, 0, 0); /* downsample 1x1/2 */
     test_conv(2, b, 6, 6, b, 1, 1, 0, 0);
     test_conv(1, b, 10, 10, b, 7, 1, 3, 0);
+    test_conv(3, 2 * b, 4, 4, 2 * b, 3, 1, 1, 0);   /* the last ResNet stage's 4x4 (3 images: uneven split) */
+    test_conv(2, b, 7, 5, 2 * b, 3, 1, 0, 0);      /* no padding */
+    test_conv(8, 16 * b, 16, 16, 2 * b, 3, 1, 1, 0); /* several patch chunks per thread */
+    test_conv(3, 16 * b, 44, 44, b, 3, 2, 1, 0);   /* several chunks, stride 2 */
     test_bad_conv_shapes();
     for (int relu = 0; relu < 2; relu++) {
         test_bn(8, 24, 1, relu);      /* BatchNorm1d, c not a multiple of the block */

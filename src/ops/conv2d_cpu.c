@@ -1,12 +1,18 @@
-/* conv2d on the CPU backend: oneDNN direct convolution in the native blocked layout. */
+/* conv2d on the CPU backend in the native blocked layout: per direction, oneDNN's direct convolution,
+ * im2col + sgemm (conv2d_gemm_cpu.c) or Winograd F(2x2, 3x3) (conv2d_wino_cpu.c), chosen by a rule
+ * measured per layer shape. */
 #include <stdlib.h>
 
 #include "ops/backend_cpu.h"
+#include "ops/conv2d_impl_cpu.h"
 #include "ops/cpu_backend.h"
 
 struct mbt_conv2d_cpu {
     mbt_conv2d_shape s;
     int flags;
+    mbt_conv_choice use;    /* implementation of each direction */
+    mbt_conv2d_gemm *gemm;  /* when a direction uses it */
+    mbt_conv2d_wino *wino;
     mbt_dnnl_prim fwd, bwd_data, bwd_weights;
     mbt_dnnl_prim w_to_fwd, w_to_bwd, dw_to_user; /* reorders of weights and their gradient */
     dnnl_memory_t src, dst, diff_src, diff_dst;   /* bound to caller buffers at each call */
@@ -60,16 +66,19 @@ static mbt_status create_prims(mbt_conv2d_cpu *op) {
         goto done;
     }
     const dnnl_memory_desc_t *wf = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
-    if ((st = mbt_dnnl_prim_create(&op->fwd, WHAT, fpd)) ||
-        (st = mbt_dnnl_memory(&op->w_fwd, WHAT, wf, 1)) ||
-        (st = mbt_dnnl_memory(&op->w_user, WHAT, &w_user_md, 0)) ||
-        (st = mbt_dnnl_memory(&op->src, WHAT, &src_md, 0)) ||
-        (st = mbt_dnnl_memory(&op->dst, WHAT, &dst_md, 0)) ||
-        (st = mbt_dnnl_reorder_create(&op->w_to_fwd, WHAT, &w_user_md, wf, 0)))
+    if ((st = mbt_dnnl_memory(&op->w_user, WHAT, &w_user_md, 0)) ||
+        (st = mbt_dnnl_memory(&op->src, WHAT, &src_md, 0)))
+        goto done;
+    if (op->use.fwd == MBT_CONV_IMPL_ONEDNN &&
+        ((st = mbt_dnnl_prim_create(&op->fwd, WHAT, fpd)) ||
+         (st = mbt_dnnl_memory(&op->w_fwd, WHAT, wf, 1)) ||
+         (st = mbt_dnnl_memory(&op->dst, WHAT, &dst_md, 0)) ||
+         (st = mbt_dnnl_reorder_create(&op->w_to_fwd, WHAT, &w_user_md, wf, 0))))
         goto done;
     if (!training) goto done;
+    if ((st = mbt_dnnl_memory(&op->diff_dst, WHAT, &dst_md, 0))) goto done;
 
-    if (!(op->flags & MBT_CONV_INPUT_NCHW)) {
+    if (!(op->flags & MBT_CONV_INPUT_NCHW) && op->use.bwd_data == MBT_CONV_IMPL_ONEDNN) {
         ds = dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_md, &w_any, &dst_md,
                                                       strides, pad, pad);
         if (ds == dnnl_success) ds = dnnl_primitive_desc_create(&bdpd, &bdd, attr, eng, fpd);
@@ -85,6 +94,7 @@ static mbt_status create_prims(mbt_conv2d_cpu *op) {
             (st = mbt_dnnl_reorder_create(&op->w_to_bwd, WHAT, &w_user_md, wb, 0)))
             goto done;
     }
+    if (op->use.bwd_weights != MBT_CONV_IMPL_ONEDNN) goto done;
     ds = dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_md, &w_any, NULL, &dst_md,
                                                      strides, pad, pad);
     if (ds == dnnl_success) ds = dnnl_primitive_desc_create(&bwpd, &bwd, attr, eng, fpd);
@@ -97,7 +107,6 @@ static mbt_status create_prims(mbt_conv2d_cpu *op) {
     if ((st = mbt_dnnl_prim_create(&op->bwd_weights, WHAT, bwpd)) ||
         (st = mbt_dnnl_memory(&op->dw_native, WHAT, dwn, 1)) ||
         (st = mbt_dnnl_memory(&op->dw_user, WHAT, &w_user_md, 0)) ||
-        (st = mbt_dnnl_memory(&op->diff_dst, WHAT, &dst_md, 0)) ||
         (st = mbt_dnnl_reorder_create(&op->dw_to_user, WHAT, dwn, &w_user_md, 1)))
         goto done;
 done:
@@ -108,14 +117,63 @@ done:
     return st;
 }
 
+/* The rule, from bench/bench_conv_impls (CPU time of each direction of each ResNet-18 layer at 32 px,
+ * batch 64, one thread, AVX2; oneDNN 2.6's jit:avx2 against the other paths, ms):
+ *   3x3 stride 1 (64..512 channels, 32x32..4x4): Winograd in every direction, 1.1-2x faster than
+ *     oneDNN (512 ch at 4x4: forward 34 vs 72, data 33 vs 110, weights 68 vs 173; 64 ch at 32x32
+ *     about even), also ahead of gemm;
+ *   other kernels with at most 16 output pixels (the 3x3/2 into 4x4, 256 -> 512): gemm (forward
+ *     52 vs 48, data 47 vs 93, weights 48 vs 115);
+ *   the rest (3x3/2 at larger sizes, 1x1, the 3-channel NCHW input): oneDNN, as fast or faster. */
+mbt_conv_choice mbt_conv2d_cpu_rule(const mbt_conv2d_shape *s, int flags) {
+    mbt_conv_choice c = {MBT_CONV_IMPL_ONEDNN, MBT_CONV_IMPL_ONEDNN, MBT_CONV_IMPL_ONEDNN};
+    if (flags & MBT_CONV_INPUT_NCHW) return c;
+    mbt_conv_impl impl = MBT_CONV_IMPL_ONEDNN;
+    if (mbt_conv2d_wino_applies(s)) impl = MBT_CONV_IMPL_WINOGRAD;
+    else if (s->kernel > 1 && mbt_conv2d_h_out(s) * mbt_conv2d_w_out(s) <= 16) impl = MBT_CONV_IMPL_GEMM;
+    c.fwd = c.bwd_data = c.bwd_weights = impl;
+    return c;
+}
+
+static mbt_conv_choice override;
+static int overridden;
+
+void mbt_conv2d_cpu_override(const mbt_conv_choice *c) {
+    overridden = c != NULL;
+    if (c) override = *c;
+}
+
 mbt_status mbt_conv2d_cpu_create(mbt_conv2d_cpu **out, const mbt_conv2d_shape *shape, int flags) {
+    return mbt_conv2d_cpu_create_with(out, shape, flags, overridden ? override : mbt_conv2d_cpu_rule(shape, flags));
+}
+
+/* impl for a direction of shape s, or oneDNN where impl does not apply. */
+static mbt_conv_impl applicable(mbt_conv_impl impl, const mbt_conv2d_shape *s, int flags) {
+    if (flags & MBT_CONV_INPUT_NCHW) return MBT_CONV_IMPL_ONEDNN;
+    if (impl == MBT_CONV_IMPL_WINOGRAD && !mbt_conv2d_wino_applies(s)) return MBT_CONV_IMPL_ONEDNN;
+    if (impl == MBT_CONV_IMPL_GEMM && s->pad >= s->kernel) return MBT_CONV_IMPL_ONEDNN;
+    return impl;
+}
+
+mbt_status mbt_conv2d_cpu_create_with(mbt_conv2d_cpu **out, const mbt_conv2d_shape *shape, int flags,
+                                      mbt_conv_choice c) {
     *out = NULL;
     MBT_TRY(check_shape(shape, flags));
     mbt_conv2d_cpu *op = calloc(1, sizeof *op);
     if (!op) return MBT_FAIL(MBT_ERR_NOMEM, "conv2d: out of memory");
     op->s = *shape;
     op->flags = flags;
-    mbt_status st = create_prims(op);
+    op->use.fwd = applicable(c.fwd, shape, flags);
+    op->use.bwd_data = applicable(c.bwd_data, shape, flags);
+    op->use.bwd_weights = applicable(c.bwd_weights, shape, flags);
+    if (flags & MBT_CONV_INFERENCE) op->use.bwd_data = op->use.bwd_weights = MBT_CONV_IMPL_ONEDNN;
+    mbt_conv_impl u[3] = {op->use.fwd, op->use.bwd_data, op->use.bwd_weights};
+    mbt_status st = MBT_OK;
+    for (int i = 0; i < 3 && st == MBT_OK; i++) {
+        if (u[i] == MBT_CONV_IMPL_GEMM && !op->gemm) st = mbt_conv2d_gemm_create(&op->gemm, shape);
+        if (u[i] == MBT_CONV_IMPL_WINOGRAD && !op->wino) st = mbt_conv2d_wino_create(&op->wino, shape);
+    }
+    if (st == MBT_OK) st = create_prims(op);
     if (st != MBT_OK) {
         mbt_conv2d_cpu_destroy(op);
         return st;
@@ -126,6 +184,8 @@ mbt_status mbt_conv2d_cpu_create(mbt_conv2d_cpu **out, const mbt_conv2d_shape *s
 
 void mbt_conv2d_cpu_destroy(mbt_conv2d_cpu *op) {
     if (!op) return;
+    mbt_conv2d_gemm_destroy(op->gemm);
+    mbt_conv2d_wino_destroy(op->wino);
     mbt_dnnl_prim *prims[] = {&op->fwd, &op->bwd_data, &op->bwd_weights, &op->w_to_fwd, &op->w_to_bwd, &op->dw_to_user};
     for (unsigned i = 0; i < sizeof prims / sizeof *prims; i++) mbt_dnnl_prim_destroy(prims[i]);
     dnnl_memory_t mems[] = {op->src, op->dst, op->diff_src, op->diff_dst, op->w_user, op->dw_user,
@@ -136,9 +196,13 @@ void mbt_conv2d_cpu_destroy(mbt_conv2d_cpu *op) {
 }
 
 mbt_status mbt_conv2d_cpu_set_weights(mbt_conv2d_cpu *op, const float *w) {
+    if (op->gemm) MBT_TRY(mbt_conv2d_gemm_set_weights(op->gemm, w));
+    if (op->wino) MBT_TRY(mbt_conv2d_wino_set_weights(op->wino, w));
     MBT_TRY(mbt_dnnl_bind(op->w_user, w));
-    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, op->w_user}, {DNNL_ARG_TO, op->w_fwd}};
-    MBT_TRY(mbt_dnnl_prim_exec(&op->w_to_fwd, WHAT, 2, a));
+    if (op->w_to_fwd.prim) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, op->w_user}, {DNNL_ARG_TO, op->w_fwd}};
+        MBT_TRY(mbt_dnnl_prim_exec(&op->w_to_fwd, WHAT, 2, a));
+    }
     if (op->w_to_bwd.prim) {
         dnnl_exec_arg_t b[2] = {{DNNL_ARG_FROM, op->w_user}, {DNNL_ARG_TO, op->w_bwd}};
         MBT_TRY(mbt_dnnl_prim_exec(&op->w_to_bwd, WHAT, 2, b));
@@ -147,6 +211,8 @@ mbt_status mbt_conv2d_cpu_set_weights(mbt_conv2d_cpu *op, const float *w) {
 }
 
 mbt_status mbt_conv2d_cpu_forward(mbt_conv2d_cpu *op, const float *x, float *y) {
+    if (op->use.fwd == MBT_CONV_IMPL_GEMM) return mbt_conv2d_gemm_forward(op->gemm, x, y);
+    if (op->use.fwd == MBT_CONV_IMPL_WINOGRAD) return mbt_conv2d_wino_forward(op->wino, x, y);
     MBT_TRY(mbt_dnnl_bind(op->src, x));
     MBT_TRY(mbt_dnnl_bind(op->dst, y));
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, op->src}, {DNNL_ARG_WEIGHTS, op->w_fwd}, {DNNL_ARG_DST, op->dst}};
@@ -154,10 +220,20 @@ mbt_status mbt_conv2d_cpu_forward(mbt_conv2d_cpu *op, const float *x, float *y) 
 }
 
 mbt_status mbt_conv2d_cpu_backward(mbt_conv2d_cpu *op, const float *x, const float *dy, float *dx, float *dw) {
-    if (!op->bwd_weights.prim)
+    if (op->flags & MBT_CONV_INFERENCE)
         return MBT_FAIL(MBT_ERR_ARG, "conv2d: backward called on an op created for inference");
-    if (dx && !op->bwd_data.prim)
+    if (dx && (op->flags & MBT_CONV_INPUT_NCHW))
         return MBT_FAIL(MBT_ERR_ARG, "conv2d: no input gradient for an NCHW-input convolution (pass dx = NULL)");
+    /* each implementation other than oneDNN runs its directions at once (they share work) */
+    for (mbt_conv_impl impl = MBT_CONV_IMPL_GEMM; impl <= MBT_CONV_IMPL_WINOGRAD; impl++) {
+        float *idx = op->use.bwd_data == impl ? dx : NULL, *idw = op->use.bwd_weights == impl ? dw : NULL;
+        if (!idx && !idw) continue;
+        if (impl == MBT_CONV_IMPL_GEMM) MBT_TRY(mbt_conv2d_gemm_backward(op->gemm, x, dy, idx, idw));
+        else MBT_TRY(mbt_conv2d_wino_backward(op->wino, x, dy, idx, idw));
+    }
+    if (op->use.bwd_data != MBT_CONV_IMPL_ONEDNN) dx = NULL;
+    if (op->use.bwd_weights != MBT_CONV_IMPL_ONEDNN) dw = NULL;
+    if (!dx && !dw) return MBT_OK;
     MBT_TRY(mbt_dnnl_bind(op->diff_dst, dy));
     if (dx) {
         MBT_TRY(mbt_dnnl_bind(op->diff_src, dx));

@@ -70,16 +70,22 @@ mbt_status mbt_dnnl_prim_create(mbt_dnnl_prim *p, const char *what, dnnl_primiti
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t bytes = smd ? dnnl_memory_desc_get_size(smd) : 0;
     if (bytes == 0) return MBT_OK;
-    if (bytes > scratch_size) {
-        void *grown = NULL;
-        if (posix_memalign(&grown, 64, bytes) != 0)
-            return MBT_FAIL(MBT_ERR_NOMEM, "%s: cannot allocate a %zu-byte oneDNN scratchpad", what, bytes);
-        free(scratch_buf);
-        scratch_buf = grown;
-        scratch_size = bytes;
-    }
+    MBT_TRY(mbt_cpu_scratch_reserve(bytes, what));
     return mbt_dnnl_memory(&p->scratch, what, smd, 0);
 }
+
+mbt_status mbt_cpu_scratch_reserve(size_t bytes, const char *what) {
+    if (bytes <= scratch_size) return MBT_OK;
+    void *grown = NULL;
+    if (posix_memalign(&grown, 64, bytes) != 0)
+        return MBT_FAIL(MBT_ERR_NOMEM, "%s: cannot allocate a %zu-byte scratch buffer", what, bytes);
+    free(scratch_buf);
+    scratch_buf = grown;
+    scratch_size = bytes;
+    return MBT_OK;
+}
+
+void *mbt_cpu_scratch(void) { return scratch_buf; }
 
 mbt_status mbt_dnnl_prim_exec(mbt_dnnl_prim *p, const char *what, int nargs, dnnl_exec_arg_t *args) {
     dnnl_stream_t stream;

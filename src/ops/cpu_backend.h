@@ -28,6 +28,12 @@ mbt_status mbt_cpu_backend_get(dnnl_engine_t *engine, dnnl_stream_t *stream);
 int mbt_cpu_channel_block(void);
 dnnl_format_tag_t mbt_cpu_activation_tag(void);
 
+/* Grows the shared scratch buffer to at least `bytes` (at set-up, never in a step); `what` names the
+ * op in errors. Ops run one at a time, so every op may use the whole buffer during a call. */
+mbt_status mbt_cpu_scratch_reserve(size_t bytes, const char *what);
+/* The shared scratch buffer (64-byte aligned; it moves when it grows). */
+void *mbt_cpu_scratch(void);
+
 /* A primitive with its scratchpad: oneDNN in user-scratchpad mode, pointing at the shared buffer. */
 typedef struct {
     dnnl_primitive_t prim;

@@ -7,79 +7,8 @@
 #include <strings.h>
 
 #include "data/dataset_impl.h"
+#include "data/file_list.h"
 #include "io/read_file.h"
-
-/* ---- a list of file paths with labels ------------------------------------------------------------- */
-
-typedef struct {
-    char *chars;     /* NUL-terminated paths back to back */
-    size_t len, cap;
-    size_t *offsets; /* start of path i in chars */
-    int32_t *labels;
-    int64_t count, cap_n;
-} path_list;
-
-static mbt_status list_add(path_list *l, const char *a, const char *b, int32_t label) {
-    size_t n = strlen(a) + 1 + strlen(b) + 1;
-    if (l->len + n > l->cap) {
-        size_t cap = l->cap ? l->cap : 65536;
-        while (cap < l->len + n) cap *= 2;
-        char *p = realloc(l->chars, cap);
-        if (!p) return MBT_FAIL(MBT_ERR_NOMEM, "image list: out of memory");
-        l->chars = p;
-        l->cap = cap;
-    }
-    if (l->count == l->cap_n) {
-        int64_t cap = l->cap_n ? 2 * l->cap_n : 1024;
-        size_t *o = realloc(l->offsets, (size_t)cap * sizeof *o);
-        if (o) l->offsets = o;
-        int32_t *lab = realloc(l->labels, (size_t)cap * sizeof *lab);
-        if (lab) l->labels = lab;
-        if (!o || !lab) return MBT_FAIL(MBT_ERR_NOMEM, "image list: out of memory");
-        l->cap_n = cap;
-    }
-    l->offsets[l->count] = l->len;
-    l->labels[l->count] = label;
-    l->count++;
-    l->len += (size_t)sprintf(l->chars + l->len, "%s/%s", a, b) + 1;
-    return MBT_OK;
-}
-
-static void list_free(path_list *l) {
-    free(l->chars);
-    free(l->offsets);
-    free(l->labels);
-    memset(l, 0, sizeof *l);
-}
-
-static mbt_status folder_read(const void *impl, int64_t i, mbt_dataset_reader *rd, mbt_image *img) {
-    const path_list *l = impl;
-    return mbt_image_load(l->chars + l->offsets[i], &rd->file, img);
-}
-
-static void folder_destroy(void *impl) {
-    if (!impl) return;
-    path_list *l = impl;
-    free(l->chars);
-    free(l->offsets);
-    free(l);
-}
-
-static const mbt_dataset_ops folder_ops = {folder_read, folder_destroy};
-
-/* Hands the list to a new dataset (labels move to the dataset). */
-static mbt_status list_wrap(mbt_dataset **ds, path_list *l, int classes, const char *const *names, const char *desc) {
-    path_list *heap = malloc(sizeof *heap);
-    if (!heap) {
-        list_free(l);
-        return MBT_FAIL(MBT_ERR_NOMEM, "%s: out of memory", desc);
-    }
-    *heap = *l;
-    int32_t *labels = heap->labels;
-    heap->labels = NULL;
-    memset(l, 0, sizeof *l);
-    return mbt_dataset_wrap(ds, &folder_ops, heap, labels, heap->count, classes, names, 0, desc);
-}
 
 /* ---- directory listing ---------------------------------------------------------------------------- */
 
@@ -152,7 +81,7 @@ static mbt_status walk_dirs(const char *dir, str_vec *dirs, int depth) {
 
 /* Adds the images under class_dir with label, in torchvision's order (sorted os.walk: folders by path,
  * files by name); an error if there is none. */
-static mbt_status add_class(path_list *l, const char *class_dir, int32_t label) {
+static mbt_status add_class(mbt_file_list *l, const char *class_dir, int32_t label) {
     str_vec dirs = {0};
     mbt_status st = walk_dirs(class_dir, &dirs, 0);
     if (st == MBT_OK) qsort(dirs.items, dirs.n, sizeof *dirs.items, cmp_str);
@@ -160,7 +89,8 @@ static mbt_status add_class(path_list *l, const char *class_dir, int32_t label) 
     for (size_t d = 0; st == MBT_OK && d < dirs.n; d++) {
         str_vec files = {0};
         st = list_dir(dirs.items[d], 0, &files);
-        for (size_t f = 0; st == MBT_OK && f < files.n; f++) st = list_add(l, dirs.items[d], files.items[f], label);
+        for (size_t f = 0; st == MBT_OK && f < files.n; f++)
+            st = mbt_file_list_add(l, dirs.items[d], files.items[f], label, NULL);
         vec_free(&files);
     }
     vec_free(&dirs);
@@ -177,7 +107,7 @@ mbt_status mbt_dataset_open_image_folder(mbt_dataset **ds, const char *dir) {
         vec_free(&classes);
         return MBT_FAIL(MBT_ERR_FORMAT, "%s: no class subfolders (an image folder holds one folder per class)", dir);
     }
-    path_list l = {0};
+    mbt_file_list l = {0};
     mbt_status st = MBT_OK;
     char path[4096];
     for (size_t c = 0; st == MBT_OK && c < classes.n; c++) {
@@ -186,12 +116,12 @@ mbt_status mbt_dataset_open_image_folder(mbt_dataset **ds, const char *dir) {
     }
     if (st != MBT_OK) {
         vec_free(&classes);
-        list_free(&l);
+        mbt_file_list_free(&l);
         return st;
     }
     char desc[4200];
     snprintf(desc, sizeof desc, "image folder %s", dir);
-    st = list_wrap(ds, &l, (int)classes.n, (const char *const *)classes.items, desc);
+    st = mbt_file_list_wrap(ds, &l, (int)classes.n, (const char *const *)classes.items, desc);
     vec_free(&classes);
     return st;
 }
@@ -238,7 +168,7 @@ static int cmp_val(const void *a, const void *b) {
 
 /* val/images listed by val/val_annotations.txt ("file<TAB>wnid<TAB>box..."), ordered as an ImageFolder
  * of the re-organised val folder would be: by class, then by file name. */
-static mbt_status read_val_annotations(path_list *l, const char *root, const str_vec *wnids) {
+static mbt_status read_val_annotations(mbt_file_list *l, const char *root, const str_vec *wnids) {
     char path[4200], images[4200];
     snprintf(path, sizeof path, "%s/val/val_annotations.txt", root);
     snprintf(images, sizeof images, "%s/val/images", root);
@@ -281,7 +211,8 @@ static mbt_status read_val_annotations(path_list *l, const char *root, const str
     }
     if (st == MBT_OK && n == 0) st = MBT_FAIL(MBT_ERR_FORMAT, "%s: no images listed", path);
     if (st == MBT_OK) qsort(entries, n, sizeof *entries, cmp_val);
-    for (size_t i = 0; st == MBT_OK && i < n; i++) st = list_add(l, images, entries[i].name, entries[i].label);
+    for (size_t i = 0; st == MBT_OK && i < n; i++)
+        st = mbt_file_list_add(l, images, entries[i].name, entries[i].label, NULL);
     free(entries);
     free(buf);
     return st;
@@ -296,7 +227,7 @@ mbt_status mbt_tiny_imagenet_open(mbt_dataset **ds, const char *dir, mbt_split s
     snprintf(path, sizeof path, "%s/wnids.txt", root);
     str_vec wnids = {0};
     mbt_status st = read_wnids(path, &wnids);
-    path_list l = {0};
+    mbt_file_list l = {0};
     if (st == MBT_OK) {
         snprintf(path, sizeof path, "%s/val/val_annotations.txt", root);
         if (split == MBT_SPLIT_TEST && mbt_is_file(path)) {
@@ -312,12 +243,12 @@ mbt_status mbt_tiny_imagenet_open(mbt_dataset **ds, const char *dir, mbt_split s
     }
     if (st != MBT_OK) {
         vec_free(&wnids);
-        list_free(&l);
+        mbt_file_list_free(&l);
         return st;
     }
     char desc[4300];
     snprintf(desc, sizeof desc, "Tiny-ImageNet %s %s", split == MBT_SPLIT_TEST ? "val" : "train", root);
-    st = list_wrap(ds, &l, (int)wnids.n, (const char *const *)wnids.items, desc);
+    st = mbt_file_list_wrap(ds, &l, (int)wnids.n, (const char *const *)wnids.items, desc);
     vec_free(&wnids);
     return st;
 }

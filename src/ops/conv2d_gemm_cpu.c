@@ -22,9 +22,7 @@
 #include <dnnl.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
 #include <omp.h>
-#endif
 
 #include "ops/cpu_backend.h"
 
@@ -75,30 +73,6 @@ static inline void add_block(float *d, const float *s, int nv) {
     }
 }
 
-static int max_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static int thread_count(void) {
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
 static geom make_geom(int c_in, int h, int w, int c_out, int k, int stride, int pad, int B) {
     geom g = {c_in, h, w, c_out, k, stride, pad, 0, 0, k * k, c_in / B * k * k, (long)c_in * k * k};
     g.wo = (w + 2 * pad - k) / stride + 1;
@@ -125,7 +99,7 @@ mbt_status mbt_conv2d_gemm_create(mbt_conv2d_gemm **out, const mbt_conv2d_shape 
     op->bwd = make_geom(s->c_out, mbt_conv2d_h_out(s), mbt_conv2d_w_out(s), s->c_in, s->kernel, 1,
                         s->kernel - 1 - s->pad, B);
     op->rows = (long)s->n * op->fwd.hwo;
-    op->nthr = max_threads();
+    op->nthr = omp_get_max_threads();
     /* per-row floats of a thread's chunk: the widest patch matrix, then rows of outputs */
     long width = op->fwd.K, outw = s->c_out;
     if (op->bwd_as_conv) {
@@ -247,7 +221,7 @@ static void blocked_to_rows(const geom *g, int B, const float *y, long r0, long 
 }
 
 static int threads_for(const mbt_conv2d_gemm *op) {
-    int t = max_threads();
+    int t = omp_get_max_threads();
     return t < op->nthr ? t : op->nthr;
 }
 
@@ -262,7 +236,7 @@ static mbt_status sgemm_failed(const mbt_conv2d_gemm *op, const char *dir, dnnl_
  * wm [c_out][K] into y. Returns the first sgemm failure. */
 static dnnl_status_t conv_images(const mbt_conv2d_gemm *op, const geom *g, const float *x, const float *wm, float *y,
                                  float *col, float *yt) {
-    int tid = thread_id(), nt = thread_count(), n = op->s.n;
+    int tid = omp_get_thread_num(), nt = omp_get_num_threads(), n = op->s.n;
     dnnl_status_t err = dnnl_success;
     for (int i = n * tid / nt, end = n * (tid + 1) / nt; i < end; i += op->chunk_imgs) {
         int ni = end - i < op->chunk_imgs ? end - i : op->chunk_imgs;
@@ -280,7 +254,7 @@ mbt_status mbt_conv2d_gemm_forward(mbt_conv2d_gemm *op, const float *x, float *y
     dnnl_status_t err = dnnl_success;
 #pragma omp parallel num_threads(threads_for(op))
     {
-        float *col = scratch + op->off_thr + thread_id() * op->thr_floats;
+        float *col = scratch + op->off_thr + omp_get_thread_num() * op->thr_floats;
         dnnl_status_t ds = conv_images(op, &op->fwd, x, op->wr, y, col, col + op->yt_off);
         if (ds != dnnl_success) {
 #pragma omp atomic write
@@ -300,7 +274,7 @@ mbt_status mbt_conv2d_gemm_backward(mbt_conv2d_gemm *op, const float *x, const f
     dnnl_status_t err = dnnl_success;
 #pragma omp parallel num_threads(threads_for(op))
     {
-        int tid = thread_id(), nt = thread_count();
+        int tid = omp_get_thread_num(), nt = omp_get_num_threads();
         float *col = scratch + op->off_thr + tid * op->thr_floats;
         dnnl_status_t ds = dnnl_success;
         if (need_dyt) {

@@ -24,9 +24,7 @@
 #include <dnnl.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
 #include <omp.h>
-#endif
 
 #include "ops/cpu_backend.h"
 
@@ -52,30 +50,6 @@ struct mbt_conv2d_wino {
     size_t thr_floats;     /* per-thread V + M, forward and backward data */
     size_t off_z, off_d;   /* backward weights: [V][Z][D] */
 };
-
-static int max_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static int thread_count(void) {
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
 
 static inline f8 ld8(const float *p) {
     f8 v;
@@ -112,7 +86,7 @@ mbt_status mbt_conv2d_wino_create(mbt_conv2d_wino **out, const mbt_conv2d_shape 
     op->B = mbt_cpu_channel_block();
     op->fwd = make_wgeom(s->n, s->c_in, s->h, s->w, s->c_out, s->pad);
     op->bwd = make_wgeom(s->n, s->c_out, op->fwd.ho, op->fwd.wo, s->c_in, 2 - s->pad);
-    op->nthr = max_threads();
+    op->nthr = omp_get_max_threads();
     long per_row = 16L * (s->c_in + s->c_out); /* floats of V + M (or V + Z) per tile */
     long per_thread = (op->fwd.tiles > op->bwd.tiles ? op->fwd.tiles : op->bwd.tiles) + op->nthr - 1;
     per_thread /= op->nthr;
@@ -284,7 +258,7 @@ static void grad_transform(const wgeom *g, int B, const float *dy, long t0, long
 }
 
 static int threads_for(const mbt_conv2d_wino *op) {
-    int t = max_threads();
+    int t = omp_get_max_threads();
     return t < op->nthr ? t : op->nthr;
 }
 
@@ -301,7 +275,7 @@ static dnnl_status_t run_conv(const mbt_conv2d_wino *op, const wgeom *g, const f
     dnnl_status_t err = dnnl_success;
 #pragma omp parallel num_threads(threads_for(op))
     {
-        int tid = thread_id(), nt = thread_count();
+        int tid = omp_get_thread_num(), nt = omp_get_num_threads();
         float *v = scratch + tid * op->thr_floats, *m = v + (size_t)16 * op->chunk * g->c_in;
         size_t pv = (size_t)op->chunk * g->c_in, pm = (size_t)op->chunk * g->c_out;
         for (long t = g->tiles * tid / nt, end = g->tiles * (tid + 1) / nt; t < end; t += op->chunk) {

@@ -2,29 +2,9 @@
 # mixbt pretrain end to end on a tiny CIFAR-10-format dataset the test writes: a run folder with its
 # files, exact resume (the losses after --max-steps + --resume equal an uninterrupted run's), and
 # one-line errors with a non-zero exit for bad flags, missing or corrupt data, and mismatched resumes.
-set -u
 mixbt=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# 100 training (5 files of 20) and 32 test records of 1 label byte + 3072 pixel bytes (deterministic bytes)
-mkdir -p "$tmp/c10"
-python3 - "$tmp/c10" <<'PY'
-import os, sys, random
-r = random.Random(7)
-d = sys.argv[1]
-def batch(name, n):
-    with open(os.path.join(d, name), "wb") as f:
-        for i in range(n):
-            f.write(bytes([i % 10]) + bytes(r.getrandbits(8) for _ in range(3072)))
-for k in range(1, 6):
-    batch("data_batch_%d.bin" % k, 20)
-batch("test_batch.bin", 32)
-PY
+source "$(dirname "$0")/lib_cli.sh"
+make_tiny_cifar "$tmp/c10" 7
 
 common=(--data "$tmp/c10" --epochs 2 --batch-size 16 --subset 64 --feature-dim 32 --knn-every 0
         --threads 2 --workers 2 --seed 5)

@@ -4,29 +4,9 @@
 # extracts features on the GPU) whose losses match a CPU run of the same recipe, that resumes on cuda
 # and on the cpu (a run may change device) and records the device in config.json. Without a GPU only
 # the errors are checked (the rest is reported as skipped in the output, the test passes).
-set -u
 mixbt=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# 100 training (5 files of 20) and 32 test records of 1 label byte + 3072 pixel bytes (deterministic bytes)
-mkdir -p "$tmp/c10"
-python3 - "$tmp/c10" <<'PY'
-import os, sys, random
-r = random.Random(11)
-d = sys.argv[1]
-def batch(name, n):
-    with open(os.path.join(d, name), "wb") as f:
-        for i in range(n):
-            f.write(bytes([i % 10]) + bytes(r.getrandbits(8) for _ in range(3072)))
-for k in range(1, 6):
-    batch("data_batch_%d.bin" % k, 20)
-batch("test_batch.bin", 32)
-PY
+source "$(dirname "$0")/lib_cli.sh"
+make_tiny_cifar "$tmp/c10" 11
 
 common=(--data "$tmp/c10" --epochs 2 --batch-size 16 --subset 64 --feature-dim 32 --knn-every 2 --knn-k 5
         --knn-subset 48 --knn-test-subset 16 --threads 2 --workers 2 --seed 5)

@@ -127,10 +127,10 @@ done:
  *     52 vs 48, data 47 vs 93, weights 48 vs 115);
  *   the rest (3x3/2 at larger sizes, 1x1, the 3-channel NCHW input): oneDNN, as fast or faster. */
 /* The rule applies only with MIXBT_CONV=fast in the environment; by default every direction runs on
- * oneDNN's direct kernels. Winograd and the patch-chunked sgemm round differently with the number of
- * images in a batch (test_eval_knn: features of one image alone vs in a batch change ranked k-NN
- * neighbours), and Winograd moves the training step further from PyTorch's; until that is settled
- * they are opt-in. */
+ * oneDNN's direct kernels. With the rule on, test_eval_knn (features of single images against batched
+ * ones, ranked k-NN neighbours) failed, likely from rounding that depends on the batch split (not
+ * isolated), and a non-oneDNN forward moves the training step further from PyTorch's: opt-in until
+ * that is settled. */
 static int fast_convolutions(void) {
     const char *v = getenv("MIXBT_CONV");
     return v && !strcmp(v, "fast");

@@ -47,7 +47,7 @@ typedef struct {
     char impl[32];
     int dir;
     dnnl_primitive_t prim;  /* oneDNN candidate, or NULL: the gemm path or Winograd */
-    int wino;               /* Winograd (else gemm) when prim is NULL */
+    int wino;               /* when prim is NULL: 1 Winograd F(2x2), 2 F(4x4), 0 gemm */
     dnnl_exec_arg_t args[3];
     double wall, cpu;       /* minima */
 } cand;
@@ -118,7 +118,7 @@ static void run_layer(int li, int batch, int reps, int threads, dnnl_engine_t en
     }
     dnnl_primitive_desc_destroy(hint);
     mbt_conv2d_gemm *g = NULL;
-    mbt_conv2d_wino *wg = NULL;
+    mbt_conv2d_wino *wgs[2] = {NULL, NULL};
     size_t nx = (size_t)batch * L->c_in * L->hw * L->hw, ny = (size_t)batch * L->c_out * ho * ho,
            nw = (size_t)L->c_out * L->c_in * L->k * L->k;
     float *x = malloc(nx * 4), *y = malloc(ny * 4), *dx = malloc(nx * 4), *w = malloc(nw * 4), *dw = calloc(nw, 4);
@@ -136,16 +136,16 @@ static void run_layer(int li, int batch, int reps, int threads, dnnl_engine_t en
             c[nc].dir = dir;
         }
     }
-    if (mbt_conv2d_wino_applies(&s)) {
-        if (mbt_conv2d_wino_create(&wg, &s) != MBT_OK || mbt_conv2d_wino_set_weights(wg, w) != MBT_OK) {
+    for (int k = 0; k < 2 && mbt_conv2d_wino_applies(&s); k++) {
+        if (mbt_conv2d_wino_create(&wgs[k], &s, 2 + 2 * k, MBT_CONV_DIRS_ALL) != MBT_OK || mbt_conv2d_wino_set_weights(wgs[k], w) != MBT_OK) {
             fprintf(stderr, "bench_conv_impls: %s\n", mbt_error_message());
             exit(1);
         }
         for (int dir = 0; dir < 3; dir++, nc++) {
             memset(&c[nc], 0, sizeof c[nc]);
-            snprintf(c[nc].impl, sizeof c[nc].impl, "mbt:winograd");
+            snprintf(c[nc].impl, sizeof c[nc].impl, "mbt:winograd%d", 2 + 2 * k);
             c[nc].dir = dir;
-            c[nc].wino = 1;
+            c[nc].wino = 1 + k;
         }
     }
     for (int i = 0; i < nc; i++) c[i].wall = c[i].cpu = 1e30;
@@ -156,6 +156,7 @@ static void run_layer(int li, int batch, int reps, int threads, dnnl_engine_t en
                 OK(dnnl_primitive_execute(c[i].prim, stream, 3, c[i].args));
                 OK(dnnl_stream_wait(stream));
             } else {
+                mbt_conv2d_wino *wg = c[i].wino ? wgs[c[i].wino - 1] : NULL;
                 mbt_status st = c[i].wino       ? (c[i].dir == 0   ? mbt_conv2d_wino_forward(wg, x, y)
                                                    : c[i].dir == 1 ? mbt_conv2d_wino_backward(wg, x, y, dx, NULL)
                                                                    : mbt_conv2d_wino_backward(wg, x, y, NULL, dw))
@@ -187,7 +188,8 @@ static void run_layer(int li, int batch, int reps, int threads, dnnl_engine_t en
         dnnl_primitive_destroy(c[i].prim);
     }
     mbt_conv2d_gemm_destroy(g);
-    mbt_conv2d_wino_destroy(wg);
+    mbt_conv2d_wino_destroy(wgs[0]);
+    mbt_conv2d_wino_destroy(wgs[1]);
     free(x); free(y); free(dx); free(w); free(dw);
 }
 

@@ -7,8 +7,9 @@
  * costs on an otherwise idle core, the number least disturbed by other jobs on a shared machine.
  * Usage: bench_step [--arch resnet18] [--size 32] [--batches 32,64,128,256] [--steps 3]
  *                   [--warmup 1] [--threads 2] [--feature-dim 1024] [--device cpu|cuda|cuda:N]
- *                   [--conv-impl rule|onednn|gemm|winograd] (CPU convolutions: the per-layer rule,
- *                   or one implementation wherever it applies) */
+ *                   [--conv-impl rule|rule+fwd|onednn|gemm|winograd|winograd4] (CPU convolutions:
+ *                   the per-layer rule, the rule with its forward too, or one implementation wherever
+ *                   it applies) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,10 +127,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--feature-dim")) feature_dim = atoi(v);
         else if (!strcmp(a, "--conv-impl") && !strcmp(v, "rule")) mbt_conv2d_cpu_override(NULL);
-        else if (!strcmp(a, "--conv-impl") && (!strcmp(v, "onednn") || !strcmp(v, "gemm") || !strcmp(v, "winograd"))) {
-            mbt_conv_impl impl = !strcmp(v, "onednn") ? MBT_CONV_IMPL_ONEDNN
-                                 : !strcmp(v, "gemm") ? MBT_CONV_IMPL_GEMM
-                                                      : MBT_CONV_IMPL_WINOGRAD;
+        else if (!strcmp(a, "--conv-impl") && !strcmp(v, "rule+fwd")) mbt_conv2d_cpu_rule_fwd_winograd(1);
+        else if (!strcmp(a, "--conv-impl") && (!strcmp(v, "onednn") || !strcmp(v, "gemm") || !strcmp(v, "winograd") ||
+                                               !strcmp(v, "winograd4"))) {
+            mbt_conv_impl impl = !strcmp(v, "onednn")     ? MBT_CONV_IMPL_ONEDNN
+                                 : !strcmp(v, "gemm")     ? MBT_CONV_IMPL_GEMM
+                                 : !strcmp(v, "winograd") ? MBT_CONV_IMPL_WINOGRAD
+                                                          : MBT_CONV_IMPL_WINOGRAD4;
             mbt_conv_choice c = {impl, impl, impl};
             mbt_conv2d_cpu_override(&c);
         }

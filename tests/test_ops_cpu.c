@@ -106,10 +106,13 @@ static void test_conv(int n, int cin, int h, int w, int cout, int k, int stride,
 #define D MBT_CONV_IMPL_ONEDNN
 #define G MBT_CONV_IMPL_GEMM
 #define W MBT_CONV_IMPL_WINOGRAD
-    static const mbt_conv_choice choices[] = {{D, D, D}, {G, G, G}, {W, W, W}, {W, G, D}, {G, D, W}, {D, W, G}};
+#define W4 MBT_CONV_IMPL_WINOGRAD4
+    static const mbt_conv_choice choices[] = {{D, D, D}, {G, G, G}, {W, W, W}, {W4, W4, W4},
+                                              {W, G, D}, {G, D, W}, {D, W4, G}, {W4, W, W4}};
 #undef D
 #undef G
 #undef W
+#undef W4
     for (unsigned i = 0; i < sizeof choices / sizeof *choices; i++)
         test_conv_impl(n, cin, h, w, cout, k, stride, pad, nchw_input, &choices[i]);
     test_conv_impl(n, cin, h, w, cout, k, stride, pad, nchw_input, NULL);
@@ -329,7 +332,7 @@ int main(void) {
     test_conv(1, b, 10, 10, b, 7, 1, 3, 0);
     test_conv(3, 2 * b, 4, 4, 2 * b, 3, 1, 1, 0);   /* the last ResNet stage's 4x4 (3 images: uneven split) */
     test_conv(2, b, 7, 5, 2 * b, 3, 1, 0, 0);      /* no padding */
-    test_conv(8, 16 * b, 16, 16, 2 * b, 3, 1, 1, 0); /* several patch chunks per thread */
+    test_conv(16, 16 * b, 16, 16, b, 3, 1, 1, 0);  /* several chunks (gemm per thread, Winograd weights) */
     test_conv(3, 16 * b, 44, 44, b, 3, 2, 1, 0);   /* several chunks, stride 2 */
     test_bad_conv_shapes();
     for (int relu = 0; relu < 2; relu++) {

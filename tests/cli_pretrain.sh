@@ -44,6 +44,7 @@ expect_error "nonexistent" pretrain --data "$tmp/nonexistent" --out "$tmp/x1"
 expect_error "already holds a run" pretrain "${common[@]}" --out "$tmp/a"
 expect_error "is not a folder" pretrain "${common[@]}" --out "$tmp/a/config.json"
 expect_error "config.json" pretrain --resume "$tmp/nonexistent_run"
+expect_error "--warmup-epochs 2 equals --epochs" pretrain "${common[@]}" --warmup-epochs 2 --out "$tmp/x4"
 expect_error "unknown recipe" pretrain --preset cifar10-resnet99 --data "$tmp/c10" --out "$tmp/x2"
 # a corrupt data file: truncated record
 mkdir -p "$tmp/bad"

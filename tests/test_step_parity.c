@@ -131,6 +131,10 @@ int main(void) {
         CHECK_MSG(fabs(sqrt(norm) - fixture_scalar(&fx, key)) <= tol * fixture_scalar(&fx, key),
                   "|%s| after 3 steps = %.9g, PyTorch %.9g (tol %.2g)", p->name, sqrt(norm), fixture_scalar(&fx, key), tol);
     }
+    /* --warmup-epochs 1: the reference's first step (one epoch in, SPEC quirk 1) ends the warm-up, full lr */
+    pc.warmup_epochs = 1;
+    CHECK_CLOSE(mbt_pretrain_lr(&pc, 5, 1, 0), 0.01 * B / 256.0, 1e-12, 0);
+    CHECK_CLOSE(mbt_pretrain_lr(&pc, 5, 1, 1), 0.01 * B / 256.0 * (0.5 * (1 + cos(M_PI / 95)) * 0.999 + 0.001), 1e-12, 0);
     free(x1);
     free(x2);
     free(before);

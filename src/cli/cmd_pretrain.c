@@ -4,7 +4,6 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
-#include "core/device.h"
 #include "core/status.h"
 #include "tasks/pretrain.h"
 
@@ -47,14 +46,15 @@ int cmd_pretrain(int argc, char **argv) {
         {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "original images per step", 0, 2, 65536},
         {"epochs", FLAG_INT, &c.epochs, NULL, "E", "epochs (the schedule's length)", 0, 1, 1e6},
         {"lr", FLAG_FLOAT, &c.lr, NULL, "LR", "learning-rate multiplier of the schedule", 0, 0, 100},
-        {"lr-schedule", FLAG_CHOICE, &c.lr_schedule, "cosine|step", "S", "cosine with 10 warm-up epochs, or MultiStepLR at E-50, E-25", 0, 0, -1},
+        {"lr-schedule", FLAG_CHOICE, &c.lr_schedule, "cosine|step", "S", "cosine with linear warm-up, or MultiStepLR at E-50, E-25", 0, 0, -1},
+        {"warmup-epochs", FLAG_INT, &c.warmup_epochs, NULL, "E", "cosine: epochs of linear warm-up from 0 (the reference: 10)", 0, 0, 1e6},
         {"weight-decay", FLAG_FLOAT, &c.weight_decay, NULL, "WD", "Adam L2 weight decay", 0, 0, 1},
         {"lambda-bt", FLAG_FLOAT, &c.lambda_bt, NULL, "L", "weight of the off-diagonal Barlow Twins terms", 0, 0, 1e3},
         {"lambda-reg", FLAG_FLOAT, &c.lambda_reg, NULL, "L", "scale of the mixed-sample regulariser (0: plain Barlow Twins)", 0, 0, 1e3},
         {"seed", FLAG_INT64, &seed, NULL, "S", "random seed", 0, 0, 9.2e18},
         {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
         {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
-        {"device", FLAG_STRING, &c.device, NULL, "DEV", "where to train: cpu, cuda or cuda:N (a resumed run may change it)", 0, 0, -1},
+        {"device", FLAG_DEVICE, &c.device, NULL, "DEV", "where to train: cpu, cuda or cuda:N (a resumed run may change it)", 0, 0, -1},
         {"knn-every", FLAG_INT, &c.knn_every, NULL, "E", "run the k-NN monitor every E epochs (0: never)", 0, 0, 1e6},
         {"knn-k", FLAG_INT, &c.knn_k, NULL, "K", "neighbours of the k-NN monitor", 0, 1, 1e6},
         {"knn-t", FLAG_FLOAT, &c.knn_t, NULL, "T", "temperature of the k-NN weights exp(sim/T)", 0, 1e-6, 1e6},
@@ -93,15 +93,10 @@ int cmd_pretrain(int argc, char **argv) {
         if (!flags_find(flags, n, "epochs")->set) c.epochs = 2000;
         if (!flags_find(flags, n, "lr")->set) c.lr = 0.01;
         if (!flags_find(flags, n, "lr-schedule")->set) c.lr_schedule = "cosine";
+        if (!flags_find(flags, n, "warmup-epochs")->set) c.warmup_epochs = 10;
     }
     c.seed = (uint64_t)seed;
     c.max_steps = (int)max_steps;
-    mbt_device device;
-    int ordinal;
-    if (mbt_device_parse(c.device, "--device", &device, &ordinal) != MBT_OK) { /* its availability: in the run */
-        fprintf(stderr, "mixbt pretrain: %s\n", mbt_error_message());
-        return 2;
-    }
     if (!c.resume_dir && !c.data_dir) {
         fprintf(stderr, "mixbt pretrain: --data DIR is required (the folder holding the dataset)\n");
         return 2;

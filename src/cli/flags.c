@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/device.h"
+
 flag *flags_find(flag *flags, int n_flags, const char *name) {
     for (int i = 0; i < n_flags; i++)
         if (!strcmp(flags[i].name, name)) return &flags[i];
@@ -70,6 +72,16 @@ static int set_value(const char *command, flag *f, const char *v) {
         }
         *(const char **)f->value = v;
         break;
+    case FLAG_DEVICE: {
+        mbt_device device;
+        int ordinal;
+        if (mbt_device_parse(v, "--device", &device, &ordinal) != MBT_OK) {
+            fprintf(stderr, "mixbt %s: %s\n", command, mbt_error_message());
+            return 2;
+        }
+        *(const char **)f->value = v;
+        break;
+    }
     case FLAG_BOOL:
         break;
     }
@@ -137,6 +149,7 @@ void flags_print_help(const char *command, const char *usage, const char *summar
         case FLAG_FLOAT: snprintf(def, sizeof def, " (default %g)", *(double *)f->value); break;
         case FLAG_STRING:
         case FLAG_CHOICE:
+        case FLAG_DEVICE:
             if (*(const char **)f->value) snprintf(def, sizeof def, " (default %s)", *(const char **)f->value);
             break;
         case FLAG_BOOL: break;

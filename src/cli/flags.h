@@ -4,12 +4,14 @@
 
 #include <stdint.h>
 
-typedef enum { FLAG_INT, FLAG_INT64, FLAG_FLOAT, FLAG_STRING, FLAG_BOOL, FLAG_CHOICE } flag_type;
+/* FLAG_DEVICE: a compute device as text (cpu, cuda, cuda:N), checked by mbt_device_parse; whether this
+ * build and machine can run it is for the command to find out (mbt_device_open). */
+typedef enum { FLAG_INT, FLAG_INT64, FLAG_FLOAT, FLAG_STRING, FLAG_BOOL, FLAG_CHOICE, FLAG_DEVICE } flag_type;
 
 typedef struct {
     const char *name;     /* without the leading dashes, e.g. "batch-size" */
     flag_type type;
-    void *value;          /* int*, int64_t*, double*, const char**, int* (bool), const char** (choice) */
+    void *value;          /* int*, int64_t*, double*, const char**, int* (bool), const char** (choice, device) */
     const char *choices;  /* FLAG_CHOICE: "a|b|c" */
     const char *meta;     /* placeholder in help, e.g. "N" */
     const char *help;

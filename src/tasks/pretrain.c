@@ -35,6 +35,7 @@ void mbt_pretrain_config_defaults(mbt_pretrain_config *c) {
     c->epochs = 2000;
     c->lr = 0.01;
     c->lr_schedule = "cosine";
+    c->warmup_epochs = 10;
     c->weight_decay = 1e-6;
     c->knn_every = 5;
     c->knn_k = 200;
@@ -67,6 +68,7 @@ static char *config_to_json(const mbt_pretrain_config *c) {
     cJSON_AddNumberToObject(j, "epochs", c->epochs);
     cJSON_AddNumberToObject(j, "lr", c->lr);
     cJSON_AddStringToObject(j, "lr_schedule", c->lr_schedule);
+    cJSON_AddNumberToObject(j, "warmup_epochs", c->warmup_epochs);
     cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
     cJSON_AddNumberToObject(j, "knn_every", c->knn_every);
     cJSON_AddNumberToObject(j, "knn_k", c->knn_k);
@@ -126,6 +128,10 @@ static mbt_status config_from_json(const char *path, const char *text, mbt_pretr
     cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (!cJSON_IsString(seed)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: 'seed' missing", path);
     c->seed = strtoull(seed->valuestring, NULL, 10);
+    /* absent from run folders written before the flag existed: those ran the reference's 10 */
+    cJSON *warmup = cJSON_GetObjectItemCaseSensitive(j, "warmup_epochs");
+    if (warmup && !cJSON_IsNumber(warmup)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: 'warmup_epochs' is not a number", path);
+    c->warmup_epochs = warmup ? (int)warmup->valuedouble : 10;
     return MBT_OK;
 }
 
@@ -197,7 +203,7 @@ double mbt_pretrain_lr(const mbt_pretrain_config *c, int64_t steps_per_epoch, in
     }
     /* the reference's step counter (SPEC quirk 1: it starts one epoch in) */
     int64_t s = mbt_sched_small_data_step(epoch, steps_per_epoch, i);
-    return mbt_sched_cosine(s, steps_per_epoch, c->epochs, 10, c->batch_size) * c->lr;
+    return mbt_sched_cosine(s, steps_per_epoch, c->epochs, c->warmup_epochs, c->batch_size) * c->lr;
 }
 
 static mbt_status extract(run *r, mbt_eval_split split, float *features, int32_t *labels, int *count) {
@@ -283,6 +289,9 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     int resume = given->resume_dir != NULL;
     /* the device first: a run that cannot start leaves no folder behind */
     MBT_TRY(mbt_device_open(given->device ? given->device : "cpu", "--device", &r->device));
+    if (!resume && !strcmp(given->lr_schedule, "cosine") && given->warmup_epochs == given->epochs)
+        return MBT_FAIL(MBT_ERR_ARG, "--warmup-epochs %d equals --epochs: the cosine after the warm-up would span no steps",
+                        given->warmup_epochs);
     r->cfg = *given;
     r->dir = resume ? given->resume_dir : given->out_dir;
     char path[4096];

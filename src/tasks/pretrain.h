@@ -23,6 +23,7 @@ typedef struct {
     int batch_size, epochs;
     double lr;
     const char *lr_schedule;  /* cosine, step */
+    int warmup_epochs;        /* cosine: linear warm-up length (the reference: 10) */
     double weight_decay;
     /* monitor */
     int knn_every, knn_k;

@@ -24,6 +24,7 @@ int cmd_embed(int argc, char **argv) {
         {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per forward pass", 0, 1, 65536},
         {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
         {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
+        {"device", FLAG_DEVICE, &c.device, NULL, "DEV", "where the backbone runs: cpu, cuda or cuda:N", 0, 0, -1},
     };
     int n = (int)(sizeof flags / sizeof *flags);
     int rc = flags_parse("embed", flags, n, argc, argv, 2, NULL, 0, NULL);

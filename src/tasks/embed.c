@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/device.h"
 #include "core/runtime.h"
 #include "io/npy.h"
 #include "tasks/evaluate_data.h"
@@ -14,6 +15,7 @@ void mbt_embed_defaults(mbt_embed_config *c) {
     c->batch_size = 256;
     c->threads = 2;
     c->workers = 2;
+    c->device = "cpu";
 }
 
 mbt_status mbt_embed_labels_path(const char *out, char *buf, size_t size) {
@@ -45,6 +47,8 @@ mbt_status mbt_embed_run(const mbt_embed_config *c, const mbt_eval_progress *pro
     memset(res, 0, sizeof *res);
     MBT_TRY(mbt_embed_labels_path(c->out, res->labels_path, sizeof res->labels_path));
     MBT_CHECK_ARG(c->batch_size >= 1, "--batch-size %d: must be at least 1", c->batch_size);
+    mbt_device device;
+    MBT_TRY(mbt_device_open(c->device ? c->device : "cpu", "--device", &device));
     double t0 = mbt_now();
     mbt_set_threads(c->threads > 0 ? c->threads : 1);
     mbt_eval_part part = c->test_split ? MBT_EVAL_TEST : MBT_EVAL_TRAIN;
@@ -62,7 +66,7 @@ mbt_status mbt_embed_run(const mbt_embed_config *c, const mbt_eval_progress *pro
     mbt_loader *loader = NULL;
     int64_t *labels = NULL;
     mbt_npy_writer w = {0};
-    if (st == MBT_OK) st = mbt_feature_extractor_init(&fx, model, c->head ? MBT_FEAT_HEAD : MBT_FEAT_BACKBONE);
+    if (st == MBT_OK) st = mbt_feature_extractor_init(&fx, model, c->head ? MBT_FEAT_HEAD : MBT_FEAT_BACKBONE, device);
     if (st == MBT_OK) st = mbt_eval_data_loader(&data, part, batch, c->workers, &loader);
     if (st == MBT_OK) {
         labels = malloc((size_t)rows * sizeof(int64_t));

@@ -21,6 +21,7 @@ typedef struct {
     int head;                      /* projector outputs instead of backbone features */
     const char *out;               /* FILE.npy */
     int batch_size, threads, workers;
+    const char *device;            /* where the features are computed: cpu (NULL), cuda, cuda:N */
 } mbt_embed_config;
 
 /* Training split, backbone features, batch 256, 2 threads, 2 workers. */

@@ -4,30 +4,57 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/device.h"
 #include "core/runtime.h"
 #include "tasks/evaluate_data.h"
 #include "tasks/knn_classify.h"
 
-mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind) {
+mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind,
+                                      mbt_device device) {
     memset(fx, 0, sizeof *fx);
     const mbt_model_config *c = mbt_model_get_config(model);
     fx->model = model;
     fx->kind = kind;
     fx->dim = kind == MBT_FEAT_HEAD ? c->feature_dim : mbt_model_embedding_dim(c->arch);
-    return MBT_OK;
+    fx->device = device;
+    mbt_plan_init(&fx->plan, device);
+    if (device == MBT_DEVICE_CPU) return MBT_OK;
+    int batch = mbt_model_batch(model);
+    mbt_status st = mbt_model_create(&fx->on_device, c, batch, 1, 0, device);
+    if (st == MBT_OK) st = mbt_eval_model_copy_state(fx->on_device, model);
+    if (st == MBT_OK) st = mbt_device_batch_init(&fx->input, device, 1, (size_t)batch * 3 * c->image_size * c->image_size);
+    if (st == MBT_OK) {
+        fx->input_ready = 1;
+        mbt_plan_floats(&fx->plan, &fx->rows, (size_t)batch * fx->dim);
+        st = mbt_plan_commit(&fx->plan);
+    }
+    if (st != MBT_OK) mbt_feature_extractor_free(fx);
+    return st;
 }
 
 void mbt_feature_extractor_free(mbt_feature_extractor *fx) {
+    mbt_model_destroy(fx->on_device);
+    if (fx->input_ready) mbt_device_batch_free(&fx->input);
+    mbt_plan_free(&fx->plan);
     memset(fx, 0, sizeof *fx);
 }
 
-mbt_status mbt_feature_extractor_run(mbt_feature_extractor *fx, int n, const float *x, float *out) {
-    switch (fx->kind) {
-    case MBT_FEAT_BACKBONE: return mbt_model_forward_eval(fx->model, n, x, out, NULL);
-    case MBT_FEAT_HEAD: return mbt_model_forward_eval(fx->model, n, x, NULL, out);
-    case MBT_FEAT_RAW: return mbt_model_forward_eval_raw(fx->model, n, x, out, NULL);
+static mbt_status forward(mbt_model *model, mbt_feature_kind kind, int n, const float *x, float *out) {
+    switch (kind) {
+    case MBT_FEAT_BACKBONE: return mbt_model_forward_eval(model, n, x, out, NULL);
+    case MBT_FEAT_HEAD: return mbt_model_forward_eval(model, n, x, NULL, out);
+    case MBT_FEAT_RAW: return mbt_model_forward_eval_raw(model, n, x, out, NULL);
     }
-    return MBT_FAIL(MBT_ERR_ARG, "feature extractor: unknown kind %d", (int)fx->kind);
+    return MBT_FAIL(MBT_ERR_ARG, "feature extractor: unknown kind %d", (int)kind);
+}
+
+mbt_status mbt_feature_extractor_run(mbt_feature_extractor *fx, int n, const float *x, float *out) {
+    if (!fx->on_device) return forward(fx->model, fx->kind, n, x, out);
+    const mbt_model_config *c = mbt_model_get_config(fx->on_device);
+    const float *xd;
+    MBT_TRY(mbt_device_batch_put(&fx->input, 0, x, (size_t)n * 3 * c->image_size * c->image_size, &xd));
+    MBT_TRY(forward(fx->on_device, fx->kind, n, xd, fx->rows));
+    return mbt_device_to_host(fx->device, out, fx->rows, (size_t)n * fx->dim * sizeof(float));
 }
 
 mbt_status mbt_eval_extract(mbt_feature_extractor *fx, mbt_loader *loader, int64_t total, mbt_feature_sink sink,
@@ -89,6 +116,7 @@ void mbt_knn_eval_defaults(mbt_knn_eval_config *c) {
     c->batch_size = 256;
     c->threads = 2;
     c->workers = 2;
+    c->device = "cpu";
 }
 
 typedef struct {
@@ -118,6 +146,8 @@ static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_e
     MBT_CHECK_ARG(c->k >= 1, "--k %d: must be at least 1", c->k);
     MBT_CHECK_ARG(c->temperature > 0, "--t %g: must be positive", c->temperature);
     MBT_CHECK_ARG(c->batch_size >= 1, "--batch-size %d: must be at least 1", c->batch_size);
+    mbt_device device;
+    MBT_TRY(mbt_device_open(c->device ? c->device : "cpu", "--device", &device));
     mbt_set_threads(c->threads > 0 ? c->threads : 1);
     mbt_eval_data_config dc = {c->dataset, c->data_dir, 0, c->subset, c->test_subset, 1, 1};
     MBT_TRY(mbt_eval_data_open(&r->data, &dc));
@@ -129,7 +159,7 @@ static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_e
     MBT_TRY(mbt_eval_model_load(&mo, &r->model, &res->model, log));
     mbt_eval_model_note_dataset(&res->model, c->dataset, log);
     MBT_TRY(mbt_eval_data_set_image_size(&r->data, res->model.config.image_size));
-    MBT_TRY(mbt_feature_extractor_init(&r->fx, r->model, MBT_FEAT_BACKBONE));
+    MBT_TRY(mbt_feature_extractor_init(&r->fx, r->model, MBT_FEAT_BACKBONE, device));
     r->fx_ready = 1;
     int dim = r->fx.dim;
     r->bank = malloc((size_t)nb * dim * sizeof(float));

@@ -11,7 +11,9 @@
 
 #include "core/status.h"
 #include "data/loader.h"
+#include "core/plan.h"
 #include "models/model.h"
+#include "tasks/device_batch.h"
 #include "tasks/evaluate_model.h"
 
 /* Progress of a long stage: fn(ctx, stage, 0, total) when it starts, then after each batch with the
@@ -29,14 +31,26 @@ typedef enum {
 } mbt_feature_kind;
 
 typedef struct {
-    mbt_model *model;
+    mbt_model *model;     /* the model given (on the host) */
     mbt_feature_kind kind;
-    int dim; /* floats per image */
+    int dim;              /* floats per image */
+    mbt_device device;
+    /* CUDA: a copy of the model's state on the device, its input buffer and output rows */
+    mbt_model *on_device;
+    mbt_device_batch input;
+    int input_ready;
+    mbt_plan plan;
+    float *rows;          /* [batch, dim] in device memory */
 } mbt_feature_extractor;
 
-mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind);
+/* An extractor of `kind` features of model (a CPU model: what mbt_eval_model_load builds) computed on
+ * `device`, which the caller has opened (mbt_device_open). CPU: model itself runs. CUDA: a copy of its
+ * parameters and running statistics is made on the GPU, at the same batch, and the features come back
+ * to host memory; model is not changed (re-init after changing it). */
+mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind,
+                                      mbt_device device);
 void mbt_feature_extractor_free(mbt_feature_extractor *fx);
-/* Features of n <= batch images x into out [n, dim]. */
+/* Features of n <= batch images x (host memory) into out [n, dim] (host memory). */
 mbt_status mbt_feature_extractor_run(mbt_feature_extractor *fx, int n, const float *x, float *out);
 
 /* Receives the features of one batch, in dataset order. */
@@ -61,6 +75,7 @@ typedef struct {
     int k;                         /* neighbours (clamped to the bank size) */
     double temperature;
     int batch_size, threads, workers;
+    const char *device;            /* where the features are computed: cpu (NULL), cuda, cuda:N */
 } mbt_knn_eval_config;
 
 /* k 200, T 0.5 (SPEC quirk 5), batch 256, 2 threads, 2 workers. */

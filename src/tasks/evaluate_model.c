@@ -300,7 +300,10 @@ static mbt_status copy_params(mbt_model *dst, mbt_model *src, int buffers_only) 
         if (s->kind == MBT_PARAM_COUNTER) *d->counter = *s->counter;
         else if (s->kind == MBT_PARAM_BUFFER || !buffers_only) memcpy(d->data, s->data, s->numel * sizeof(float));
     }
-    return buffers_only ? MBT_OK : mbt_model_sync_params(dst);
+    /* CUDA: upload what was written into the host copy; CPU: refresh the ops' weights (not needed
+     * when only the running statistics changed) */
+    if (buffers_only && mbt_model_device(dst) == MBT_DEVICE_CPU) return MBT_OK;
+    return mbt_model_params_to_device(dst);
 }
 
 mbt_status mbt_eval_model_copy_state(mbt_model *dst, mbt_model *src) { return copy_params(dst, src, 0); }

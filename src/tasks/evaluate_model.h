@@ -52,7 +52,8 @@ mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **mo
  * being evaluated (legitimate for transfer, a mistake otherwise). */
 void mbt_eval_model_note_dataset(const mbt_eval_model_info *info, const char *dataset, FILE *log);
 
-/* Copies every parameter, buffer and counter of src into dst (same configuration, any batch). */
+/* Copies every parameter, buffer and counter of src into dst (same configuration, any batch, any
+ * device: read from src's state_dict entries, so a CUDA src needs mbt_model_params_to_host first). */
 mbt_status mbt_eval_model_copy_state(mbt_model *dst, mbt_model *src);
 /* Copies the BN running statistics and counters only (the state a training-mode forward changes). */
 mbt_status mbt_eval_model_copy_buffers(mbt_model *dst, mbt_model *src);

@@ -131,6 +131,8 @@ typedef struct {
                                     * features once, the test set); training-mode BN forwards use batch_size */
     uint64_t seed;
     int threads, workers;
+    const char *device;            /* where the backbone runs: cpu (NULL), cuda, cuda:N; the GPU only
+                                    * with evaluation-mode BN (frozen, or features once) so far */
     /* adds the command's own entries to config.json (may be NULL) */
     void (*describe)(const void *ctx, cJSON *config);
     const void *describe_ctx;
@@ -181,6 +183,7 @@ typedef struct {
                                     * use batch_size */
     uint64_t seed;
     int threads, workers;
+    const char *device;            /* cpu (NULL), cuda, cuda:N: see mbt_probe_spec */
 } mbt_linear_probe_config;
 
 /* The reference protocol: 200 epochs, batch 512, weight decay 5e-6, BN in training mode, augmented

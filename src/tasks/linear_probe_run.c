@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/device.h"
 #include "core/rng.h"
 #include "core/runtime.h"
 #include "io/atomic_file.h"
@@ -33,6 +34,7 @@ void mbt_linear_probe_defaults(mbt_linear_probe_config *c) {
     c->extract_batch = 256;
     c->threads = 2;
     c->workers = 2;
+    c->device = "cpu";
 }
 
 typedef struct {
@@ -284,9 +286,14 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
     /* without augmentation, frozen BN makes every epoch's training features the same: extract them once */
     p->once = c->features_once || (!c->augment && c->bn == MBT_PROBE_BN_FROZEN);
     res->features_once = p->once;
+    int train_bn = c->bn == MBT_PROBE_BN_TRAIN && !p->once;
+    mbt_device device;
+    MBT_TRY(mbt_device_open(c->device ? c->device : "cpu", "--device", &device));
+    if (device != MBT_DEVICE_CPU && train_bn)
+        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "--device %s: the reference's training-mode BN (--bn train) runs on the "
+                        "CPU only so far; use --bn frozen or --features-once on the GPU", c->device);
     if (c->out_dir) MBT_TRY(make_run_folder(c->out_dir, c->command));
     mbt_set_threads(c->threads > 0 ? c->threads : 1);
-    int train_bn = c->bn == MBT_PROBE_BN_TRAIN && !p->once;
     mbt_eval_data_config dc = {c->dataset, c->data_dir, 0, c->subset, c->test_subset, 1, 1};
     MBT_TRY(mbt_eval_data_open(&p->data, &dc));
     p->data_open = 1;
@@ -297,8 +304,8 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
     int64_t batch = train_bn ? (c->batch_size < p->n_train ? c->batch_size : p->n_train)
                              : (c->extract_batch < most ? c->extract_batch : most);
     if (batch < 2) batch = 2; /* a training model needs 2; a single image is padded */
-    /* training = 1 in every mode: the reference mode's forwards and the tail model need it */
-    mbt_eval_model_options mo = {c->checkpoint, c->arch, (int)batch, 1, 0};
+    /* training-mode forwards (and the tail model) only with training-mode BN */
+    mbt_eval_model_options mo = {c->checkpoint, c->arch, (int)batch, train_bn, 0};
     MBT_TRY(mbt_eval_model_load(&mo, &p->model, &res->model, p->log));
     if (c->recipe) {
         mbt_augment_recipe recipe = *c->recipe;
@@ -321,7 +328,7 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
     res->test_images = p->n_test;
     res->num_classes = p->classes;
     res->emb = p->emb;
-    MBT_TRY(mbt_feature_extractor_init(&p->fx, p->model, MBT_FEAT_RAW));
+    MBT_TRY(mbt_feature_extractor_init(&p->fx, p->model, MBT_FEAT_RAW, device));
     p->fx_ready = 1;
     if (c->optimizer == MBT_HEAD_SGD)
         MBT_TRY(mbt_linear_head_init_sgd(&p->head, p->emb, p->classes, c->batch_size, c->momentum, c->weight_decay));
@@ -448,5 +455,6 @@ mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval
     s.seed = c->seed;
     s.threads = c->threads;
     s.workers = c->workers;
+    s.device = c->device;
     return mbt_probe_run(&s, progress, on_epoch, ctx, log, res);
 }

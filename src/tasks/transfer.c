@@ -74,6 +74,7 @@ void mbt_transfer_defaults(mbt_transfer_config *c) {
     c->extract_batch = 256;
     c->threads = 2;
     c->workers = 2;
+    c->device = "cpu";
 }
 
 typedef struct {
@@ -152,6 +153,7 @@ mbt_status mbt_transfer_run(const mbt_transfer_config *c, const mbt_eval_progres
     s.seed = c->seed;
     s.threads = c->threads;
     s.workers = c->workers;
+    s.device = c->device;
     describe_ctx d = {c, res};
     s.describe = describe;
     s.describe_ctx = &d;

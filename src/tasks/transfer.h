@@ -54,6 +54,7 @@ typedef struct {
     int extract_batch;
     uint64_t seed;
     int threads, workers;
+    const char *device;            /* cpu (NULL), cuda, cuda:N: see mbt_probe_spec */
 } mbt_transfer_config;
 
 /* The reference protocol: 100 epochs, batch 128, SGD lr 0.01 momentum 0.9, no weight decay, milestones

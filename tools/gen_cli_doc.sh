@@ -5,7 +5,7 @@ mixbt=${1:-build/mixbt}
 echo "# Commands and flags"
 echo
 echo "Generated from \`mixbt COMMAND --help\` (\`tools/gen_cli_doc.sh > docs/CLI.md\` regenerates it)."
-for c in $("$mixbt" --help | awk '/^commands:/ {on = 1; next} on && NF {print $1}'); do
+for c in $("$mixbt" --help | awk '/^commands:/ {on = 1; next} on && !NF {exit} on {print $1}'); do
   echo
   echo "## mixbt $c"
   echo
@@ -13,3 +13,9 @@ for c in $("$mixbt" --help | awk '/^commands:/ {on = 1; next} on && NF {print $1
   "$mixbt" "$c" --help 2>&1
   echo '```'
 done
+echo
+echo "## Environment"
+echo
+echo '```'
+"$mixbt" --help | awk '/^environment:/ {on = 1; next} on'
+echo '```'

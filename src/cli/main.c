@@ -29,6 +29,11 @@ static void usage(FILE *out) {
             MIXBT_VERSION);
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
         fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(out, "\nenvironment:\n"
+                 "  MIXBT_CONV=onednn         CPU: every convolution on oneDNN (default: the backward of 3x3\n"
+                 "                            and small convolutions on Winograd/sgemm, docs/PERFORMANCE.md)\n"
+                 "  MIXBT_NO_TF32=1           CUDA: exact fp32 products and convolutions (default: TF32)\n"
+                 "  MIXBT_DOWNLOAD_CATALOG=F  download: more dataset sources from the JSON catalogue F\n");
 }
 
 int main(int argc, char **argv) {

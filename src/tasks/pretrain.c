@@ -274,13 +274,15 @@ static mbt_status open_metrics(run *r, int fresh) {
 }
 
 static void metrics_row(run *r, int epoch, double lr, double lbt, double lreg, double top1, double top5, double ips) {
-    char k1[32] = "", k5[32] = "";
+    /* empty fields where there is nothing to report (no k-NN this epoch; no step yet on the row of epoch 0) */
+    char k1[32] = "", k5[32] = "", losses[96] = ",,";
     if (top1 >= 0) {
         snprintf(k1, sizeof k1, "%.2f", top1);
         snprintf(k5, sizeof k5, "%.2f", top5);
     }
-    fprintf(r->metrics, "%d,%lld,%.8g,%.6f,%.6f,%.6f,%s,%s,%.2f,%.1f\n", epoch, (long long)r->pos.step, lr, lbt, lreg,
-            lbt + lreg, k1, k5, ips, r->elapsed_before + mbt_now() - r->start_time);
+    if (!isnan(lbt)) snprintf(losses, sizeof losses, "%.6f,%.6f,%.6f", lbt, lreg, lbt + lreg);
+    fprintf(r->metrics, "%d,%lld,%.8g,%s,%s,%s,%.2f,%.1f\n", epoch, (long long)r->pos.step, lr, losses, k1, k5, ips,
+            r->elapsed_before + mbt_now() - r->start_time);
     fflush(r->metrics);
     fsync(fileno(r->metrics));
 }

@@ -38,6 +38,9 @@ check "pretrain for a checkpoint: exit 0" test $? -eq 0 || cat "$tmp/pre.out" >&
 ckpt=$tmp/run/last.safetensors
 check "checkpoint written" test -f "$ckpt"
 
+# the row of the k-NN before training: no losses yet (empty fields), the k-NN numbers
+row0=$(awk -F, '$1 == 0 { print $4 "|" $5 "|" $6 "|" ($7 != "") }' "$tmp/run/metrics.csv")
+check "metrics.csv epoch-0 row: empty losses and a k-NN result ('$row0')" test "$row0" = "|||1"
 # k-NN: the monitor's numbers after epoch 1 (metrics.csv columns knn_top1, knn_top5)
 want=$(awk -F, '$1 == 1 { print $7 " " $8 }' "$tmp/run/metrics.csv")
 "$bin" knn --checkpoint "$ckpt" --dataset cifar10 --data "$data" --subset 16 --test-subset 8 --batch-size 4 \

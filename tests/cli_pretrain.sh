@@ -29,13 +29,6 @@ b2=$(awk -F, '$1 == 2 {print $4, $5}' "$tmp/b/metrics.csv")
 [ -n "$a2" ] && [ "$a2" = "$b2" ] && ok || bad "epoch 2 losses after resume '$b2' differ from the uninterrupted run's '$a2'"
 
 # errors: one line naming the flag or file, non-zero exit
-expect_error() { # expect_error PATTERN ARGS...
-  local pattern=$1; shift
-  "$mixbt" "$@" > "$tmp/err.out" 2> "$tmp/err.log"
-  local rc=$?
-  if [ $rc -ne 0 ] && grep -q -- "$pattern" "$tmp/err.log" && [ "$(wc -l < "$tmp/err.log")" -le 2 ]; then ok
-  else bad "mixbt $*: rc $rc, expected an error matching '$pattern', got: $(head -3 "$tmp/err.log")"; fi
-}
 expect_error "unknown flag --bogus" pretrain --bogus 1
 expect_error "--batch-size" pretrain --data "$tmp/c10" --out "$tmp/x" --batch-size abc
 expect_error "--dataset" pretrain --dataset imagenet9 --data "$tmp/c10" --out "$tmp/x"

@@ -245,28 +245,19 @@ static double pct(int64_t hits, int64_t total) { return total ? 100.0 * (double)
 /* ---- the run ------------------------------------------------------------------------------------- */
 
 /* Rebuilds the model for image_size x image_size inputs with the same parameters, buffers and counters
- * (the protocol's resize differs from the checkpoint's input size). */
-static mbt_status rebuild_for_size(probe *p, mbt_eval_model_info *mi, int image_size, int batch) {
+ * (the protocol's resize differs from the checkpoint's input size); a training model when training. */
+static mbt_status rebuild_for_size(probe *p, mbt_eval_model_info *mi, int image_size, int batch, int training) {
     mbt_model_config cfg = mi->config;
     cfg.image_size = image_size;
     mbt_model *m = NULL;
-    MBT_TRY(mbt_model_create(&m, &cfg, batch, 1, 1, MBT_DEVICE_CPU));
-    size_t n = mbt_model_param_count(p->model);
-    mbt_status st = n == mbt_model_param_count(m) ? MBT_OK
-                                                  : MBT_FAIL(MBT_ERR_SHAPE, "%s: the model for %d px has %zu entries, not %zu",
-                                                             p->c->command, image_size, mbt_model_param_count(m), n);
-    for (size_t i = 0; st == MBT_OK && i < n; i++) {
-        mbt_param *src = mbt_model_param(p->model, i), *dst = mbt_model_param(m, i);
-        if (strcmp(src->name, dst->name) || src->numel != dst->numel || src->kind != dst->kind)
-            st = MBT_FAIL(MBT_ERR_SHAPE, "%s: entry %s does not match between %d and %d px models", p->c->command,
-                          src->name, mi->config.image_size, image_size);
-        else if (src->kind == MBT_PARAM_COUNTER) memcpy(dst->counter, src->counter, src->numel * sizeof(int64_t));
-        else memcpy(dst->data, src->data, src->numel * sizeof(float));
-    }
-    if (st == MBT_OK) st = mbt_model_sync_params(m);
+    MBT_TRY(mbt_model_create(&m, &cfg, batch, 1, training, MBT_DEVICE_CPU));
+    mbt_status st = mbt_eval_model_copy_state(m, p->model);
     if (st != MBT_OK) {
+        char why[512]; /* the message is rewritten below: keep a copy of it */
+        snprintf(why, sizeof why, "%s", mbt_error_message());
         mbt_model_destroy(m);
-        return st;
+        return MBT_FAIL(st, "%s: the %d px model does not take the %d px model's state: %s", p->c->command,
+                        image_size, mi->config.image_size, why);
     }
     mbt_model_destroy(p->model);
     p->model = m;
@@ -314,7 +305,7 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
             if (p->log)
                 fprintf(p->log, "%s: the backbone takes %d px inputs here (the checkpoint's input size is %d)\n",
                         c->command, recipe.size, res->model.config.image_size);
-            MBT_TRY(rebuild_for_size(p, &res->model, recipe.size, (int)batch));
+            MBT_TRY(rebuild_for_size(p, &res->model, recipe.size, (int)batch, train_bn));
         }
         MBT_TRY(mbt_eval_data_set_recipe(&p->data, &recipe));
     } else {

@@ -1,7 +1,7 @@
 /* The kernels of the GPU Barlow Twins / Mixed BT loss (barlow_twins_cuda.c runs them). Reductions are in
  * double with a fixed order of additions, so a call gives the same result every time. */
 #include "methods/barlow_twins_cuda.h"
-#include "ops/cuda_grid.cuh"
+#include "core/cuda_grid.cuh"
 
 static __global__ void residual_kernel(size_t n, int d, float a, const float *zmn, const float *y,
                                        const float *z2n, const int32_t *perm, float *D) {

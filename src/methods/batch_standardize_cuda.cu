@@ -4,7 +4,7 @@
 #include <math.h>
 
 #include "methods/batch_standardize.h"
-#include "ops/cuda_grid.cuh"
+#include "core/cuda_grid.cuh"
 
 #define COLS 32
 #define ROWS 8

@@ -16,7 +16,7 @@
 
 #include "core/cuda.h"
 #include "ops/backend_cuda.h"
-#include "ops/cuda_grid.cuh"
+#include "core/cuda_grid.cuh"
 
 enum { SUM_THREADS = 256, SLICE_VALUES = 8192, MAX_SLICES = 65535 };
 

@@ -1,6 +1,6 @@
 /* Element-wise operations on the GPU: grid-stride kernels on the context's stream. */
 #include "ops/backend_cuda.h"
-#include "ops/cuda_grid.cuh"
+#include "core/cuda_grid.cuh"
 
 static __global__ void relu_forward_kernel(size_t n, const float *x, float *y) {
     MBT_CUDA_FOR(i, n) y[i] = x[i] > 0.0f ? x[i] : 0.0f;

@@ -2,7 +2,7 @@
  * Row-major [rows, cols] buffers are column-major [cols, rows] to cuBLAS, so y = x W^T is computed as
  * y^T = W x^T with W read transposed. */
 #include "ops/backend_cuda.h"
-#include "ops/cuda_grid.cuh"
+#include "core/cuda_grid.cuh"
 
 #define L2_EPS 1e-12
 

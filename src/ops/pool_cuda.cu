@@ -7,7 +7,7 @@
 
 #include "core/cuda.h"
 #include "ops/backend_cuda.h"
-#include "ops/cuda_grid.cuh"
+#include "core/cuda_grid.cuh"
 
 struct mbt_maxpool_cuda {
     mbt_pool_shape s;

@@ -1,6 +1,6 @@
 /* Adam's element-wise update on the GPU. The operations are the CPU loop's (adam.c) in the same order,
  * each rounded on its own (no fused multiply-add), so both backends compute the same IEEE expression. */
-#include "ops/cuda_grid.cuh"
+#include "core/cuda_grid.cuh"
 #include "optim/optim_cuda.h"
 
 static __global__ void adam_kernel(size_t n, mbt_adam_coeffs k, float *p, float *m, float *v, const float *grad) {

@@ -4,7 +4,7 @@
  * trust ratio, and a run is reproducible: no atomics). Element operations as lars.c, each rounded on its own. */
 #include <math.h>
 
-#include "ops/cuda_grid.cuh"
+#include "core/cuda_grid.cuh"
 #include "optim/optim_cuda.h"
 
 static __global__ void lars_norms_kernel(size_t n, float wd, const float *p, const float *g, double *partial) {

@@ -1,5 +1,5 @@
 /* SGD (momentum) update on the GPU: the CPU loop of sgd.c, each operation rounded on its own. */
-#include "ops/cuda_grid.cuh"
+#include "core/cuda_grid.cuh"
 #include "optim/optim_cuda.h"
 
 static __global__ void sgd_kernel(size_t n, float lr, float mom, float wd, int first, float *p, float *buf,

@@ -1,5 +1,5 @@
 /* The Mixed Barlow Twins input mix as one grid-stride kernel on the context's stream. */
-#include "ops/cuda_grid.cuh"
+#include "core/cuda_grid.cuh"
 #include "tasks/mixbt_mix_cuda.h"
 
 /* The same float expression as the CPU loop of mixbt_step.c. */

@@ -1,6 +1,6 @@
 /* Launch geometry and block-wide reductions shared by the CUDA kernels of every layer (.cu files only). */
-#ifndef MBT_OPS_CUDA_GRID_CUH
-#define MBT_OPS_CUDA_GRID_CUH
+#ifndef MBT_CORE_CUDA_GRID_CUH
+#define MBT_CORE_CUDA_GRID_CUH
 
 #include <stddef.h>
 

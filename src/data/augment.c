@@ -7,13 +7,7 @@
 
 #include "data/blur.h"
 #include "data/color.h"
-
-/* Keep float expressions rounded as written (matching the unfused arithmetic of the reference). */
-#ifdef __clang__
-#pragma STDC FP_CONTRACT OFF
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "data/pixel_ops.h" /* also keeps float expressions rounded as written (the reference's unfused arithmetic) */
 
 mbt_status mbt_augment_recipe_resize(int size, const float mean[3], const float std[3], mbt_augment_recipe *r) {
     memset(r, 0, sizeof *r);
@@ -189,7 +183,7 @@ void mbt_augment_jitter(mbt_image *img, const mbt_augment_params *p) {
 void mbt_augment_normalize(const mbt_image *img, const float mean[3], const float std[3], float *out) {
     float lut[3][256];
     for (int c = 0; c < 3; c++)
-        for (int v = 0; v < 256; v++) lut[c][v] = ((float)v / 255.0f - mean[c]) / std[c];
+        for (int v = 0; v < 256; v++) lut[c][v] = mbt_px_normalize((uint8_t)v, mean[c], std[c]);
     size_t plane = (size_t)img->width * img->height;
     const uint8_t *px = img->data;
     for (size_t i = 0; i < plane; i++) {

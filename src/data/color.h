@@ -1,6 +1,7 @@
 /* Colour operations on 8-bit RGB pixels with the semantics of PIL (Pillow 9) as torchvision 0.14 applies
  * them to PIL images: ImageEnhance.Brightness / Contrast / Color, hue rotation through PIL's HSV
- * conversion, conversion to 'L', horizontal flip. All work in place on n packed RGB pixels. */
+ * conversion, conversion to 'L', horizontal flip. All work in place on n packed RGB pixels; the per-pixel
+ * arithmetic is data/pixel_ops.h's, shared with the CUDA augmentation. */
 #ifndef MBT_COLOR_H
 #define MBT_COLOR_H
 
@@ -8,11 +9,6 @@
 #include <stdint.h>
 
 #include "data/image.h"
-
-/* PIL's 'L' value of one pixel: (R*19595 + G*38470 + B*7471 + 0x8000) >> 16. */
-static inline uint8_t mbt_color_luma(const uint8_t *p) {
-    return (uint8_t)(((uint32_t)p[0] * 19595u + (uint32_t)p[1] * 38470u + (uint32_t)p[2] * 7471u + 0x8000u) >> 16);
-}
 
 /* PIL Image.blend(degenerate, image, factor) per channel: v = d + factor * (v - d) in float, truncated
  * toward zero, clipped to [0, 255]. Brightness blends with black. */

@@ -5,14 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Pillow is built without fused multiply-add; keep every product rounded on its own. */
-#ifdef __clang__
-#pragma STDC FP_CONTRACT OFF
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
-#define PRECISION_BITS 22 /* 32 bits minus 8 for the pixel and 2 for overshoot and sign */
+#include "data/pixel_ops.h"
 
 static double filter_support(mbt_filter f) { return f == MBT_FILTER_BICUBIC ? 2.0 : 1.0; }
 
@@ -34,18 +27,17 @@ static int grow(void **p, size_t *cap, size_t count, size_t elem) {
     return 1;
 }
 
-/* Fixed-point coefficients for resizing in_size samples to out_size: for output o, the taps
- * bounds[2o] (first input) .. + bounds[2o+1] (count) with weights k[o * ksize + t]. */
-static mbt_status make_coeffs(mbt_resample_scratch *s, int in_size, int out_size, mbt_filter f, int32_t **kp,
-                              size_t *kcap, int **bp, size_t *bcap, int *ksize_out) {
+int mbt_resample_ksize(int in_size, int out_size, mbt_filter f) {
+    double scale = (double)in_size / out_size;
+    double fscale = scale < 1.0 ? 1.0 : scale;
+    return (int)ceil(filter_support(f) * fscale) * 2 + 1;
+}
+
+void mbt_resample_coeffs(int in_size, int out_size, mbt_filter f, int ksize, double *pre, int32_t *kk,
+                         int32_t *bounds) {
     double scale = (double)in_size / out_size;
     double fscale = scale < 1.0 ? 1.0 : scale;
     double support = filter_support(f) * fscale;
-    int ksize = (int)ceil(support) * 2 + 1;
-    size_t n = (size_t)out_size * (size_t)ksize;
-    if (!grow((void **)&s->pre, &s->cap_pre, (size_t)ksize, sizeof(double)) ||
-        !grow((void **)kp, kcap, n, sizeof(int32_t)) || !grow((void **)bp, bcap, (size_t)out_size * 2, sizeof(int)))
-        return MBT_FAIL(MBT_ERR_NOMEM, "resample: cannot allocate coefficients for %d -> %d", in_size, out_size);
     double ss = 1.0 / fscale;
     for (int o = 0; o < out_size; o++) {
         double center = (o + 0.5) * scale;
@@ -57,32 +49,38 @@ static mbt_status make_coeffs(mbt_resample_scratch *s, int in_size, int out_size
         double sum = 0.0;
         for (int t = 0; t < count; t++) {
             double w = filter_eval(f, (t + lo - center + 0.5) * ss);
-            s->pre[t] = w;
+            pre[t] = w;
             sum += w;
         }
-        int32_t *k = *kp + (size_t)o * ksize;
+        int32_t *k = kk + (size_t)o * ksize;
         for (int t = 0; t < ksize; t++) {
             double w = 0.0;
-            if (t < count) w = sum != 0.0 ? s->pre[t] / sum : s->pre[t];
-            double q = w * (1 << PRECISION_BITS);
+            if (t < count) w = sum != 0.0 ? pre[t] / sum : pre[t];
+            double q = w * (1 << MBT_RESAMPLE_PRECISION_BITS);
             k[t] = (int32_t)(w < 0 ? q - 0.5 : q + 0.5);
         }
-        (*bp)[2 * o] = lo;
-        (*bp)[2 * o + 1] = count;
+        bounds[2 * o] = lo;
+        bounds[2 * o + 1] = count;
     }
-    *ksize_out = ksize;
-    return MBT_OK;
 }
 
-static inline uint8_t clip8(int32_t acc) {
-    int32_t v = acc >> PRECISION_BITS; /* arithmetic shift: floor */
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+/* mbt_resample_coeffs into the scratch buffers *kp and *bp (grown as needed). */
+static mbt_status make_coeffs(mbt_resample_scratch *s, int in_size, int out_size, mbt_filter f, int32_t **kp,
+                              size_t *kcap, int32_t **bp, size_t *bcap, int *ksize_out) {
+    int ksize = mbt_resample_ksize(in_size, out_size, f);
+    size_t n = (size_t)out_size * (size_t)ksize;
+    if (!grow((void **)&s->pre, &s->cap_pre, (size_t)ksize, sizeof(double)) ||
+        !grow((void **)kp, kcap, n, sizeof(int32_t)) || !grow((void **)bp, bcap, (size_t)out_size * 2, sizeof(int32_t)))
+        return MBT_FAIL(MBT_ERR_NOMEM, "resample: cannot allocate coefficients for %d -> %d", in_size, out_size);
+    mbt_resample_coeffs(in_size, out_size, f, ksize, s->pre, *kp, *bp);
+    *ksize_out = ksize;
+    return MBT_OK;
 }
 
 /* Horizontal pass: rows of `in` (row stride in_stride bytes, starting at its first region pixel) to
  * out (out_w x rows, packed). */
 static void pass_h(const uint8_t *in, size_t in_stride, int rows, uint8_t *out, int out_w, const int32_t *kk,
-                   const int *bounds, int ksize) {
+                   const int32_t *bounds, int ksize) {
     for (int r = 0; r < rows; r++) {
         const uint8_t *row = in + (size_t)r * in_stride;
         uint8_t *o = out + (size_t)r * out_w * 3;
@@ -90,32 +88,20 @@ static void pass_h(const uint8_t *in, size_t in_stride, int rows, uint8_t *out, 
             const int32_t *k = kk + (size_t)xx * ksize;
             const uint8_t *p = row + (size_t)bounds[2 * xx] * 3;
             int n = bounds[2 * xx + 1];
-            int32_t a0 = 1 << (PRECISION_BITS - 1), a1 = a0, a2 = a0;
-            for (int t = 0; t < n; t++) {
-                a0 += p[3 * t] * k[t];
-                a1 += p[3 * t + 1] * k[t];
-                a2 += p[3 * t + 2] * k[t];
-            }
-            o[3 * xx] = clip8(a0);
-            o[3 * xx + 1] = clip8(a1);
-            o[3 * xx + 2] = clip8(a2);
+            for (int c = 0; c < 3; c++) o[3 * xx + c] = mbt_px_resample_tap(p + c, 3, n, k);
         }
     }
 }
 
 /* Vertical pass: `in` rows (stride in_stride, width w pixels) to out (w x out_h, packed). */
 static void pass_v(const uint8_t *in, size_t in_stride, int w, uint8_t *out, int out_h, const int32_t *kk,
-                   const int *bounds, int ksize) {
+                   const int32_t *bounds, int ksize) {
     for (int yy = 0; yy < out_h; yy++) {
         const int32_t *k = kk + (size_t)yy * ksize;
         const uint8_t *base = in + (size_t)bounds[2 * yy] * in_stride;
         int n = bounds[2 * yy + 1];
         uint8_t *o = out + (size_t)yy * w * 3;
-        for (int c = 0; c < w * 3; c++) {
-            int32_t a = 1 << (PRECISION_BITS - 1);
-            for (int t = 0; t < n; t++) a += base[(size_t)t * in_stride + c] * k[t];
-            o[c] = clip8(a);
-        }
+        for (int c = 0; c < w * 3; c++) o[c] = mbt_px_resample_tap(base + c, in_stride, n, k);
     }
 }
 

@@ -20,7 +20,7 @@ typedef enum {
 typedef struct {
     double *pre;
     int32_t *kx, *ky;
-    int *bx, *by;
+    int32_t *bx, *by;
     size_t cap_pre, cap_kx, cap_ky, cap_bx, cap_by;
     mbt_image tmp;
 } mbt_resample_scratch;
@@ -31,5 +31,15 @@ typedef struct {
 mbt_status mbt_resample(const mbt_image *src, int x, int y, int w, int h, mbt_image *dst, int out_w, int out_h,
                         mbt_filter filter, mbt_resample_scratch *scratch);
 void mbt_resample_scratch_free(mbt_resample_scratch *scratch);
+
+/* Taps per output sample of resizing in_size samples to out_size with filter f (PIL's kernel size:
+ * the support widened by the downscale factor, both sides, plus one). */
+int mbt_resample_ksize(int in_size, int out_size, mbt_filter f);
+/* PIL's coefficients for in_size -> out_size: output o reads inputs bounds[2o] .. bounds[2o] +
+ * bounds[2o+1] - 1 with the weights k[o * ksize + t] (fixed point, MBT_RESAMPLE_PRECISION_BITS of
+ * data/pixel_ops.h; apply with mbt_px_resample_tap). ksize from mbt_resample_ksize; pre: ksize doubles
+ * of scratch. */
+void mbt_resample_coeffs(int in_size, int out_size, mbt_filter f, int ksize, double *pre, int32_t *k,
+                         int32_t *bounds);
 
 #endif

@@ -2,13 +2,15 @@
  * each (epoch, image, view) computed directly; epochs shuffled differently, drop_last; a resumed epoch
  * (start at batch k) equal to the tail of a full one and never reading the images of the skipped
  * batches; a restart while work is in flight; eval mode in order with the last partial batch; a worker's
- * decoding error returned with its message; shutdown with a full ring. */
+ * decoding error returned with its message; shutdown with a full ring. The device-resident loader
+ * (on the CPU) gives the same pair batches, also from a resumed position. */
 #include "test_data_util.h"
 
 #include "core/rng.h"
 #include "data/augment.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "data/resident_loader.h"
 #include "test_data_image_write.h"
 
 #define N_IMAGES 100
@@ -75,6 +77,34 @@ static int same_epoch(const epoch_out *a, size_t a_from, const epoch_out *b, int
            !memcmp(a->indices + a_from, b->indices, (size_t)images * sizeof(int64_t));
 }
 
+/* The resident loader's epoch `epoch` from batch `skip` equals ref (the threaded loader's full epoch). */
+static void resident_matches(mbt_resident_loader *l, uint32_t epoch, int64_t skip, const epoch_out *ref) {
+    if (!CHECK_OK(mbt_resident_loader_start(l, epoch, skip))) return;
+    int64_t b = skip;
+    for (;; b++) {
+        const float *x1, *x2;
+        int n;
+        if (!CHECK_OK(mbt_resident_loader_next(l, &x1, &x2, &n)) || n == 0) break;
+        size_t at = (size_t)b * BATCH * VIEW;
+        CHECK_MSG(n == BATCH && !memcmp(x1, ref->x1 + at, (size_t)n * VIEW * sizeof(float)) &&
+                      !memcmp(x2, ref->x2 + at, (size_t)n * VIEW * sizeof(float)),
+                  "resident loader: epoch %u batch %lld differs from the threaded loader's", epoch, (long long)b);
+    }
+    CHECK(b == ref->batches);
+}
+
+static void resident_mode(const mbt_dataset *ds, const mbt_augment_recipe *rec, const epoch_out *epoch2) {
+    mbt_resident_loader *l;
+    mbt_loader_config c = {ds, *rec, MBT_LOADER_PAIR, BATCH, 2, 1234, 0};
+    if (!CHECK_OK(mbt_resident_loader_create(&l, &c, MBT_DEVICE_CPU))) return;
+    CHECK(mbt_resident_loader_batches(l) == N_IMAGES / BATCH);
+    CHECK(mbt_resident_loader_bytes(l) == (size_t)N_IMAGES * 32 * 32 * 3);
+    resident_matches(l, 2, 0, epoch2);
+    resident_matches(l, 2, 4, epoch2);
+    CHECK(mbt_resident_loader_start(l, 2, N_IMAGES / BATCH + 1) == MBT_ERR_ARG);
+    mbt_resident_loader_destroy(l);
+}
+
 static void pair_mode(const mbt_dataset *ds, const mbt_augment_recipe *rec) {
     epoch_out e1[2], e3[2], part, restart;
     mbt_loader *l1, *l3;
@@ -133,6 +163,7 @@ static void pair_mode(const mbt_dataset *ds, const mbt_augment_recipe *rec) {
     CHECK(part.batches == N_IMAGES / BATCH - 4);
     CHECK_MSG(same_epoch(&e1[1], 4 * BATCH, &part, part.images), "resumed epoch differs from the full epoch's tail");
     CHECK(mbt_loader_start(l3, 2, N_IMAGES / BATCH + 1) == MBT_ERR_ARG);
+    resident_mode(ds, rec, &e1[1]);
 
     /* restart while the workers are busy: take one batch of epoch 1, then start epoch 2 over */
     CHECK_OK(mbt_loader_start(l3, 1, 0));
@@ -236,6 +267,26 @@ static void folder_cases(const char *dir, const mbt_augment_recipe *rec) {
     epoch_free(&tail);
 }
 
+/* The resident loader refuses a set of several image sizes, naming the first image that differs. */
+static void resident_sizes(const char *dir, const mbt_augment_recipe *rec) {
+    char root[4200], path[4400];
+    snprintf(root, sizeof root, "%s/mixed", dir);
+    uint8_t px[7 * 5 * 3] = {0};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "mixed/c0/%02d.png", i);
+        write_bytes(dir, path, "", 0);
+        snprintf(path, sizeof path, "%s/mixed/c0/%02d.png", dir, i);
+        CHECK(write_png(path, px, i == 2 ? 7 : 6, 5, 3) == 0);
+    }
+    mbt_dataset *ds;
+    if (!CHECK_OK(mbt_dataset_open_image_folder(&ds, root))) return;
+    mbt_resident_loader *l;
+    mbt_loader_config c = {ds, *rec, MBT_LOADER_PAIR, 1, 1, 99, 0};
+    expect_error(mbt_resident_loader_create(&l, &c, MBT_DEVICE_CPU), MBT_ERR_ARG, "image 2 is 7x5", "image 0 is 6x5");
+    CHECK(l == NULL);
+    mbt_dataset_destroy(ds);
+}
+
 int main(void) {
     char dir[4096];
     if (tmp_folder(dir, sizeof dir, "loader") != 0) {
@@ -253,6 +304,7 @@ int main(void) {
         mbt_dataset_destroy(train);
     }
     folder_cases(dir, &rec);
+    resident_sizes(dir, &rec);
     rm_tree(dir);
     return check_report("test_loader");
 }

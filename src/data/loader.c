@@ -51,6 +51,19 @@ struct mbt_loader {
     char err_msg[1024];
 };
 
+void mbt_loader_epoch_order(uint64_t seed, uint32_t epoch, int32_t *order, int64_t count) {
+    mbt_rng rng;
+    mbt_rng_init(&rng, seed, mbt_rng_stream_id(MBT_RNG_TAG_LOADER_ORDER, epoch, 0, 0));
+    mbt_rng_permutation(&rng, order, (int)count);
+}
+
+void mbt_loader_draw_view(const mbt_augment_recipe *recipe, uint64_t seed, uint32_t epoch, int64_t index, int view,
+                          int width, int height, mbt_augment_params *p) {
+    mbt_rng rng;
+    mbt_rng_init(&rng, seed, mbt_rng_stream_id(MBT_RNG_TAG_LOADER_VIEW, epoch, (uint64_t)index, (uint32_t)view));
+    mbt_augment_draw_view(recipe, view, width, height, &rng, p);
+}
+
 static mbt_status process(mbt_loader *l, worker *w, int64_t b, int chunk, slot *s, uint32_t epoch) {
     const mbt_loader_config *c = &l->cfg;
     int64_t first = b * c->batch;
@@ -66,11 +79,9 @@ static mbt_status process(mbt_loader *l, worker *w, int64_t b, int chunk, slot *
             MBT_TRY(mbt_augment_eval(&c->recipe, &w->image, &w->scratch, s->x1 + (size_t)p * l->view_floats));
             continue;
         }
-        for (uint32_t v = 0; v < 2; v++) {
-            mbt_rng rng;
-            mbt_rng_init(&rng, c->seed, mbt_rng_stream_id(MBT_RNG_TAG_LOADER_VIEW, epoch, (uint64_t)idx, v));
+        for (int v = 0; v < 2; v++) {
             mbt_augment_params params;
-            mbt_augment_draw_view(&c->recipe, (int)v, w->image.width, w->image.height, &rng, &params);
+            mbt_loader_draw_view(&c->recipe, c->seed, epoch, idx, v, w->image.width, w->image.height, &params);
             float *out = (v ? s->x2 : s->x1) + (size_t)p * l->view_floats;
             MBT_TRY(mbt_augment_apply(&c->recipe, &params, &w->image, &w->scratch, out));
         }
@@ -213,11 +224,7 @@ mbt_status mbt_loader_start(mbt_loader *l, uint32_t epoch, int64_t skip) {
     l->gen++;
     l->active = 0;
     while (l->busy > 0) pthread_cond_wait(&l->ready_cv, &l->mu);
-    if (l->cfg.mode == MBT_LOADER_PAIR) {
-        mbt_rng rng;
-        mbt_rng_init(&rng, l->cfg.seed, mbt_rng_stream_id(MBT_RNG_TAG_LOADER_ORDER, epoch, 0, 0));
-        mbt_rng_permutation(&rng, l->order, (int)l->count);
-    }
+    if (l->cfg.mode == MBT_LOADER_PAIR) mbt_loader_epoch_order(l->cfg.seed, epoch, l->order, l->count);
     for (int i = 0; i < l->ring; i++) l->slots[i].batch = -1;
     l->epoch = epoch;
     l->head = skip;

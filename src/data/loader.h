@@ -17,6 +17,12 @@
 #define MBT_RNG_TAG_LOADER_ORDER 16u /* (epoch, 0, 0): the epoch's permutation */
 #define MBT_RNG_TAG_LOADER_VIEW 17u  /* (epoch, image index, view): one view's augmentation */
 
+/* The epoch's image order of pair mode: a permutation of 0..count-1 from (seed, epoch). */
+void mbt_loader_epoch_order(uint64_t seed, uint32_t epoch, int32_t *order, int64_t count);
+/* The random choices of view `view` (0 or 1) of dataset image `index` (width x height) in `epoch`. */
+void mbt_loader_draw_view(const mbt_augment_recipe *recipe, uint64_t seed, uint32_t epoch, int64_t index, int view,
+                          int width, int height, mbt_augment_params *p);
+
 typedef enum { MBT_LOADER_PAIR = 0, MBT_LOADER_EVAL = 1 } mbt_loader_mode;
 
 typedef struct {

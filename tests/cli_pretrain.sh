@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mixbt pretrain end to end on a tiny CIFAR-10-format dataset the test writes: a run folder with its
-# files, exact resume (the losses after --max-steps + --resume equal an uninterrupted run's), and
+# files, exact resume (the losses after --max-steps + --resume equal an uninterrupted run's, also when
+# the resume switches to --loader device, which must give the same batches), and
 # one-line errors with a non-zero exit for bad flags, missing or corrupt data, and mismatched resumes.
 mixbt=$1
 source "$(dirname "$0")/lib_cli.sh"
@@ -23,7 +24,8 @@ rc=$?
 [ $rc -ne 0 ] && grep -q "resume with --resume" "$tmp/b1.log" && ok || bad "stop at --max-steps: rc $rc, $(tail -1 "$tmp/b1.log")"
 mv "$tmp/runs/new/b" "$tmp/b"  # a run folder may move
 [ -s "$tmp/b/last.safetensors" ] && ok || bad "no checkpoint after the stop"
-if "$mixbt" pretrain --resume "$tmp/b" --threads 2 --workers 2 > "$tmp/b2.log" 2>&1; then ok; else bad "resume failed: $(tail -2 "$tmp/b2.log")"; fi
+if "$mixbt" pretrain --resume "$tmp/b" --threads 2 --workers 2 --loader device > "$tmp/b2.log" 2>&1; then ok; else bad "resume failed: $(tail -2 "$tmp/b2.log")"; fi
+grep -q "training images kept on cpu" "$tmp/b2.log" && ok || bad "--loader device: no 'kept on cpu' line in the log"
 a2=$(awk -F, '$1 == 2 {print $4, $5}' "$tmp/a/metrics.csv")
 b2=$(awk -F, '$1 == 2 {print $4, $5}' "$tmp/b/metrics.csv")
 [ -n "$a2" ] && [ "$a2" = "$b2" ] && ok || bad "epoch 2 losses after resume '$b2' differ from the uninterrupted run's '$a2'"

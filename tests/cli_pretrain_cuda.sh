@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # mixbt pretrain --device: a bad value is a usage error, a device this build or machine cannot run is a
 # one-line error that leaves no run folder; with a GPU, a short run on cuda (with the k-NN monitor, which
-# extracts features on the GPU) whose losses match a CPU run of the same recipe, that resumes on cuda
-# and on the cpu (a run may change device) and records the device in config.json. Without a GPU only
+# extracts features on the GPU; the training set kept on the GPU and augmented there, --loader auto)
+# whose losses match a CPU run of the same recipe and a cuda run with the host loader, that resumes on
+# cuda (switching to the host loader) and on the cpu (a run may change device) and records the device
+# in config.json. Without a GPU only
 # the errors are checked (the rest is reported as skipped in the output, the test passes).
 mixbt=$1
 source "$(dirname "$0")/lib_cli.sh"
@@ -24,6 +26,7 @@ end_unless_gpu cli_pretrain_cuda $rc "$tmp/g.log"
 
 # on a GPU
 grep -q "training on cuda" "$tmp/g.log" && ok || bad "no 'training on cuda' line: $(head -3 "$tmp/g.log")"
+grep -q "training images kept on cuda" "$tmp/g.log" && ok || bad "--loader auto on cuda did not keep the images there"
 grep -Eq '"device":[[:space:]]*"cuda"' "$tmp/g/config.json" && ok || bad "config.json does not record device cuda"
 for f in metrics.csv last.safetensors best.safetensors; do [ -s "$tmp/g/$f" ] && ok || bad "cuda run: no $f"; done
 [ "$(wc -l < "$tmp/g/metrics.csv")" -eq 4 ] && ok || bad "cuda run: metrics.csv should have a header, the k-NN row and 2 epochs"
@@ -38,6 +41,14 @@ for e in 1 2; do
   close "$(loss "$tmp/g" $e)" "$(loss "$tmp/c" $e)" 2e-2 && ok ||
     bad "epoch $e loss on cuda $(loss "$tmp/g" $e), on the cpu $(loss "$tmp/c" $e)"
 done
+# the host loader on cuda: the same batches, so the same losses up to the GPU's summation order
+if "$mixbt" pretrain "${common[@]}" --device cuda --loader host --out "$tmp/h" > "$tmp/h.log" 2>&1; then ok
+else bad "cuda run with --loader host failed: $(tail -2 "$tmp/h.log")"; fi
+! grep -q "training images kept" "$tmp/h.log" && ok || bad "--loader host kept the images on the device"
+for e in 1 2; do
+  close "$(loss "$tmp/g" $e)" "$(loss "$tmp/h" $e)" 1e-3 && ok ||
+    bad "epoch $e loss with the images on the GPU $(loss "$tmp/g" $e), with the host loader $(loss "$tmp/h" $e)"
+done
 k_g=$(awk -F, '$1 == 2 {print $7}' "$tmp/g/metrics.csv")
 [ -n "$k_g" ] && ok || bad "cuda run: no k-NN accuracy at epoch 2"
 
@@ -46,7 +57,8 @@ for dev in cuda:0 cpu; do
   r=$tmp/r${dev%%:*}
   "$mixbt" pretrain "${common[@]}" --device cuda --out "$r" --max-steps 3 > "$r.log" 2>&1
   grep -q "resume with --resume" "$r.log" && ok || bad "stop at --max-steps on cuda: $(tail -1 "$r.log")"
-  if "$mixbt" pretrain --resume "$r" --device "$dev" --threads 2 --workers 2 > "$r.2.log" 2>&1; then ok
+  loader=auto; [ "$dev" = cuda:0 ] && loader=host
+  if "$mixbt" pretrain --resume "$r" --device "$dev" --loader $loader --threads 2 --workers 2 > "$r.2.log" 2>&1; then ok
   else bad "resume on $dev failed: $(tail -2 "$r.2.log")"; fi
   tol=1e-3; [ "$dev" = cpu ] && tol=2e-2
   close "$(loss "$r" 2)" "$(loss "$tmp/g" 2)" $tol && ok ||

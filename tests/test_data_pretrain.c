@@ -42,7 +42,7 @@ static void cifar(const char *dir) {
     c.knn_subset = 40;
     c.knn_test_subset = 25;
     mbt_pretrain_data *d;
-    if (!CHECK_OK(mbt_pretrain_data_open(&d, &c, 16))) return;
+    if (!CHECK_OK(mbt_pretrain_data_open(&d, &c, 16, MBT_DEVICE_CPU))) return;
     CHECK(mbt_pretrain_data_image_size(d) == 32);
     CHECK(mbt_pretrain_data_num_classes(d) == 10);
     CHECK(mbt_pretrain_data_steps_per_epoch(d) == 100 / 16);
@@ -63,14 +63,42 @@ static void cifar(const char *dir) {
         for (int64_t i = skip; i < 100 / 16; i++) {
             const float *x1, *x2;
             mbt_batch b;
-            CHECK_OK(mbt_pretrain_data_next_pair(d, &x1, &x2));
+            int on_device = -1;
+            CHECK_OK(mbt_pretrain_data_next_pair(d, &x1, &x2, &on_device));
+            CHECK(on_device == 0); /* auto on the CPU: the host loader */
             CHECK_OK(mbt_loader_next(l, &b));
             differ += memcmp(x1, b.x1, floats * sizeof(float)) != 0 || memcmp(x2, b.x2, floats * sizeof(float)) != 0;
         }
         CHECK_MSG(differ == 0, "skip %d: %ld batches differ from the loader's", skip, differ);
         const float *x1, *x2;
-        expect_error(mbt_pretrain_data_next_pair(d, &x1, &x2), MBT_ERR_ARG, "used up", NULL);
+        int on_device;
+        expect_error(mbt_pretrain_data_next_pair(d, &x1, &x2, &on_device), MBT_ERR_ARG, "used up", NULL);
     }
+    CHECK(mbt_pretrain_data_device_bytes(d) == 0);
+    /* --loader device (here on the CPU): the set decoded once, the same batches, also resumed */
+    mbt_pretrain_config cd = c;
+    cd.loader = "device";
+    cd.knn_every = 0;
+    mbt_pretrain_data *dd;
+    if (CHECK_OK(mbt_pretrain_data_open(&dd, &cd, 16, MBT_DEVICE_CPU))) {
+        CHECK(mbt_pretrain_data_device_bytes(dd) == (size_t)100 * 32 * 32 * 3);
+        CHECK_OK(mbt_pretrain_data_start_epoch(dd, 2, 3));
+        CHECK_OK(mbt_loader_start(l, 2, 3));
+        long differ = 0;
+        for (int64_t i = 3; i < 100 / 16; i++) {
+            const float *x1, *x2;
+            mbt_batch b;
+            int on_device = 0;
+            CHECK_OK(mbt_pretrain_data_next_pair(dd, &x1, &x2, &on_device));
+            CHECK(on_device == 1);
+            CHECK_OK(mbt_loader_next(l, &b));
+            differ += memcmp(x1, b.x1, floats * sizeof(float)) != 0 || memcmp(x2, b.x2, floats * sizeof(float)) != 0;
+        }
+        CHECK_MSG(differ == 0, "--loader device: %ld batches differ from the loader's", differ);
+        mbt_pretrain_data_close(dd);
+    }
+    cd.loader = "gpu";
+    expect_error(mbt_pretrain_data_open(&dd, &cd, 16, MBT_DEVICE_CPU), MBT_ERR_ARG, "--loader gpu", NULL);
     mbt_loader_destroy(l);
     mbt_dataset_destroy(sub);
     mbt_dataset_destroy(full);
@@ -100,14 +128,14 @@ static void cifar(const char *dir) {
 
     c.knn_every = 0;
     c.subset = 0;
-    if (CHECK_OK(mbt_pretrain_data_open(&d, &c, 64))) {
+    if (CHECK_OK(mbt_pretrain_data_open(&d, &c, 64, MBT_DEVICE_CPU))) {
         CHECK(mbt_pretrain_data_steps_per_epoch(d) == 150 / 64);
         int count;
         expect_error(mbt_pretrain_data_eval_begin(d, MBT_EVAL_BANK, &count), MBT_ERR_ARG, "k-NN", NULL);
         mbt_pretrain_data_close(d);
     }
     c.dataset = "cifar100";
-    expect_error(mbt_pretrain_data_open(&d, &c, 16), MBT_ERR_IO, "no CIFAR-100 files", NULL);
+    expect_error(mbt_pretrain_data_open(&d, &c, 16, MBT_DEVICE_CPU), MBT_ERR_IO, "no CIFAR-100 files", NULL);
 }
 
 static void folder(const char *dir) {
@@ -124,13 +152,14 @@ static void folder(const char *dir) {
     }
     mbt_pretrain_config c = config("folder", dir);
     mbt_pretrain_data *d;
-    if (CHECK_OK(mbt_pretrain_data_open(&d, &c, 4))) {
+    if (CHECK_OK(mbt_pretrain_data_open(&d, &c, 4, MBT_DEVICE_CPU))) {
         CHECK(mbt_pretrain_data_image_size(d) == 64);
         CHECK(mbt_pretrain_data_num_classes(d) == 3);
         CHECK(mbt_pretrain_data_steps_per_epoch(d) == 2);
         CHECK_OK(mbt_pretrain_data_start_epoch(d, 1, 0));
         const float *x1, *x2;
-        CHECK_OK(mbt_pretrain_data_next_pair(d, &x1, &x2));
+        int on_device;
+        CHECK_OK(mbt_pretrain_data_next_pair(d, &x1, &x2, &on_device));
         int count, n;
         CHECK_OK(mbt_pretrain_data_eval_begin(d, MBT_EVAL_TEST, &count));
         CHECK(count == 4);
@@ -142,7 +171,7 @@ static void folder(const char *dir) {
     }
     c.subset = 3; /* spread over the class-ordered folder a0 a3 a6 b1 b4 b7 c2 c5: 0, 2, 4, 6 for 4 */
     c.knn_subset = 4;
-    if (CHECK_OK(mbt_pretrain_data_open(&d, &c, 1))) {
+    if (CHECK_OK(mbt_pretrain_data_open(&d, &c, 1, MBT_DEVICE_CPU))) {
         CHECK(mbt_pretrain_data_steps_per_epoch(d) == 3);
         int count, n;
         CHECK_OK(mbt_pretrain_data_eval_begin(d, MBT_EVAL_BANK, &count));

@@ -1,6 +1,7 @@
 /* Device choice from text and device-generic copies (see device.h). */
 #include "core/device.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +87,21 @@ mbt_status mbt_device_synchronize(mbt_device device, const char *what) {
     if (device == MBT_DEVICE_CUDA) return mbt_cuda_synchronize(what);
 #endif
     return MBT_FAIL(MBT_ERR_UNSUPPORTED, "%s: device %s is not available in this build", what, mbt_device_name(device));
+}
+
+mbt_status mbt_device_free_memory(mbt_device device, size_t *bytes) {
+    *bytes = 0;
+    if (device == MBT_DEVICE_CPU) {
+        *bytes = SIZE_MAX;
+        return MBT_OK;
+    }
+#ifdef MIXBT_HAVE_CUDA
+    if (device == MBT_DEVICE_CUDA) {
+        size_t free_bytes = 0, total = 0;
+        MBT_CUDA("device memory", cudaMemGetInfo(&free_bytes, &total));
+        *bytes = free_bytes;
+        return MBT_OK;
+    }
+#endif
+    return MBT_FAIL(MBT_ERR_UNSUPPORTED, "device %s is not available in this build", mbt_device_name(device));
 }

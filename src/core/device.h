@@ -34,6 +34,10 @@ mbt_status mbt_device_to_host(mbt_device device, void *dst, const void *src, siz
  * `what` (CUDA: the context's stream). Nothing to do on the CPU. */
 mbt_status mbt_device_synchronize(mbt_device device, const char *what);
 
+/* The device memory free now (CUDA: cudaMemGetInfo on the current device); SIZE_MAX for the CPU,
+ * whose memory is the host's. */
+mbt_status mbt_device_free_memory(mbt_device device, size_t *bytes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,6 +43,7 @@ void mbt_pretrain_config_defaults(mbt_pretrain_config *c) {
     c->seed = 0;
     c->threads = 2;
     c->workers = 2;
+    c->loader = "auto";
     c->device = "cpu";
     c->checkpoint_every = 50;
     c->print_every = 20;
@@ -307,6 +308,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         r->cfg.threads = given->threads; /* how to run, not what to compute */
         r->cfg.workers = given->workers;
         r->cfg.device = given->device;
+        r->cfg.loader = given->loader;
         r->cfg.print_every = given->print_every;
         r->cfg.max_steps = given->max_steps;
         r->cfg.resume_dir = given->resume_dir;
@@ -320,7 +322,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     mbt_set_threads(c->threads);
     mbt_arch arch;
     MBT_TRY(mbt_arch_parse(c->arch, &arch));
-    MBT_TRY(mbt_pretrain_data_open(&r->data, c, c->batch_size));
+    MBT_TRY(mbt_pretrain_data_open(&r->data, c, c->batch_size, r->device));
     r->steps_per_epoch = mbt_pretrain_data_steps_per_epoch(r->data);
     if (r->steps_per_epoch < 1)
         return MBT_FAIL(MBT_ERR_ARG, "--batch-size %d is larger than the training set", c->batch_size);
@@ -354,6 +356,10 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         MBT_TRY(write_text_atomic(path, r->config_json));
     }
     if (r->device != MBT_DEVICE_CPU) fprintf(r->log, "training on %s\n", given->device);
+    size_t on_device = mbt_pretrain_data_device_bytes(r->data);
+    if (on_device)
+        fprintf(r->log, "training images kept on %s (%.1f MiB) and augmented there\n", given->device ? given->device : "cpu",
+                on_device / 1048576.0);
     return open_metrics(r, !resume);
 }
 
@@ -385,10 +391,13 @@ static mbt_status train_epoch(run *r, int epoch, double *lbt, double *lreg, int6
         if (stop_requested) return MBT_FAIL(MBT_ERR_INTERRUPTED, "stopped by signal %d", (int)stop_requested);
         if (c->max_steps && r->pos.step >= c->max_steps)
             return MBT_FAIL(MBT_ERR_INTERRUPTED, "reached --max-steps %d", c->max_steps);
-        const float *h1, *h2, *x1, *x2;
-        MBT_TRY(mbt_pretrain_data_next_pair(r->data, &h1, &h2));
-        MBT_TRY(mbt_device_batch_put(&r->input, 0, h1, r->input.numel, &x1));
-        MBT_TRY(mbt_device_batch_put(&r->input, 1, h2, r->input.numel, &x2));
+        const float *x1, *x2;
+        int on_device;
+        MBT_TRY(mbt_pretrain_data_next_pair(r->data, &x1, &x2, &on_device));
+        if (!on_device) { /* host batches: copied to the model's device (a pass-through on the CPU) */
+            MBT_TRY(mbt_device_batch_put(&r->input, 0, x1, r->input.numel, &x1));
+            MBT_TRY(mbt_device_batch_put(&r->input, 1, x2, r->input.numel, &x2));
+        }
         *lr = mbt_pretrain_lr(c, r->steps_per_epoch, epoch, i);
         r->adam_cfg.lr = (float)*lr;
         mbt_mixbt_draw_mix(c->seed, r->pos.step, c->batch_size, r->perm, &params.alpha);

@@ -34,6 +34,8 @@ typedef struct {
     uint64_t seed;
     int threads, workers;
     const char *device;       /* cpu (NULL: cpu), cuda, cuda:N; how to run, not what: a resume may change it */
+    const char *loader;       /* auto (NULL), host, device: where the training images are augmented (the same
+                                 batches either way, so a resume may change it too) */
     const char *out_dir;
     const char *resume_dir;
     int checkpoint_every;     /* epochs between numbered checkpoints */

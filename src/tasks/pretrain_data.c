@@ -6,7 +6,11 @@
  *   --subset / --knn-subset / --knn-test-subset: the first N images for CIFAR and STL-10, whose files
  *     mix the classes; N images spread evenly over the split for tiny_imagenet and folder, which are
  *     stored class by class (the first N would hold only the first classes);
- *   the k-NN bank is taken from the whole training split, not from the --subset. */
+ *   the k-NN bank is taken from the whole training split, not from the --subset;
+ *   loader: "host" is the threaded loader (host batches); "device" keeps the training set on the
+ *     training device and augments it there (data/resident_loader.h: the same batches); "auto" (or
+ *     NULL) is "device" on a GPU for the datasets of one image size (not folder) when the set takes at
+ *     most a quarter of the GPU's free memory, else "host". */
 #include "tasks/pretrain_data.h"
 
 #include <stdlib.h>
@@ -14,12 +18,15 @@
 
 #include "data/augment.h"
 #include "data/dataset.h"
+#include "core/device.h"
 #include "data/loader.h"
+#include "data/resident_loader.h"
 
 struct mbt_pretrain_data {
     mbt_augment_recipe recipe;
     mbt_dataset *train_full, *train, *bank_full, *bank, *test_full, *test;
     mbt_loader *pair, *eval[2];
+    mbt_resident_loader *resident; /* instead of pair: the training set on the device */
     mbt_loader *current; /* the k-NN split being iterated */
     int num_classes;
 };
@@ -27,6 +34,7 @@ struct mbt_pretrain_data {
 void mbt_pretrain_data_close(mbt_pretrain_data *d) {
     if (!d) return;
     mbt_loader_destroy(d->pair);
+    mbt_resident_loader_destroy(d->resident);
     mbt_loader_destroy(d->eval[0]);
     mbt_loader_destroy(d->eval[1]);
     mbt_dataset_destroy(d->train);
@@ -63,7 +71,33 @@ static mbt_status choose_recipe(mbt_pretrain_data *d, const mbt_pretrain_config 
     return mbt_augment_recipe_get(name, cfg->image_size, &d->recipe);
 }
 
-static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg, int batch) {
+/* Whether the training set goes on the device (see the loader choice above). */
+static mbt_status use_device_data(const mbt_pretrain_data *d, const mbt_pretrain_config *cfg, mbt_device device,
+                                  int *yes) {
+    const char *mode = cfg->loader ? cfg->loader : "auto";
+    *yes = 0;
+    if (!strcmp(mode, "device")) {
+        *yes = 1;
+        return MBT_OK;
+    }
+    if (strcmp(mode, "auto") != 0) MBT_CHECK_ARG(!strcmp(mode, "host"), "--loader %s: expected auto, host or device", mode);
+    if (strcmp(mode, "auto") != 0 || device == MBT_DEVICE_CPU || !strcmp(cfg->dataset, "folder") ||
+        d->recipe.blur_p[0] > 0 || d->recipe.blur_p[1] > 0 || d->recipe.solarize_p[0] > 0 || d->recipe.solarize_p[1] > 0)
+        return MBT_OK;
+    mbt_dataset_reader rd = {0};
+    mbt_image img = {0};
+    mbt_status st = mbt_dataset_image(d->train, 0, &rd, &img);
+    double bytes = (double)img.width * img.height * 3 * (double)mbt_dataset_count(d->train);
+    mbt_image_free(&img);
+    mbt_dataset_reader_free(&rd);
+    MBT_TRY(st);
+    size_t free_bytes;
+    MBT_TRY(mbt_device_free_memory(device, &free_bytes));
+    *yes = bytes <= (double)free_bytes / 4;
+    return MBT_OK;
+}
+
+static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg, int batch, mbt_device device) {
     const char *kind = cfg->dataset;
     MBT_CHECK_ARG(kind != NULL, "pretrain: no dataset");
     int stl = !strcmp(kind, "stl10");
@@ -75,7 +109,10 @@ static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg,
     MBT_TRY(choose_recipe(d, cfg));
     int workers = cfg->workers > 0 ? cfg->workers : 1;
     mbt_loader_config lc = {d->train, d->recipe, MBT_LOADER_PAIR, batch, workers, cfg->seed, 0};
-    MBT_TRY(mbt_loader_create(&d->pair, &lc));
+    int on_device;
+    MBT_TRY(use_device_data(d, cfg, device, &on_device));
+    if (on_device) MBT_TRY(mbt_resident_loader_create(&d->resident, &lc, device));
+    else MBT_TRY(mbt_loader_create(&d->pair, &lc));
     if (cfg->knn_every <= 0) return MBT_OK;
     if (stl) MBT_TRY(mbt_dataset_open(&d->bank_full, kind, cfg->data_dir, MBT_SPLIT_TRAIN));
     MBT_TRY(limit(&d->bank, stl ? d->bank_full : d->train_full, cfg->knn_subset, spread));
@@ -88,11 +125,12 @@ static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg,
     return MBT_OK;
 }
 
-mbt_status mbt_pretrain_data_open(mbt_pretrain_data **out, const mbt_pretrain_config *cfg, int batch) {
+mbt_status mbt_pretrain_data_open(mbt_pretrain_data **out, const mbt_pretrain_config *cfg, int batch,
+                                  mbt_device device) {
     *out = NULL;
     mbt_pretrain_data *d = calloc(1, sizeof *d);
     if (!d) return MBT_FAIL(MBT_ERR_NOMEM, "pretrain data: out of memory");
-    mbt_status st = open_all(d, cfg, batch);
+    mbt_status st = open_all(d, cfg, batch, device);
     if (st != MBT_OK) {
         mbt_pretrain_data_close(d);
         return st;
@@ -102,22 +140,35 @@ mbt_status mbt_pretrain_data_open(mbt_pretrain_data **out, const mbt_pretrain_co
 }
 
 int mbt_pretrain_data_image_size(const mbt_pretrain_data *d) { return d->recipe.size; }
-int64_t mbt_pretrain_data_steps_per_epoch(const mbt_pretrain_data *d) { return mbt_loader_batches(d->pair); }
+int64_t mbt_pretrain_data_steps_per_epoch(const mbt_pretrain_data *d) {
+    return d->resident ? mbt_resident_loader_batches(d->resident) : mbt_loader_batches(d->pair);
+}
+size_t mbt_pretrain_data_device_bytes(const mbt_pretrain_data *d) {
+    return d->resident ? mbt_resident_loader_bytes(d->resident) : 0;
+}
 int mbt_pretrain_data_num_classes(const mbt_pretrain_data *d) { return d->num_classes; }
 
 mbt_status mbt_pretrain_data_start_epoch(mbt_pretrain_data *d, int epoch, int64_t skip) {
     MBT_CHECK_ARG(epoch >= 1, "pretrain data: epoch %d (epochs count from 1)", epoch);
+    if (d->resident) return mbt_resident_loader_start(d->resident, (uint32_t)epoch, skip);
     return mbt_loader_start(d->pair, (uint32_t)epoch, skip);
 }
 
-mbt_status mbt_pretrain_data_next_pair(mbt_pretrain_data *d, const float **x1, const float **x2) {
-    mbt_batch b;
-    MBT_TRY(mbt_loader_next(d->pair, &b));
-    if (b.n == 0)
+mbt_status mbt_pretrain_data_next_pair(mbt_pretrain_data *d, const float **x1, const float **x2, int *on_device) {
+    int n;
+    *on_device = d->resident != NULL;
+    if (d->resident) {
+        MBT_TRY(mbt_resident_loader_next(d->resident, x1, x2, &n));
+    } else {
+        mbt_batch b;
+        MBT_TRY(mbt_loader_next(d->pair, &b));
+        *x1 = b.x1;
+        *x2 = b.x2;
+        n = b.n;
+    }
+    if (n == 0)
         return MBT_FAIL(MBT_ERR_ARG, "pretrain data: the epoch's %lld batches are used up (start the next epoch)",
-                        (long long)mbt_loader_batches(d->pair));
-    *x1 = b.x1;
-    *x2 = b.x2;
+                        (long long)mbt_pretrain_data_steps_per_epoch(d));
     return MBT_OK;
 }
 

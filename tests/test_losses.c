@@ -228,6 +228,37 @@ static void plain_equals_zero_reg(mbt_bt_path path) {
     mbt_bt_workspace_free(&wp);
 }
 
+/* Queued calls (mbt_bt_loss_queue) are collected oldest first with the values mbt_bt_loss gives; the
+ * ring refuses a third call, mbt_bt_loss refuses to run with calls waiting, collect needs one. */
+static void queued_calls(void) {
+    enum { B = 8, D = 6 };
+    float za[3][B * D], zb[3][B * D], g[3][B * D];
+    for (int i = 0; i < B * D; i++)
+        for (int k = 0; k < 3; k++) {
+            za[k][i] = sinf(0.3f * i + 1.1f * k);
+            zb[k][i] = cosf(0.7f * i + 0.4f * k);
+        }
+    int32_t perm[B] = {3, 1, 0, 2, 7, 5, 4, 6};
+    mbt_bt_params p = {.lambda_bt = 0.02f, .lambda_reg = 2.0f, .alpha = 0.6f};
+    mbt_bt_workspace ws;
+    mbt_bt_losses la, lb, qa, qb;
+    if (!CHECK_OK(mbt_bt_workspace_init(&ws, B, D, 1, MBT_BT_PATH_AUTO, MBT_DEVICE_CPU))) return;
+    CHECK_OK(mbt_bt_loss(&ws, B, za[0], za[1], za[2], perm, &p, &la, g[0], g[1], g[2]));
+    CHECK_OK(mbt_bt_loss(&ws, B, zb[0], zb[1], zb[2], perm, &p, &lb, NULL, NULL, NULL));
+    CHECK(la.loss_bt != lb.loss_bt);
+    CHECK_OK(mbt_bt_loss_queue(&ws, B, za[0], za[1], za[2], perm, &p, g[0], g[1], g[2]));
+    CHECK_OK(mbt_bt_loss_queue(&ws, B, zb[0], zb[1], zb[2], perm, &p, NULL, NULL, NULL));
+    CHECK(mbt_bt_loss_queue(&ws, B, za[0], za[1], za[2], perm, &p, NULL, NULL, NULL) == MBT_ERR_ARG);
+    CHECK(mbt_bt_loss(&ws, B, za[0], za[1], za[2], perm, &p, &qa, NULL, NULL, NULL) == MBT_ERR_ARG);
+    CHECK_MSG(strstr(mbt_error_message(), "not collected") != NULL, "message: %s", mbt_error_message());
+    CHECK_OK(mbt_bt_loss_collect(&ws, &qa));
+    CHECK_OK(mbt_bt_loss_collect(&ws, &qb));
+    CHECK(qa.loss_bt == la.loss_bt && qa.loss_reg == la.loss_reg && qa.off_diag == la.off_diag);
+    CHECK(qb.loss_bt == lb.loss_bt && qb.loss_reg == lb.loss_reg && qb.on_diag == lb.on_diag);
+    CHECK(mbt_bt_loss_collect(&ws, &qa) == MBT_ERR_ARG);
+    mbt_bt_workspace_free(&ws);
+}
+
 static void error_paths(void) {
     enum { B = 6, D = 5 };
     float z1[B * D], z2[B * D], zm[B * D], g1[B * D], g2[B * D], gm[B * D];
@@ -276,6 +307,7 @@ int main(void) {
         finite_difference(paths[i], 1);
         plain_equals_zero_reg(paths[i]);
     }
+    queued_calls();
     error_paths();
     return check_report("test_losses");
 }

@@ -111,6 +111,17 @@ static void run_case(int B, int d, int extra, float lambda_reg, int gt_uses_z2, 
             check_value(ctx, "loss_reg (no gradients)", lv.loss_reg, lc.loss_reg);
             CHECK(lv.loss_bt == lg.loss_bt && lv.loss_reg == lg.loss_reg);
         }
+        /* Two calls queued before either is collected: the same values, oldest first. */
+        mbt_bt_losses q1, q2;
+        mbt_bt_params p2 = p;
+        p2.lambda_bt = 2 * p.lambda_bt;
+        if (CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, perm, &p, g1, g2, gm)) &&
+            CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, perm, &p2, NULL, NULL, NULL)) &&
+            CHECK_OK(mbt_bt_loss_collect(&wg, &q1)) && CHECK_OK(mbt_bt_loss_collect(&wg, &q2))) {
+            CHECK(q1.loss_bt == lg.loss_bt && q1.loss_reg == lg.loss_reg);
+            CHECK(q2.on_diag == lg.on_diag && q2.off_diag == lg.off_diag);
+            CHECK(q2.loss_bt == q2.on_diag + (double)p2.lambda_bt * q2.off_diag);
+        }
         mbt_bt_workspace_free(&wg);
     }
     cudaFree(z1d), cudaFree(z2d), cudaFree(zmd), cudaFree(g1), cudaFree(g2), cudaFree(gm);
@@ -131,6 +142,10 @@ static void error_paths(void) {
     float *g1 = dev_alloc(B * D), *g2 = dev_alloc(B * D), *gm = dev_alloc(B * D);
     if (CHECK_OK(mbt_bt_workspace_init(&ws, B, D, 1, MBT_BT_PATH_GRAM, MBT_DEVICE_CUDA))) {
         CHECK(mbt_bt_loss(&ws, B, z1d, z2d, zmd, perm, &p, &L, g1, g2, gm) == MBT_ERR_NUMERIC);
+        CHECK_MSG(strstr(mbt_error_message(), "column 4 of zm") != NULL, "message: %s", mbt_error_message());
+        /* queued, the error comes with the collect */
+        CHECK_OK(mbt_bt_loss_queue(&ws, B, z1d, z2d, zmd, perm, &p, g1, g2, gm));
+        CHECK(mbt_bt_loss_collect(&ws, &L) == MBT_ERR_NUMERIC);
         CHECK_MSG(strstr(mbt_error_message(), "column 4 of zm") != NULL, "message: %s", mbt_error_message());
         /* without the regulariser zm is not used: no error */
         p.lambda_reg = 0.0f;

@@ -76,6 +76,9 @@ mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, i
 }
 
 void mbt_bt_workspace_free(mbt_bt_workspace *ws) {
+#ifdef MIXBT_HAVE_CUDA
+    if (ws->plan.device == MBT_DEVICE_CUDA) mbt_bt_cuda_free(ws);
+#endif
     mbt_plan_free(&ws->plan);
     memset(ws, 0, sizeof *ws);
 }
@@ -118,8 +121,24 @@ static mbt_status standardize_input(const char *name, int B, int d, const float 
 mbt_status mbt_bt_loss(mbt_bt_workspace *ws, int batch, const float *z1, const float *z2, const float *zm,
                        const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out, float *dz1,
                        float *dz2, float *dzm) {
+    MBT_CHECK_ARG(out, "barlow twins loss: out is required");
+    memset(out, 0, sizeof *out);
+    MBT_CHECK_ARG(!ws || ws->pending_count == 0, "barlow twins loss: %d queued calls are not collected yet",
+                  ws ? ws->pending_count : 0);
+    MBT_TRY(mbt_bt_loss_queue(ws, batch, z1, z2, zm, perm, params, dz1, dz2, dzm));
+    return mbt_bt_loss_collect(ws, out);
+}
+
+static mbt_status loss_cpu(mbt_bt_workspace *ws, int B, int reg, int grads, const float *z1, const float *z2,
+                           const float *zm, const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out,
+                           float *dz1, float *dz2, float *dzm);
+
+mbt_status mbt_bt_loss_queue(mbt_bt_workspace *ws, int batch, const float *z1, const float *z2, const float *zm,
+                             const int32_t *perm, const mbt_bt_params *params, float *dz1, float *dz2, float *dzm) {
     MBT_CHECK_ARG(ws && ws->plan.committed, "barlow twins loss: workspace not initialised");
-    MBT_CHECK_ARG(z1 && z2 && params && out, "barlow twins loss: z1, z2, params and out are required");
+    MBT_CHECK_ARG(z1 && z2 && params, "barlow twins loss: z1, z2 and params are required");
+    MBT_CHECK_ARG(ws->pending_count < MBT_BT_IN_FLIGHT, "barlow twins loss: %d calls queued and not collected",
+                  ws->pending_count);
     const int B = batch, d = ws->dim;
     if (B < 2 || B > ws->max_batch)
         return MBT_FAIL(MBT_ERR_SHAPE, "barlow twins loss: batch %d outside [2, %d] planned for d=%d", B,
@@ -138,12 +157,45 @@ mbt_status mbt_bt_loss(mbt_bt_workspace *ws, int batch, const float *z1, const f
             if (perm[b] < 0 || perm[b] >= B)
                 return MBT_FAIL(MBT_ERR_ARG, "barlow twins loss: perm[%d] = %d outside [0, %d)", b, (int)perm[b], B);
     }
-    memset(out, 0, sizeof *out);
+    int slot = (ws->pending_head + ws->pending_count) % MBT_BT_IN_FLIGHT;
+    memset(&ws->pending[slot], 0, sizeof ws->pending[slot]);
+    ws->pending[slot].B = B;
+    ws->pending[slot].reg = reg;
+    ws->pending[slot].lambda_bt = params->lambda_bt;
+    ws->pending[slot].kappa = (double)params->lambda_reg * params->lambda_bt;
 #ifdef MIXBT_HAVE_CUDA
     if (ws->plan.device == MBT_DEVICE_CUDA)
-        return mbt_bt_loss_cuda(ws, B, z1, z2, reg ? zm : NULL, perm, params, out, dz1, dz2, dzm);
+        MBT_TRY(mbt_bt_loss_cuda_queue(ws, B, z1, z2, reg ? zm : NULL, perm, params, dz1, dz2, dzm, slot));
+    else
 #endif
+        MBT_TRY(loss_cpu(ws, B, reg, grads, z1, z2, zm, perm, params, &ws->pending[slot].losses, dz1, dz2, dzm));
+    ws->pending_count++;
+    return MBT_OK;
+}
 
+mbt_status mbt_bt_loss_collect(mbt_bt_workspace *ws, mbt_bt_losses *out) {
+    MBT_CHECK_ARG(ws && out, "barlow twins loss: workspace and out are required");
+    MBT_CHECK_ARG(ws->pending_count > 0, "barlow twins loss: no queued call to collect");
+    int slot = ws->pending_head;
+    ws->pending_head = (slot + 1) % MBT_BT_IN_FLIGHT;
+    ws->pending_count--;
+#ifdef MIXBT_HAVE_CUDA
+    if (ws->plan.device == MBT_DEVICE_CUDA) {
+        memset(out, 0, sizeof *out);
+        return mbt_bt_loss_cuda_collect(ws, slot, ws->pending[slot].B, ws->pending[slot].reg,
+                                        ws->pending[slot].lambda_bt, ws->pending[slot].kappa, out);
+    }
+#endif
+    *out = ws->pending[slot].losses;
+    return MBT_OK;
+}
+
+/* The whole loss on the CPU into *out (zeroed first). */
+static mbt_status loss_cpu(mbt_bt_workspace *ws, int B, int reg, int grads, const float *z1, const float *z2,
+                           const float *zm, const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out,
+                           float *dz1, float *dz2, float *dzm) {
+    const int d = ws->dim;
+    memset(out, 0, sizeof *out);
     MBT_TRY(standardize_input("z1", B, d, z1, ws->z1n, ws->is1));
     MBT_TRY(standardize_input("z2", B, d, z2, ws->z2n, ws->is2));
     mbt_bt_job job = {.B = B, .d = d, .reg = reg, .grads = grads, .lambda_bt = params->lambda_bt,

@@ -52,6 +52,9 @@ typedef struct {
     double off_diag; /* sum_{i != j} C_ij^2 (unweighted) */
 } mbt_bt_losses;
 
+/* Loss calls that may be queued before the oldest is collected (mbt_bt_loss_queue). */
+#define MBT_BT_IN_FLIGHT 2
+
 /* Scratch for one (max_batch, dim); the fields are private to barlow_twins*.c. */
 typedef struct {
     int max_batch, dim, with_reg;
@@ -67,6 +70,15 @@ typedef struct {
     int32_t *perm_dev;                 /* CUDA: perm copied to the device [max_batch] */
     double *partial;                   /* CUDA: partial sums of the reductions */
     void *cuda_result;                 /* CUDA: the values read back to the host at the end of a call */
+    /* calls queued and not collected yet, oldest at pending_head (a ring of MBT_BT_IN_FLIGHT) */
+    int pending_head, pending_count;
+    struct {
+        int B, reg;
+        double lambda_bt, kappa;
+        mbt_bt_losses losses;          /* CPU: the values, computed at queue time */
+    } pending[MBT_BT_IN_FLIGHT];
+    void *host_results;                /* CUDA: pinned copies of cuda_result, one per ring slot */
+    void *results_ready[MBT_BT_IN_FLIGHT]; /* CUDA: cudaEvent_t recorded after each slot's copy */
 } mbt_bt_workspace;
 
 /* Plans and allocates the scratch for batches of up to max_batch (>= 2) rows of dim features. with_reg = 0
@@ -86,9 +98,20 @@ void mbt_bt_workspace_free(mbt_bt_workspace *ws);
  * has zero (or non-finite) std over the batch.
  * CUDA workspace: z1, z2, zm, dz1, dz2, dzm are device memory; perm and out are host memory (perm is
  * copied to the device inside the call). The work is queued on the context's stream and the call waits
- * for it once, to read the losses back (so the gradients are ready when it returns). */
+ * for it once, to read the losses back (so the gradients are ready when it returns). It is
+ * mbt_bt_loss_queue then mbt_bt_loss_collect (below). */
 mbt_status mbt_bt_loss(mbt_bt_workspace *ws, int batch, const float *z1, const float *z2, const float *zm,
                        const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out, float *dz1,
                        float *dz2, float *dzm);
+
+/* mbt_bt_loss in two halves, for a host that runs ahead of the device: queue does all the work but the
+ * wait (CUDA: the values are copied back asynchronously into a pinned slot; the gradients are queued,
+ * ready for the backward passes queued after them); collect waits for the values of the oldest queued
+ * call and checks them, returning the errors mbt_bt_loss returns for non-finite values or a zero-std
+ * column, one call late. On the CPU queue computes everything (its errors come at once) and collect
+ * hands the values over. At most MBT_BT_IN_FLIGHT calls may wait; mbt_bt_loss needs none waiting. */
+mbt_status mbt_bt_loss_queue(mbt_bt_workspace *ws, int batch, const float *z1, const float *z2, const float *zm,
+                             const int32_t *perm, const mbt_bt_params *params, float *dz1, float *dz2, float *dzm);
+mbt_status mbt_bt_loss_collect(mbt_bt_workspace *ws, mbt_bt_losses *out);
 
 #endif

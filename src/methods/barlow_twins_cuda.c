@@ -1,8 +1,8 @@
 /* Barlow Twins / Mixed BT loss on the GPU in the Gram order of barlow_twins_gram.c (read it first: the same
  * steps, named alike): standardisation, residuals D, B x B Gram matrices with cuBLAS ssyrk, their dot
  * products, the gradient products with cuBLAS sgemm, then the paths through D and the standardisation
- * backward. Everything is queued on the context's stream; the only synchronisation is the read-back of the
- * loss values (and of the bad-column flags) at the end. Row-major [B, d] buffers are column-major [d, B] to
+ * backward. Everything is queued on the context's stream, ending with an asynchronous copy of the loss
+ * values (and the bad-column flags) into a pinned slot; collecting them is the only wait. Row-major [B, d] buffers are column-major [d, B] to
  * cuBLAS: K = X X^T is syrk(op T) of that, and G = K X is sgemm(X, K) with the roles swapped. */
 #include <limits.h>
 #include <math.h>
@@ -21,7 +21,25 @@ mbt_status mbt_bt_cuda_plan(mbt_bt_workspace *ws) {
     if (ws->with_reg) mbt_plan_bytes(p, (void **)&ws->perm_dev, (size_t)ws->max_batch * sizeof(int32_t));
     mbt_plan_bytes(p, (void **)&ws->partial, (size_t)MBT_BT_NDOTS * MBT_BT_DOT_PARTS * sizeof(double));
     mbt_plan_bytes(p, &ws->cuda_result, sizeof(mbt_bt_cuda_result));
+    MBT_CUDA("barlow twins loss (pinned results)",
+             cudaHostAlloc(&ws->host_results, MBT_BT_IN_FLIGHT * sizeof(mbt_bt_cuda_result), cudaHostAllocDefault));
+    for (int k = 0; k < MBT_BT_IN_FLIGHT; k++) {
+        cudaEvent_t e;
+        MBT_CUDA("barlow twins loss (event)", cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+        ws->results_ready[k] = (void *)e;
+    }
     return MBT_OK;
+}
+
+void mbt_bt_cuda_free(mbt_bt_workspace *ws) {
+    for (int k = 0; k < MBT_BT_IN_FLIGHT; k++) {
+        if (!ws->results_ready[k]) continue;
+        cudaEventSynchronize((cudaEvent_t)ws->results_ready[k]);
+        cudaEventDestroy((cudaEvent_t)ws->results_ready[k]);
+        ws->results_ready[k] = NULL;
+    }
+    if (ws->host_results) cudaFreeHost(ws->host_results);
+    ws->host_results = NULL;
 }
 
 /* K = X X^T for X [B, d], as a full B x B matrix. */
@@ -42,9 +60,9 @@ static mbt_status kx(mbt_cuda_context *ctx, int B, int d, float alpha, const flo
 
 static const char *const input_names[3] = {"z1", "z2", "zm"};
 
-mbt_status mbt_bt_loss_cuda(mbt_bt_workspace *ws, int B, const float *z1, const float *z2, const float *zm,
-                            const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out, float *dz1,
-                            float *dz2, float *dzm) {
+mbt_status mbt_bt_loss_cuda_queue(mbt_bt_workspace *ws, int B, const float *z1, const float *z2, const float *zm,
+                                  const int32_t *perm, const mbt_bt_params *params, float *dz1, float *dz2,
+                                  float *dzm, int slot) {
     const int d = ws->dim, reg = zm != NULL, grads = dz1 != NULL;
     const int separate = reg && params->gt_uses_z2;
     const size_t n = (size_t)B * d, bb = (size_t)B * B;
@@ -127,10 +145,19 @@ mbt_status mbt_bt_loss_cuda(mbt_bt_workspace *ws, int B, const float *z1, const 
         MBT_TRY(mbt_standardize_backward_cuda(B, d, ws->z2n, ws->is2, dz2));
     }
 
-    /* The one synchronisation of the call (a later version may read the values back asynchronously). */
-    mbt_bt_cuda_result r;
-    MBT_CUDA("barlow twins loss (read-back)", cudaMemcpyAsync(&r, res, sizeof r, cudaMemcpyDeviceToHost, st));
-    MBT_CUDA("barlow twins loss", cudaStreamSynchronize(st));
+    /* The values go back to the host without waiting: collect waits for this slot's event. */
+    mbt_bt_cuda_result *host = (mbt_bt_cuda_result *)ws->host_results + slot;
+    MBT_CUDA("barlow twins loss (read-back)", cudaMemcpyAsync(host, res, sizeof *host, cudaMemcpyDeviceToHost, st));
+    MBT_CUDA("barlow twins loss (read-back)", cudaEventRecord((cudaEvent_t)ws->results_ready[slot], st));
+    return MBT_OK;
+}
+
+mbt_status mbt_bt_loss_cuda_collect(mbt_bt_workspace *ws, int slot, int B, int reg, double lambda_bt, double kappa,
+                                    mbt_bt_losses *out) {
+    const int d = ws->dim;
+    MBT_CUDA("barlow twins loss (read-back)", cudaEventSynchronize((cudaEvent_t)ws->results_ready[slot]));
+    const mbt_bt_cuda_result r = ((const mbt_bt_cuda_result *)ws->host_results)[slot];
+    const double inv_b2 = 1.0 / ((double)B * B);
     for (int k = 0; k < 3; k++)
         if (r.bad[k] != UINT_MAX)
             return MBT_FAIL(MBT_ERR_NUMERIC,

@@ -33,11 +33,17 @@ double mbt_bt_dot(const float *x, const float *y, long n);
 /* barlow_twins_cuda.c: reserves the CUDA-only scratch in ws->plan (before its commit) and makes sure the
  * CUDA context (and so the device allocator of plans) exists. */
 mbt_status mbt_bt_cuda_plan(mbt_bt_workspace *ws);
-/* The whole of mbt_bt_loss on a CUDA workspace, after its argument checks (zm is NULL when the
- * regulariser is off; out is zeroed). */
-mbt_status mbt_bt_loss_cuda(mbt_bt_workspace *ws, int B, const float *z1, const float *z2, const float *zm,
-                            const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out, float *dz1,
-                            float *dz2, float *dzm);
+/* mbt_bt_loss_queue on a CUDA workspace, after its argument checks (zm is NULL when the regulariser is
+ * off): everything queued, the values copied back into pinned slot `slot`. */
+mbt_status mbt_bt_loss_cuda_queue(mbt_bt_workspace *ws, int B, const float *z1, const float *z2, const float *zm,
+                                  const int32_t *perm, const mbt_bt_params *params, float *dz1, float *dz2,
+                                  float *dzm, int slot);
+/* Waits for slot `slot`'s values and turns them into *out for a call of B rows (reg: with the regulariser;
+ * its weights lambda_bt and kappa = lambda_reg * lambda_bt); errors as mbt_bt_loss's. */
+mbt_status mbt_bt_loss_cuda_collect(mbt_bt_workspace *ws, int slot, int B, int reg, double lambda_bt, double kappa,
+                                    mbt_bt_losses *out);
+/* Frees the pinned slots and events of mbt_bt_cuda_plan. */
+void mbt_bt_cuda_free(mbt_bt_workspace *ws);
 #endif
 
 #endif

@@ -61,6 +61,14 @@ static mbt_status mix_inputs(mbt_mixbt_step *s, const float *x1, const float *x2
 
 mbt_status mbt_mixbt_step_run(mbt_mixbt_step *s, const float *x1, const float *x2, const int32_t *perm,
                               const mbt_bt_params *params, mbt_bt_losses *losses) {
+    MBT_TRY(mbt_mixbt_step_queue(s, x1, x2, perm, params));
+    return mbt_mixbt_step_collect(s, losses);
+}
+
+mbt_status mbt_mixbt_step_collect(mbt_mixbt_step *s, mbt_bt_losses *losses) { return mbt_bt_loss_collect(&s->bt, losses); }
+
+mbt_status mbt_mixbt_step_queue(mbt_mixbt_step *s, const float *x1, const float *x2, const int32_t *perm,
+                                const mbt_bt_params *params) {
     int mix = params->lambda_reg != 0.0f;
     if (mix && !s->with_reg)
         return MBT_FAIL(MBT_ERR_ARG, "mixbt step: lambda_reg = %g but the step was set up without the regulariser",
@@ -74,7 +82,7 @@ mbt_status mbt_mixbt_step_run(mbt_mixbt_step *s, const float *x1, const float *x
         MBT_TRY(mix_inputs(s, x1, x2, perm, params->alpha));
         MBT_TRY(mbt_model_forward_train(m, 2, s->xm, NULL, &zm));
     }
-    MBT_TRY(mbt_bt_loss(&s->bt, s->batch, z1, z2, zm, perm, params, losses, s->dz1, s->dz2, mix ? s->dzm : NULL));
+    MBT_TRY(mbt_bt_loss_queue(&s->bt, s->batch, z1, z2, zm, perm, params, s->dz1, s->dz2, mix ? s->dzm : NULL));
     if (mix) MBT_TRY(mbt_model_backward(m, 2, s->dzm, NULL));
     MBT_TRY(mbt_model_backward(m, 1, s->dz2, NULL));
     return mbt_model_backward(m, 0, s->dz1, NULL);

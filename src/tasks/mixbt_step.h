@@ -6,8 +6,9 @@
  * The step runs on the model's device. On CUDA the views x1, x2 are device memory, perm and the
  * losses host memory; the mix is a kernel (perm copied to the device on the stream), and the loss
  * (methods/barlow_twins.h) waits once per step for its values to come back: one host
- * synchronisation per step for now (the gradients are then complete too; reading the losses back
- * asynchronously, a step behind, is left for later). */
+ * synchronisation per step with mbt_mixbt_step_run. mbt_mixbt_step_queue queues the whole step without
+ * waiting and mbt_mixbt_step_collect later returns its losses (methods/barlow_twins.h), so a training
+ * loop can queue step t + 1 before it reads step t's losses and the GPU never waits for the host. */
 #ifndef MBT_MIXBT_STEP_H
 #define MBT_MIXBT_STEP_H
 
@@ -37,6 +38,13 @@ void mbt_mixbt_step_free(mbt_mixbt_step *step);
  * *losses. */
 mbt_status mbt_mixbt_step_run(mbt_mixbt_step *step, const float *x1, const float *x2, const int32_t *perm,
                               const mbt_bt_params *params, mbt_bt_losses *losses);
+
+/* mbt_mixbt_step_run in two halves: queue runs (CUDA: queues) the step and leaves its losses to collect,
+ * which returns those of the oldest step queued; up to MBT_BT_IN_FLIGHT steps may wait (the gradient
+ * vector is the latest step's). perm may change once queue returns. */
+mbt_status mbt_mixbt_step_queue(mbt_mixbt_step *step, const float *x1, const float *x2, const int32_t *perm,
+                                const mbt_bt_params *params);
+mbt_status mbt_mixbt_step_collect(mbt_mixbt_step *step, mbt_bt_losses *losses);
 
 /* Draws the step's permutation and Beta(1,1) mixing coefficient from the counter-based stream of
  * (seed, global step), so a resumed run mixes exactly as an uninterrupted one. */

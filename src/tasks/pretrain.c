@@ -380,17 +380,61 @@ static void teardown(run *r) {
     mbt_pretrain_data_close(r->data);
 }
 
-/* Trains epoch `epoch` from its batch r->pos.batch_in_epoch; sums losses into *lbt, *lreg. */
+/* The running account of an epoch: loss sums and the progress line's rate. */
+typedef struct {
+    double lbt, lreg;
+    int64_t n_steps;
+    double t_last;
+    int64_t last_step;
+} epoch_account;
+
+/* Collects the losses of the step queued as batch i of `epoch` (global step count `step` after it, at
+ * learning rate lr): the non-finite check, the sums and the progress line. */
+static mbt_status account_step(run *r, int epoch, int64_t i, int64_t step, double lr, epoch_account *a) {
+    const mbt_pretrain_config *c = &r->cfg;
+    mbt_bt_losses losses;
+    MBT_TRY(mbt_mixbt_step_collect(&r->step, &losses));
+    if (!isfinite(losses.loss_bt) || !isfinite(losses.loss_reg))
+        return MBT_FAIL(MBT_ERR_NUMERIC, "loss is %g (bt %g, reg %g) at epoch %d, step %lld; the last good checkpoint is kept",
+                        losses.loss_bt + losses.loss_reg, losses.loss_bt, losses.loss_reg, epoch, (long long)(step - 1));
+    a->lbt += losses.loss_bt;
+    a->lreg += losses.loss_reg;
+    a->n_steps++;
+    double now = mbt_now();
+    int tty = isatty(fileno(r->log));
+    if ((tty && now - a->t_last > 0.5) || (!tty && (step % c->print_every == 0)) || i + 1 == r->steps_per_epoch) {
+        double ips = (double)(step - a->last_step) * c->batch_size / (now - a->t_last);
+        double left = (double)((int64_t)c->epochs * r->steps_per_epoch - step) * c->batch_size / (ips > 0 ? ips : 1);
+        fprintf(r->log, "%sepoch %d/%d  step %lld/%lld  loss %.4f (bt %.4f reg %.4f)  lr %.3g  %.1f img/s  eta %.0fs%s",
+                tty ? "\r\033[K" : "", epoch, c->epochs, (long long)(i + 1), (long long)r->steps_per_epoch,
+                losses.loss_bt + losses.loss_reg, losses.loss_bt, losses.loss_reg, lr, ips, left, tty ? "" : "\n");
+        fflush(r->log);
+        a->t_last = now;
+        a->last_step = step;
+    }
+    return MBT_OK;
+}
+
+/* Trains epoch `epoch` from its batch r->pos.batch_in_epoch; sums losses into *lbt, *lreg. Each step is
+ * queued (on a GPU the host does not wait for it) and its losses are collected after the next step is
+ * queued, so the device always has work; the last one before returning, also on a stop. */
 static mbt_status train_epoch(run *r, int epoch, double *lbt, double *lreg, int64_t *n_steps, double *lr) {
     const mbt_pretrain_config *c = &r->cfg;
     mbt_bt_params params = {(float)c->lambda_bt, (float)c->lambda_reg, 0.0f, 0};
     MBT_TRY(mbt_pretrain_data_start_epoch(r->data, epoch, r->pos.batch_in_epoch));
-    double t_last = mbt_now();
-    int64_t last_step = r->pos.step;
-    for (int64_t i = r->pos.batch_in_epoch; i < r->steps_per_epoch; i++) {
-        if (stop_requested) return MBT_FAIL(MBT_ERR_INTERRUPTED, "stopped by signal %d", (int)stop_requested);
-        if (c->max_steps && r->pos.step >= c->max_steps)
-            return MBT_FAIL(MBT_ERR_INTERRUPTED, "reached --max-steps %d", c->max_steps);
+    epoch_account a = {0, 0, 0, mbt_now(), r->pos.step};
+    int64_t pending = -1, pending_step = 0; /* the batch whose losses are not collected yet */
+    double pending_lr = 0;
+    mbt_status st = MBT_OK;
+    for (int64_t i = r->pos.batch_in_epoch; st == MBT_OK && i < r->steps_per_epoch; i++) {
+        if (stop_requested) {
+            st = MBT_FAIL(MBT_ERR_INTERRUPTED, "stopped by signal %d", (int)stop_requested);
+            break;
+        }
+        if (c->max_steps && r->pos.step >= c->max_steps) {
+            st = MBT_FAIL(MBT_ERR_INTERRUPTED, "reached --max-steps %d", c->max_steps);
+            break;
+        }
         const float *x1, *x2;
         int on_device;
         MBT_TRY(mbt_pretrain_data_next_pair(r->data, &x1, &x2, &on_device));
@@ -401,33 +445,28 @@ static mbt_status train_epoch(run *r, int epoch, double *lbt, double *lreg, int6
         *lr = mbt_pretrain_lr(c, r->steps_per_epoch, epoch, i);
         r->adam_cfg.lr = (float)*lr;
         mbt_mixbt_draw_mix(c->seed, r->pos.step, c->batch_size, r->perm, &params.alpha);
-        mbt_bt_losses losses;
-        MBT_TRY(mbt_mixbt_step_run(&r->step, x1, x2, r->perm, &params, &losses));
-        if (!isfinite(losses.loss_bt) || !isfinite(losses.loss_reg))
-            return MBT_FAIL(MBT_ERR_NUMERIC, "loss is %g (bt %g, reg %g) at epoch %d, step %lld; the last good checkpoint is kept",
-                            losses.loss_bt + losses.loss_reg, losses.loss_bt, losses.loss_reg, epoch, (long long)r->pos.step);
+        MBT_TRY(mbt_mixbt_step_queue(&r->step, x1, x2, r->perm, &params));
         MBT_TRY(mbt_adam_step(&r->adam, &r->adam_cfg, mbt_model_flat_params(r->model), mbt_model_flat_grads(r->model)));
         MBT_TRY(mbt_model_sync_params(r->model));
         r->pos.step++;
         r->pos.batch_in_epoch = i + 1;
-        *lbt += losses.loss_bt;
-        *lreg += losses.loss_reg;
-        (*n_steps)++;
-        double now = mbt_now();
-        int tty = isatty(fileno(r->log));
-        if ((tty && now - t_last > 0.5) || (!tty && (r->pos.step % c->print_every == 0)) || i + 1 == r->steps_per_epoch) {
-            double ips = (double)(r->pos.step - last_step) * c->batch_size / (now - t_last);
-            double left = (double)((int64_t)c->epochs * r->steps_per_epoch - r->pos.step) * c->batch_size / (ips > 0 ? ips : 1);
-            fprintf(r->log, "%sepoch %d/%d  step %lld/%lld  loss %.4f (bt %.4f reg %.4f)  lr %.3g  %.1f img/s  eta %.0fs%s",
-                    tty ? "\r\033[K" : "", epoch, c->epochs, (long long)(i + 1), (long long)r->steps_per_epoch,
-                    losses.loss_bt + losses.loss_reg, losses.loss_bt, losses.loss_reg, *lr, ips, left, tty ? "" : "\n");
-            fflush(r->log);
-            t_last = now;
-            last_step = r->pos.step;
-        }
+        if (pending >= 0) st = account_step(r, epoch, pending, pending_step, pending_lr, &a);
+        pending = i;
+        pending_step = r->pos.step;
+        pending_lr = *lr;
     }
+    if (pending >= 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mbt_error_message()); /* a stop's message, kept over the collect */
+        mbt_status last = account_step(r, epoch, pending, pending_step, pending_lr, &a);
+        if (last != MBT_OK && (st == MBT_OK || st == MBT_ERR_INTERRUPTED)) st = last; /* a bad loss wins */
+        else if (st != MBT_OK) MBT_FAIL(st, "%s", msg);
+    }
+    *lbt += a.lbt;
+    *lreg += a.lreg;
+    *n_steps += a.n_steps;
     if (isatty(fileno(r->log))) fputc('\n', r->log);
-    return MBT_OK;
+    return st;
 }
 
 mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {

@@ -100,7 +100,7 @@ static inline MBT_HD void mbt_ab_hpass(const mbt_augment_batch_shape *s, const m
     const int32_t *bounds = t + p->bx + 2 * x;
     const int32_t *k = t + p->kx + (size_t)x * p->kx_size;
     uint8_t *o = b->tmp + (((size_t)v * s->src_h + r) * s->size + x) * 3;
-    for (int c = 0; c < 3; c++) o[c] = mbt_px_resample_tap(row + (size_t)bounds[0] * 3 + c, 3, bounds[1], k);
+    mbt_px_resample_rgb(row + (size_t)bounds[0] * 3, bounds[1], k, o);
 }
 
 /* vpass, i < views * size * size: output pixel (y, x) of the resize into img (from tmp after a

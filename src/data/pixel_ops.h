@@ -35,6 +35,20 @@ static inline MBT_HD uint8_t mbt_px_resample_tap(const uint8_t *p, size_t step, 
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+/* One output pixel of a horizontal pass: n interleaved RGB input pixels weighted by k, into out[0..2]
+ * (mbt_px_resample_tap on each channel, in one loop). */
+static inline MBT_HD void mbt_px_resample_rgb(const uint8_t *p, int n, const int32_t *k, uint8_t *out) {
+    int32_t a0 = 1 << (MBT_RESAMPLE_PRECISION_BITS - 1), a1 = a0, a2 = a0;
+    for (int t = 0; t < n; t++) {
+        a0 += (int32_t)p[3 * t] * k[t];
+        a1 += (int32_t)p[3 * t + 1] * k[t];
+        a2 += (int32_t)p[3 * t + 2] * k[t];
+    }
+    int32_t v[3] = {a0 >> MBT_RESAMPLE_PRECISION_BITS, a1 >> MBT_RESAMPLE_PRECISION_BITS,
+                    a2 >> MBT_RESAMPLE_PRECISION_BITS};
+    for (int c = 0; c < 3; c++) out[c] = (uint8_t)(v[c] < 0 ? 0 : v[c] > 255 ? 255 : v[c]);
+}
+
 /* PIL's 'L' value of one pixel: (R*19595 + G*38470 + B*7471 + 0x8000) >> 16. */
 static inline MBT_HD uint8_t mbt_px_luma(const uint8_t *p) {
     return (uint8_t)(((uint32_t)p[0] * 19595u + (uint32_t)p[1] * 38470u + (uint32_t)p[2] * 7471u + 0x8000u) >> 16);

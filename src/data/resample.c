@@ -88,7 +88,7 @@ static void pass_h(const uint8_t *in, size_t in_stride, int rows, uint8_t *out, 
             const int32_t *k = kk + (size_t)xx * ksize;
             const uint8_t *p = row + (size_t)bounds[2 * xx] * 3;
             int n = bounds[2 * xx + 1];
-            for (int c = 0; c < 3; c++) o[3 * xx + c] = mbt_px_resample_tap(p + c, 3, n, k);
+            mbt_px_resample_rgb(p, n, k, o + 3 * xx);
         }
     }
 }

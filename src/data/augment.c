@@ -146,13 +146,17 @@ void mbt_augment_draw_view(const mbt_augment_recipe *r, int view, int width, int
         p->crop = mbt_rrc_params(rng, width, height, r->scale_min, r->scale_max, r->ratio_min, r->ratio_max);
         p->flip = mbt_rng_uniform(rng) < r->flip_p;
     }
-    if (r->blur_p[0] > 0 || r->blur_p[1] > 0 || r->solarize_p[0] > 0 || r->solarize_p[1] > 0) {
+    if (mbt_augment_recipe_blurs(r)) {
         int v = view ? 1 : 0;
         /* the reference: random.random() < p, then sigma = 0.1 + 1.9 * random.random() */
         p->blur = mbt_rng_uniform(rng) < r->blur_p[v];
         p->sigma = uniform(rng, r->blur_sigma_min, r->blur_sigma_max);
         p->solarize = mbt_rng_uniform(rng) < r->solarize_p[v];
     }
+}
+
+int mbt_augment_recipe_blurs(const mbt_augment_recipe *r) {
+    return r->blur_p[0] > 0 || r->blur_p[1] > 0 || r->solarize_p[0] > 0 || r->solarize_p[1] > 0;
 }
 
 void mbt_augment_draw(const mbt_augment_recipe *r, int width, int height, mbt_rng *rng, mbt_augment_params *p) {

@@ -47,6 +47,9 @@ typedef struct {
  * name. */
 mbt_status mbt_augment_recipe_get(const char *name, int size, mbt_augment_recipe *recipe);
 
+/* 1 when the recipe has blur or solarize (the ImageNet recipe), which only mbt_augment_apply runs. */
+int mbt_augment_recipe_blurs(const mbt_augment_recipe *recipe);
+
 /* The transfer evaluation's transform (the reference's evaluate_transfer.py load_transform):
  * Resize((size, size)) (torchvision's default bilinear, PIL's antialiased resize), ToTensor,
  * Normalize(mean, std); eval_square = 1. It has no training augmentation: use mbt_augment_eval for

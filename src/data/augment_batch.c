@@ -10,7 +10,7 @@
 mbt_status mbt_augment_batch_init(mbt_augment_batch *b, mbt_device device, const mbt_augment_recipe *r, int views,
                                   int src_w, int src_h) {
     memset(b, 0, sizeof *b);
-    if (r->blur_p[0] > 0 || r->blur_p[1] > 0 || r->solarize_p[0] > 0 || r->solarize_p[1] > 0)
+    if (mbt_augment_recipe_blurs(r))
         return MBT_FAIL(MBT_ERR_ARG, "batch augmentation: recipe '%s' has blur or solarize, which only the host loader runs",
                         r->name);
     MBT_CHECK_ARG(views >= 1 && src_w >= 1 && src_h >= 1 && r->size >= 1,
@@ -121,33 +121,15 @@ void mbt_augment_batch_run_cpu(const mbt_augment_batch_shape *s, const mbt_augme
         mbt_ab_stage_kind kind = stages[j].kind;
         int k = stages[j].k;
         size_t n = mbt_ab_stage_elements(s, kind);
-        switch (kind) {
-        case MBT_AB_COPY:
-            for (size_t i = 0; i < n; i++) mbt_ab_copy(s, b, i);
-            break;
-        case MBT_AB_SUMS:
-            for (int v = 0; v < s->views; v++) {
-                if (!mbt_ab_needs_sum(b, v, k)) continue;
-                uint32_t sum = 0;
-                for (size_t i = 0; i < n; i++) sum += mbt_ab_luma(s, b, v, i);
-                b->sums[v] = sum;
-            }
-            break;
-        case MBT_AB_JITTER:
-            for (size_t i = 0; i < n; i++) mbt_ab_jitter(s, b, k, i);
-            break;
-        case MBT_AB_GRAY:
-            for (size_t i = 0; i < n; i++) mbt_ab_gray(s, b, i);
-            break;
-        case MBT_AB_HPASS:
-            for (size_t i = 0; i < n; i++) mbt_ab_hpass(s, b, i);
-            break;
-        case MBT_AB_VPASS:
-            for (size_t i = 0; i < n; i++) mbt_ab_vpass(s, b, i);
-            break;
-        case MBT_AB_NORMALIZE:
-            for (size_t i = 0; i < n; i++) mbt_ab_normalize(s, b, i);
-            break;
+        if (kind != MBT_AB_SUMS) {
+            for (size_t i = 0; i < n; i++) mbt_ab_element(s, b, kind, k, i);
+            continue;
+        }
+        for (int v = 0; v < s->views; v++) {
+            if (!mbt_ab_needs_sum(b, v, k)) continue;
+            uint32_t sum = 0;
+            for (size_t i = 0; i < n; i++) sum += mbt_ab_luma(s, b, v, i);
+            b->sums[v] = sum;
         }
     }
 }

@@ -8,30 +8,20 @@
 typedef mbt_augment_batch_shape shape_t;
 typedef mbt_augment_batch_bufs bufs_t;
 
-static __global__ void copy_kernel(shape_t s, bufs_t b, size_t n) { MBT_CUDA_FOR(i, n) mbt_ab_copy(&s, &b, i); }
-static __global__ void jitter_kernel(shape_t s, bufs_t b, int k, size_t n) {
-    MBT_CUDA_FOR(i, n) mbt_ab_jitter(&s, &b, k, i);
-}
-static __global__ void gray_kernel(shape_t s, bufs_t b, size_t n) { MBT_CUDA_FOR(i, n) mbt_ab_gray(&s, &b, i); }
-static __global__ void hpass_kernel(shape_t s, bufs_t b, size_t n) { MBT_CUDA_FOR(i, n) mbt_ab_hpass(&s, &b, i); }
-static __global__ void vpass_kernel(shape_t s, bufs_t b, size_t n) { MBT_CUDA_FOR(i, n) mbt_ab_vpass(&s, &b, i); }
-static __global__ void normalize_kernel(shape_t s, bufs_t b, size_t n) {
-    MBT_CUDA_FOR(i, n) mbt_ab_normalize(&s, &b, i);
+/* One per-element stage (the kind is the same for every thread). */
+static __global__ void element_kernel(shape_t s, bufs_t b, mbt_ab_stage_kind kind, int k, size_t n) {
+    MBT_CUDA_FOR(i, n) mbt_ab_element(&s, &b, kind, k, i);
 }
 
-/* One block per view: sums[v] = the 'L' sum of its n colour-image pixels (integers: any order is exact). */
+/* One block per view: sums[v] = the 'L' sum of its n colour-image pixels (integers below 2^32, exact in
+ * the block sum's doubles whatever the order). */
 static __global__ void sums_kernel(shape_t s, bufs_t b, int k, size_t n) {
     const int v = blockIdx.x;
     if (!mbt_ab_needs_sum(&b, v, k)) return; /* the whole block leaves together */
-    __shared__ uint32_t total;
-    if (threadIdx.x == 0) total = 0;
-    __syncthreads();
-    uint32_t acc = 0;
+    double acc = 0;
     for (size_t j = threadIdx.x; j < n; j += blockDim.x) acc += mbt_ab_luma(&s, &b, v, j);
-    for (int o = 16; o > 0; o >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, o);
-    if ((threadIdx.x & 31u) == 0) atomicAdd(&total, acc);
-    __syncthreads();
-    if (threadIdx.x == 0) b.sums[v] = total;
+    const double total = mbt_block_sum(acc);
+    if (threadIdx.x == 0) b.sums[v] = (uint32_t)total;
 }
 
 extern "C" mbt_status mbt_augment_batch_cuda_init(mbt_augment_batch *b) {
@@ -83,16 +73,10 @@ extern "C" mbt_status mbt_augment_batch_run_cuda(mbt_augment_batch *b, const uin
     for (int j = 0; j < count; j++) {
         const int k = stages[j].k;
         const size_t n = mbt_ab_stage_elements(&s, stages[j].kind);
-        const unsigned blocks = mbt_cuda_blocks(n);
-        switch (stages[j].kind) {
-        case MBT_AB_COPY: copy_kernel<<<blocks, MBT_CUDA_BLOCK, 0, st>>>(s, d, n); break;
-        case MBT_AB_SUMS: sums_kernel<<<(unsigned)s.views, MBT_CUDA_BLOCK, 0, st>>>(s, d, k, n); break;
-        case MBT_AB_JITTER: jitter_kernel<<<blocks, MBT_CUDA_BLOCK, 0, st>>>(s, d, k, n); break;
-        case MBT_AB_GRAY: gray_kernel<<<blocks, MBT_CUDA_BLOCK, 0, st>>>(s, d, n); break;
-        case MBT_AB_HPASS: hpass_kernel<<<blocks, MBT_CUDA_BLOCK, 0, st>>>(s, d, n); break;
-        case MBT_AB_VPASS: vpass_kernel<<<blocks, MBT_CUDA_BLOCK, 0, st>>>(s, d, n); break;
-        case MBT_AB_NORMALIZE: normalize_kernel<<<blocks, MBT_CUDA_BLOCK, 0, st>>>(s, d, n); break;
-        }
+        if (stages[j].kind == MBT_AB_SUMS)
+            sums_kernel<<<(unsigned)s.views, MBT_CUDA_BLOCK, 0, st>>>(s, d, k, n);
+        else
+            element_kernel<<<mbt_cuda_blocks(n), MBT_CUDA_BLOCK, 0, st>>>(s, d, stages[j].kind, k, n);
         MBT_CUDA_LAUNCHED("batch augmentation");
     }
     return MBT_OK;

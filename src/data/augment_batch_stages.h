@@ -50,20 +50,27 @@ static inline MBT_HD uint32_t mbt_ab_luma(const mbt_augment_batch_shape *s, cons
     return mbt_px_luma(mbt_ab_color_image(s, b, v) + 3 * j);
 }
 
+/* Element i of a colour stage (i < views * colour image pixels): its view into *v, its pixel returned. */
+static inline MBT_HD uint8_t *mbt_ab_color_pixel(const mbt_augment_batch_shape *s, const mbt_augment_batch_bufs *b,
+                                                 size_t i, int *v) {
+    size_t n = mbt_ab_color_pixels(s);
+    *v = (int)(i / n);
+    return mbt_ab_color_image(s, b, *v) + 3 * (i - (size_t)*v * n);
+}
+
 /* jitter slot k, i < views * (colour image pixels): one pixel through the view's k-th colour op. */
 static inline MBT_HD void mbt_ab_jitter(const mbt_augment_batch_shape *s, const mbt_augment_batch_bufs *b, int k,
                                         size_t i) {
-    size_t n = mbt_ab_color_pixels(s);
-    int v = (int)(i / n);
+    int v;
+    uint8_t *px = mbt_ab_color_pixel(s, b, i, &v);
     const mbt_augment_view_plan *p = &b->plans[v];
     if (!p->jitter) return;
-    uint8_t *px = mbt_ab_color_image(s, b, v) + 3 * (i - (size_t)v * n);
     switch (p->order[k]) {
     case 0:
         for (int c = 0; c < 3; c++) px[c] = mbt_px_blend(0, px[c], p->factor[0]);
         break;
     case 1: {
-        int mean = mbt_px_contrast_mean(b->sums[v], n);
+        int mean = mbt_px_contrast_mean(b->sums[v], mbt_ab_color_pixels(s));
         for (int c = 0; c < 3; c++) px[c] = mbt_px_blend(mean, px[c], p->factor[1]);
         break;
     }
@@ -78,11 +85,9 @@ static inline MBT_HD void mbt_ab_jitter(const mbt_augment_batch_shape *s, const 
 
 /* gray, i < views * (colour image pixels). */
 static inline MBT_HD void mbt_ab_gray(const mbt_augment_batch_shape *s, const mbt_augment_batch_bufs *b, size_t i) {
-    size_t n = mbt_ab_color_pixels(s);
-    int v = (int)(i / n);
-    if (!b->plans[v].gray) return;
-    uint8_t *px = mbt_ab_color_image(s, b, v) + 3 * (i - (size_t)v * n);
-    px[0] = px[1] = px[2] = mbt_px_luma(px);
+    int v;
+    uint8_t *px = mbt_ab_color_pixel(s, b, i, &v);
+    if (b->plans[v].gray) px[0] = px[1] = px[2] = mbt_px_luma(px);
 }
 
 /* hpass, i < views * src_h * size: row r < crop_h, output column x of the horizontal pass into tmp. */
@@ -158,6 +163,20 @@ typedef struct {
 } mbt_ab_stage;
 
 #define MBT_AB_MAX_STAGES 13
+
+/* Element i of a per-element stage (every kind but SUMS, which is a sum per view). */
+static inline MBT_HD void mbt_ab_element(const mbt_augment_batch_shape *s, const mbt_augment_batch_bufs *b,
+                                         mbt_ab_stage_kind kind, int k, size_t i) {
+    switch (kind) {
+    case MBT_AB_COPY: mbt_ab_copy(s, b, i); break;
+    case MBT_AB_JITTER: mbt_ab_jitter(s, b, k, i); break;
+    case MBT_AB_GRAY: mbt_ab_gray(s, b, i); break;
+    case MBT_AB_HPASS: mbt_ab_hpass(s, b, i); break;
+    case MBT_AB_VPASS: mbt_ab_vpass(s, b, i); break;
+    case MBT_AB_NORMALIZE: mbt_ab_normalize(s, b, i); break;
+    case MBT_AB_SUMS: break;
+    }
+}
 
 static inline int mbt_ab_push(mbt_ab_stage *out, int n, mbt_ab_stage_kind kind, int k) {
     out[n].kind = kind;

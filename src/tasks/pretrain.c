@@ -455,12 +455,9 @@ static mbt_status train_epoch(run *r, int epoch, double *lbt, double *lreg, int6
         pending_step = r->pos.step;
         pending_lr = *lr;
     }
-    if (pending >= 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mbt_error_message()); /* a stop's message, kept over the collect */
+    if (pending >= 0 && (st == MBT_OK || st == MBT_ERR_INTERRUPTED)) { /* (after another error: no matter) */
         mbt_status last = account_step(r, epoch, pending, pending_step, pending_lr, &a);
-        if (last != MBT_OK && (st == MBT_OK || st == MBT_ERR_INTERRUPTED)) st = last; /* a bad loss wins */
-        else if (st != MBT_OK) MBT_FAIL(st, "%s", msg);
+        if (last != MBT_OK) st = last; /* a bad loss wins over a stop: no checkpoint after it */
     }
     *lbt += a.lbt;
     *lreg += a.lreg;

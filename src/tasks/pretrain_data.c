@@ -80,9 +80,9 @@ static mbt_status use_device_data(const mbt_pretrain_data *d, const mbt_pretrain
         *yes = 1;
         return MBT_OK;
     }
-    if (strcmp(mode, "auto") != 0) MBT_CHECK_ARG(!strcmp(mode, "host"), "--loader %s: expected auto, host or device", mode);
-    if (strcmp(mode, "auto") != 0 || device == MBT_DEVICE_CPU || !strcmp(cfg->dataset, "folder") ||
-        d->recipe.blur_p[0] > 0 || d->recipe.blur_p[1] > 0 || d->recipe.solarize_p[0] > 0 || d->recipe.solarize_p[1] > 0)
+    MBT_CHECK_ARG(!strcmp(mode, "host") || !strcmp(mode, "auto"), "--loader %s: expected auto, host or device", mode);
+    if (!strcmp(mode, "host") || device == MBT_DEVICE_CPU || !strcmp(cfg->dataset, "folder") ||
+        mbt_augment_recipe_blurs(&d->recipe))
         return MBT_OK;
     mbt_dataset_reader rd = {0};
     mbt_image img = {0};

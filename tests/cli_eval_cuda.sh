@@ -2,8 +2,9 @@
 # --device on the evaluation commands (knn, embed, linear, transfer): a bad value or a device this build
 # or machine cannot run is a one-line error with a non-zero exit; with a GPU, knn and embed on cuda give
 # the CPU's features (exact fp32, MIXBT_NO_TF32=1) and numbers, linear --features-once on cuda the CPU's
-# accuracy, and the reference BN mode on cuda is refused. Without a GPU only the errors are checked (the
-# rest is reported as skipped in the output, the test passes).
+# accuracy, and linear in the reference BN mode (training-mode BN) on cuda the CPU's losses and accuracy.
+# Without a GPU only the errors are checked (the rest is reported as skipped in the output, the test
+# passes).
 mixbt=$1
 source "$(dirname "$0")/lib_cli.sh"
 make_tiny_cifar "$tmp/c10" 13
@@ -51,14 +52,32 @@ print("cli_eval_cuda: embed, %d values, largest difference %.3g" % (len(a), wors
 sys.exit(0 if worst < 1e-4 else 1)
 PY
 
-# linear: features once gives the CPU's accuracy; the reference BN mode is refused on the GPU
+# linear: features once gives the CPU's accuracy
 for dev in cpu cuda; do
   "$mixbt" linear "${eval_flags[@]}" --epochs 2 --features-once --device $dev > "$tmp/l_$dev.out" 2>&1 ||
     bad "linear --device $dev: $(tail -2 "$tmp/l_$dev.out")"
 done
 a=$(grep -i 'top-1' "$tmp/l_cpu.out" | tail -1); b=$(grep -i 'top-1' "$tmp/l_cuda.out" | tail -1)
 [ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "linear --features-once: cpu '$a', cuda '$b'"
-expect_error "--bn train) runs on the CPU only" linear "${eval_flags[@]}" --epochs 1 --device cuda
+
+# linear, the reference mode (training-mode BN on augmented batches of 24, 24, 24, 24 and a last one of 4):
+# the GPU's losses are the CPU's within 1e-3 and its accuracies within one test image of 32
+for dev in cpu cuda; do
+  "$mixbt" linear "${eval_flags[@]}" --epochs 2 --batch-size 24 --device $dev --out "$tmp/lt_$dev" \
+    > "$tmp/lt_$dev.out" 2>&1 || bad "linear --bn train --device $dev: $(tail -2 "$tmp/lt_$dev.out")"
+done
+python3 - "$tmp/lt_cpu/metrics.csv" "$tmp/lt_cuda/metrics.csv" <<'PY' && ok || bad "linear --bn train: cuda differs from the cpu"
+import csv, sys
+cpu, gpu = (list(csv.DictReader(open(p))) for p in sys.argv[1:3])
+worst = 0.0
+for a, b in zip(cpu, gpu):
+    for k in ("train_loss", "test_loss"):
+        worst = max(worst, abs(float(a[k]) - float(b[k])) / abs(float(a[k])))
+    for k in ("test_top1", "test_top5"):
+        if abs(float(a[k]) - float(b[k])) > 100 / 32 + 1e-6: worst = float("inf")
+print("cli_eval_cuda: linear --bn train, %d epochs, largest relative loss difference %.3g" % (len(cpu), worst))
+sys.exit(0 if len(cpu) == len(gpu) == 2 and worst < 1e-3 else 1)
+PY
 
 echo "cli_eval_cuda: $pass passed, $fails failed"
 [ $fails -eq 0 ]

@@ -37,7 +37,7 @@ int cmd_linear(int argc, char **argv) {
         {"seed", FLAG_INT64, &seed, NULL, "S", "seed of the classifier's initialisation, the shuffling and the augmentations", 0, 0, 9.2e18},
         {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
         {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
-        {"device", FLAG_DEVICE, &c.device, NULL, "DEV", "where the backbone runs: cpu, cuda or cuda:N (cuda: with --bn frozen or --features-once)", 0, 0, -1},
+        {"device", FLAG_DEVICE, &c.device, NULL, "DEV", "where the backbone runs: cpu, cuda or cuda:N", 0, 0, -1},
         {"out", FLAG_STRING, &c.out_dir, NULL, "DIR", "run folder for config.json, metrics.csv and linear_head.safetensors", 0, 0, -1},
     };
     int n = (int)(sizeof flags / sizeof *flags);

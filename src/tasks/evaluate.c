@@ -39,6 +39,10 @@ void mbt_feature_extractor_free(mbt_feature_extractor *fx) {
     memset(fx, 0, sizeof *fx);
 }
 
+mbt_status mbt_feature_extractor_refresh_buffers(mbt_feature_extractor *fx) {
+    return fx->on_device ? mbt_eval_model_copy_buffers(fx->on_device, fx->model) : MBT_OK;
+}
+
 static mbt_status forward(mbt_model *model, mbt_feature_kind kind, int n, const float *x, float *out) {
     switch (kind) {
     case MBT_FEAT_BACKBONE: return mbt_model_forward_eval(model, n, x, out, NULL);

@@ -50,6 +50,9 @@ typedef struct {
 mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind,
                                       mbt_device device);
 void mbt_feature_extractor_free(mbt_feature_extractor *fx);
+/* After the running statistics of the model given to init changed (training-mode BN forwards): CUDA:
+ * copies them to the device copy; CPU: nothing (the model itself runs). */
+mbt_status mbt_feature_extractor_refresh_buffers(mbt_feature_extractor *fx);
 /* Features of n <= batch images x (host memory) into out [n, dim] (host memory). */
 mbt_status mbt_feature_extractor_run(mbt_feature_extractor *fx, int n, const float *x, float *out);
 

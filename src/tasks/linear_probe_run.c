@@ -17,6 +17,7 @@
 #include "optim/schedule.h"
 #include "tasks/evaluate_data.h"
 #include "tasks/linear_probe.h"
+#include "tasks/train_bn_features.h"
 
 double mbt_probe_schedule_lr(const mbt_probe_schedule *s, int epoch1, int epochs) {
     if (s->kind == MBT_PROBE_SCHED_MULTISTEP)
@@ -41,7 +42,9 @@ typedef struct {
     const mbt_probe_spec *c;
     const mbt_eval_progress *progress;
     FILE *log;
-    mbt_model *model, *tail;
+    mbt_model *model;
+    mbt_train_bn_features bn_train; /* training-mode BN forwards (the reference mode) */
+    int bn_train_ready;
     int once; /* features extracted once */
     mbt_eval_data data;
     int data_open;
@@ -165,19 +168,6 @@ static mbt_status save_head(probe *p) {
 
 /* ---- one epoch ----------------------------------------------------------------------------------- */
 
-/* Training-mode BN forward of a whole batch (the reference's net.train()); the last partial batch runs
- * through a model of its size that shares the parameters and carries the running statistics over. */
-static mbt_status train_mode_features(probe *p, const float *x, int n, const float **feat) {
-    mbt_model *m = n == mbt_model_batch(p->model) ? p->model : p->tail;
-    if (!m || mbt_model_batch(m) != n)
-        return MBT_FAIL(MBT_ERR_ARG, "%s: a training batch of %d images (model batch %d)", p->c->command, n,
-                        mbt_model_batch(p->model));
-    if (m == p->tail) MBT_TRY(mbt_eval_model_copy_buffers(p->tail, p->model));
-    MBT_TRY(mbt_model_forward_train(m, 0, x, feat, NULL));
-    if (m == p->tail) MBT_TRY(mbt_eval_model_copy_buffers(p->model, p->tail));
-    return MBT_OK;
-}
-
 static mbt_status train_epoch_images(probe *p, int epoch, double lr, mbt_class_counts *cnt) {
     const mbt_probe_spec *c = p->c;
     MBT_TRY(mbt_view_batches_start(p->views, (uint32_t)epoch));
@@ -195,8 +185,8 @@ static mbt_status train_epoch_images(probe *p, int epoch, double lr, mbt_class_c
         done += n;
         const float *feat = p->batch_feat;
         if (c->bn == MBT_PROBE_BN_TRAIN) {
-            if (n == 1 && !p->tail) continue; /* see the note printed at the start */
-            MBT_TRY(train_mode_features(p, x, n, &feat));
+            if (n == 1) continue; /* see the note printed at the start */
+            MBT_TRY(mbt_train_bn_features_run(&p->bn_train, n, x, &feat));
         } else {
             size_t per_image = (size_t)3 * p->data.recipe.size * p->data.recipe.size;
             for (int s = 0; s < n; s += mb) {
@@ -230,7 +220,13 @@ static mbt_status train_epoch_features(probe *p, int epoch, double lr, mbt_class
 static mbt_status test_pass(probe *p, mbt_class_counts *cnt) {
     /* the test features change only while training-mode BN moves the running statistics */
     int fixed = p->once || p->c->bn == MBT_PROBE_BN_FROZEN;
-    if (!fixed || !p->test_cached) MBT_TRY(extract_part(p, MBT_EVAL_TEST, p->test_feat, p->test_lab, "test"));
+    if (!fixed || !p->test_cached) {
+        if (p->bn_train_ready) { /* the running statistics the epoch moved, to where the test pass runs */
+            MBT_TRY(mbt_train_bn_features_sync(&p->bn_train));
+            MBT_TRY(mbt_feature_extractor_refresh_buffers(&p->fx));
+        }
+        MBT_TRY(extract_part(p, MBT_EVAL_TEST, p->test_feat, p->test_lab, "test"));
+    }
     p->test_cached = 1;
     int B = p->c->batch_size;
     for (int64_t s = 0; s < p->n_test; s += B) {
@@ -280,9 +276,6 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
     int train_bn = c->bn == MBT_PROBE_BN_TRAIN && !p->once;
     mbt_device device;
     MBT_TRY(mbt_device_open(c->device ? c->device : "cpu", "--device", &device));
-    if (device != MBT_DEVICE_CPU && train_bn)
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "--device %s: the reference's training-mode BN (--bn train) runs on the "
-                        "CPU only so far; use --bn frozen or --features-once on the GPU", c->device);
     if (c->out_dir) MBT_TRY(make_run_folder(c->out_dir, c->command));
     mbt_set_threads(c->threads > 0 ? c->threads : 1);
     mbt_eval_data_config dc = {c->dataset, c->data_dir, 0, c->subset, c->test_subset, 1, 1};
@@ -295,8 +288,9 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
     int64_t batch = train_bn ? (c->batch_size < p->n_train ? c->batch_size : p->n_train)
                              : (c->extract_batch < most ? c->extract_batch : most);
     if (batch < 2) batch = 2; /* a training model needs 2; a single image is padded */
-    /* training-mode forwards (and the tail model) only with training-mode BN */
-    mbt_eval_model_options mo = {c->checkpoint, c->arch, (int)batch, train_bn, 0};
+    /* the loaded model runs training-mode forwards itself only on the CPU (on a GPU a copy does) */
+    int host_training = train_bn && device == MBT_DEVICE_CPU;
+    mbt_eval_model_options mo = {c->checkpoint, c->arch, (int)batch, host_training, 0};
     MBT_TRY(mbt_eval_model_load(&mo, &p->model, &res->model, p->log));
     if (c->recipe) {
         mbt_augment_recipe recipe = *c->recipe;
@@ -305,7 +299,7 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
             if (p->log)
                 fprintf(p->log, "%s: the backbone takes %d px inputs here (the checkpoint's input size is %d)\n",
                         c->command, recipe.size, res->model.config.image_size);
-            MBT_TRY(rebuild_for_size(p, &res->model, recipe.size, (int)batch, train_bn));
+            MBT_TRY(rebuild_for_size(p, &res->model, recipe.size, (int)batch, host_training));
         }
         MBT_TRY(mbt_eval_data_set_recipe(&p->data, &recipe));
     } else {
@@ -348,10 +342,11 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
                                         c->workers > 0 ? c->workers : 1, c->seed));
         mbt_view_batches_set_augment(p->views, c->augment);
         int rem = (int)(p->n_train % c->batch_size);
-        if (train_bn && rem >= 2 && rem != mbt_model_batch(p->model)) {
-            MBT_TRY(mbt_model_create(&p->tail, &res->model.config, rem, 1, 1, MBT_DEVICE_CPU));
-            MBT_TRY(mbt_eval_model_copy_state(p->tail, p->model));
-        } else if (train_bn && rem == 1 && p->log) {
+        if (train_bn) {
+            MBT_TRY(mbt_train_bn_features_init(&p->bn_train, p->model, rem, device));
+            p->bn_train_ready = 1;
+        }
+        if (train_bn && rem == 1 && p->log) {
             fprintf(p->log, "%s: the last batch of each epoch holds 1 image, which training-mode BN cannot "
                             "normalise here; it is skipped\n", c->command);
         }
@@ -415,7 +410,7 @@ mbt_status mbt_probe_run(const mbt_probe_spec *c, const mbt_eval_progress *progr
     mbt_loader_destroy(p.loader);
     if (p.fx_ready) mbt_feature_extractor_free(&p.fx);
     if (p.data_open) mbt_eval_data_close(&p.data);
-    mbt_model_destroy(p.tail);
+    if (p.bn_train_ready) mbt_train_bn_features_free(&p.bn_train);
     mbt_model_destroy(p.model);
     return st;
 }

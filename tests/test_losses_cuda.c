@@ -1,8 +1,9 @@
 /* The GPU Barlow Twins / Mixed BT loss (methods/barlow_twins.h on a CUDA workspace) against the CPU loss on
  * the same inputs: values and the three gradients, with the regulariser on (paper and gt_uses_z2 targets)
  * and off (lambda_reg = 0, dzm zeroed), B < d and B > d (the CPU then takes its d x d order, the GPU its
- * Gram order), a batch smaller than planned, a perm with repeated entries, values without gradients, and
- * the zero-std error. Skipped (exit 77) without a CUDA build or a GPU.
+ * Gram order), a batch smaller than planned, a perm with repeated entries, values without gradients, calls
+ * queued before collecting (their perms changed right after queuing, behind a busy stream), and the
+ * zero-std error. Skipped (exit 77) without a CUDA build or a GPU.
  * Tolerances (relative; gradients relative to the array's largest |CPU value|): 1e-4 with fp32 products
  * (MIXBT_NO_TF32=1), 1e-2 with TF32 products (the default). */
 #include <math.h>
@@ -16,6 +17,7 @@
 #include "methods/barlow_twins.h"
 #ifdef MIXBT_HAVE_CUDA
 #include "core/cuda.h"
+#include "cuda_busy.h"
 #endif
 
 #ifdef MIXBT_HAVE_CUDA
@@ -121,6 +123,28 @@ static void run_case(int B, int d, int extra, float lambda_reg, int gt_uses_z2, 
             CHECK(q1.loss_bt == lg.loss_bt && q1.loss_reg == lg.loss_reg);
             CHECK(q2.on_diag == lg.on_diag && q2.off_diag == lg.off_diag);
             CHECK(q2.loss_bt == q2.on_diag + (double)p2.lambda_bt * q2.off_diag);
+        }
+        /* Two calls with different perms queued behind a busy stream, each perm overwritten as soon as its
+         * call returns: each call keeps its own (own pinned ring slot), as synchronous calls afterwards say. */
+        if (lambda_reg != 0.0f) {
+            int32_t *perm2 = malloc(B * sizeof(int32_t)), *scratch = malloc(B * sizeof(int32_t));
+            for (int b = 0; b < B; b++) perm2[b] = perm[B - 1 - b];
+            mbt_bt_losses r1, r2, s1, s2;
+            cuda_keep_busy(20);
+            memcpy(scratch, perm, B * sizeof(int32_t));
+            int queued = CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, scratch, &p, NULL, NULL, NULL));
+            memcpy(scratch, perm2, B * sizeof(int32_t));
+            queued = queued && CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, scratch, &p, NULL, NULL, NULL));
+            memset(scratch, 0, B * sizeof(int32_t));
+            if (queued && CHECK_OK(mbt_bt_loss_collect(&wg, &r1)) && CHECK_OK(mbt_bt_loss_collect(&wg, &r2)) &&
+                CHECK_OK(mbt_bt_loss(&wg, B, z1d, z2d, zmd, perm, &p, &s1, NULL, NULL, NULL)) &&
+                CHECK_OK(mbt_bt_loss(&wg, B, z1d, z2d, zmd, perm2, &p, &s2, NULL, NULL, NULL))) {
+                CHECK_MSG(r1.loss_reg == s1.loss_reg && r2.loss_reg == s2.loss_reg,
+                          "%s: queued loss_reg %.9g, %.9g; synchronous %.9g, %.9g", ctx, r1.loss_reg, r2.loss_reg,
+                          s1.loss_reg, s2.loss_reg);
+                CHECK_MSG(s1.loss_reg != s2.loss_reg, "%s: the two perms give the same loss_reg", ctx);
+            }
+            free(perm2), free(scratch);
         }
         mbt_bt_workspace_free(&wg);
     }

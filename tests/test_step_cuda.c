@@ -5,7 +5,9 @@
  * written from the GPU (model and Adam state downloaded) read into a CPU model and Adam state gives the
  * GPU's values bit for bit, and read back into a fresh GPU model and state gives them too. The second
  * step runs on the parameters Adam updated on the device, so it also proves the update reaches the ops
- * (sync_params). Skipped (exit 77) without a CUDA build or a GPU.
+ * (sync_params). Then two steps queued before either is collected, with different perms changed right
+ * after queuing behind a busy stream, give the losses of the same steps run synchronously. Skipped (exit
+ * 77) without a CUDA build or a GPU.
  *
  * Tolerances (relative): losses 1e-4 with fp32 products (MIXBT_NO_TF32=1), 1e-2 with TF32 (the
  * default); gradients per tensor (norm-wise) 1e-3 / 1e-1. Parameter updates: Adam's first step moves
@@ -28,6 +30,7 @@
 #include "tasks/mixbt_step.h"
 #ifdef MIXBT_HAVE_CUDA
 #include "core/cuda.h"
+#include "cuda_busy.h"
 #endif
 
 #ifdef MIXBT_HAVE_CUDA
@@ -223,6 +226,31 @@ int main(void) {
         float *pg = download(mbt_model_flat_params(gpu.model), n);
         compare_updates(i, cpu.model, before, mbt_model_flat_params(cpu.model), pg, grad_cpu);
         free(pg), free(gg), free(grad_cpu);
+    }
+
+    { /* Two steps queued before either is collected, behind a busy stream, each perm overwritten as soon as its
+       * step is queued: each step mixes with its own perm (the step's pinned ring), as synchronous steps say. */
+        int32_t pa[B], pb[B], scratch[B];
+        mbt_bt_params bp = {(float)0.0078125, 4.0f, 0.0f, 0};
+        mbt_mixbt_draw_mix(5, 100, B, pa, &bp.alpha);
+        for (int b = 0; b < B; b++) pb[b] = pa[(b + 1) % B];
+        mbt_bt_losses q1, q2, s1, s2;
+        cuda_keep_busy(20);
+        memcpy(scratch, pa, sizeof scratch);
+        int queued = CHECK_OK(mbt_mixbt_step_queue(&gpu.step, gpu.x1, gpu.x2, scratch, &bp));
+        memcpy(scratch, pb, sizeof scratch);
+        queued = queued && CHECK_OK(mbt_mixbt_step_queue(&gpu.step, gpu.x1, gpu.x2, scratch, &bp));
+        memset(scratch, 0, sizeof scratch);
+        if (queued && CHECK_OK(mbt_mixbt_step_collect(&gpu.step, &q1)) && CHECK_OK(mbt_mixbt_step_collect(&gpu.step, &q2)) &&
+            CHECK_OK(mbt_mixbt_step_run(&gpu.step, gpu.x1, gpu.x2, pa, &bp, &s1)) &&
+            CHECK_OK(mbt_mixbt_step_run(&gpu.step, gpu.x1, gpu.x2, pb, &bp, &s2))) {
+            printf("queued steps: loss_reg %.9g / %.9g, synchronous %.9g / %.9g\n", q1.loss_reg, q2.loss_reg,
+                   s1.loss_reg, s2.loss_reg);
+            CHECK_CLOSE(q1.loss_reg, s1.loss_reg, 1e-6, 0);
+            CHECK_CLOSE(q2.loss_reg, s2.loss_reg, 1e-6, 0);
+            CHECK_MSG(fabs(s1.loss_reg - s2.loss_reg) > 1e-4 * fabs(s1.loss_reg),
+                      "the two perms give nearly the same loss_reg (%.9g, %.9g)", s1.loss_reg, s2.loss_reg);
+        }
     }
 
     char dir[] = "/tmp/mixbt_step_cuda_XXXXXX", path[64];

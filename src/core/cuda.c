@@ -161,4 +161,22 @@ void mbt_cuda_free(void *ptr) {
     if (ptr) cudaFree(ptr);
 }
 
+mbt_status mbt_cuda_host_alloc(const char *what, void **ptr, size_t bytes) {
+    *ptr = NULL;
+    if (bytes == 0) bytes = 1;
+    cudaError_t e = cudaHostAlloc(ptr, bytes, cudaHostAllocDefault);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        *ptr = NULL;
+        return MBT_FAIL(MBT_ERR_NOMEM, "%s: pinned host memory of %.1f MiB: %s", what, bytes / 1048576.0,
+                        cudaGetErrorString(e));
+    }
+    memset(*ptr, 0, bytes);
+    return MBT_OK;
+}
+
+void mbt_cuda_host_free(void *ptr) {
+    if (ptr) cudaFreeHost(ptr);
+}
+
 const char *mbt_cublas_status_name(cublasStatus_t s) { return cublasGetStatusName(s); }

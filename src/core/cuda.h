@@ -42,6 +42,11 @@ int mbt_cuda_tf32_enabled(void);
 mbt_status mbt_cuda_alloc(const char *what, void **ptr, size_t bytes);
 /* Frees memory from mbt_cuda_alloc (NULL is fine). Synchronises the device. */
 void mbt_cuda_free(void *ptr);
+/* Pinned (page-locked) host memory of `bytes` (at least 1), zero-filled: copies from it to the device
+ * are truly asynchronous, so it must not change until the stream has reached the copy. */
+mbt_status mbt_cuda_host_alloc(const char *what, void **ptr, size_t bytes);
+/* Frees memory from mbt_cuda_host_alloc (NULL is fine). */
+void mbt_cuda_host_free(void *ptr);
 
 /* In a function returning mbt_status: checks a CUDA runtime / cuBLAS call, recording
  * "<what>: <call> failed (<error name>)" with this file and line on failure. */

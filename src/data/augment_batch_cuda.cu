@@ -29,8 +29,8 @@ extern "C" mbt_status mbt_augment_batch_cuda_init(mbt_augment_batch *b) {
     MBT_TRY(mbt_cuda_context_get(&ctx));
     const size_t plans = (size_t)b->shape.views * sizeof(mbt_augment_view_plan);
     const size_t tables = (size_t)b->shape.views * b->shape.table * sizeof(int32_t);
-    MBT_CUDA("batch augmentation (pinned plans)", cudaHostAlloc((void **)&b->host_plans, plans, cudaHostAllocDefault));
-    MBT_CUDA("batch augmentation (pinned tables)", cudaHostAlloc((void **)&b->host_tables, tables, cudaHostAllocDefault));
+    MBT_TRY(mbt_cuda_host_alloc("batch augmentation (plans)", (void **)&b->host_plans, plans));
+    MBT_TRY(mbt_cuda_host_alloc("batch augmentation (tables)", (void **)&b->host_tables, tables));
     cudaEvent_t e;
     MBT_CUDA("batch augmentation (event)", cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
     b->uploaded = (void *)e;
@@ -42,8 +42,8 @@ extern "C" void mbt_augment_batch_cuda_free(mbt_augment_batch *b) {
         cudaEventSynchronize((cudaEvent_t)b->uploaded);
         cudaEventDestroy((cudaEvent_t)b->uploaded);
     }
-    if (b->host_plans) cudaFreeHost(b->host_plans);
-    if (b->host_tables) cudaFreeHost(b->host_tables);
+    mbt_cuda_host_free(b->host_plans);
+    mbt_cuda_host_free(b->host_tables);
     b->uploaded = NULL;
     b->host_plans = NULL;
     b->host_tables = NULL;

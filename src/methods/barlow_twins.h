@@ -78,6 +78,7 @@ typedef struct {
         mbt_bt_losses losses;          /* CPU: the values, computed at queue time */
     } pending[MBT_BT_IN_FLIGHT];
     void *host_results;                /* CUDA: pinned copies of cuda_result, one per ring slot */
+    int32_t *host_perm;                /* CUDA: pinned copies of perm, one per ring slot [max_batch] */
     void *results_ready[MBT_BT_IN_FLIGHT]; /* CUDA: cudaEvent_t recorded after each slot's copy */
 } mbt_bt_workspace;
 

@@ -21,8 +21,11 @@ mbt_status mbt_bt_cuda_plan(mbt_bt_workspace *ws) {
     if (ws->with_reg) mbt_plan_bytes(p, (void **)&ws->perm_dev, (size_t)ws->max_batch * sizeof(int32_t));
     mbt_plan_bytes(p, (void **)&ws->partial, (size_t)MBT_BT_NDOTS * MBT_BT_DOT_PARTS * sizeof(double));
     mbt_plan_bytes(p, &ws->cuda_result, sizeof(mbt_bt_cuda_result));
-    MBT_CUDA("barlow twins loss (pinned results)",
-             cudaHostAlloc(&ws->host_results, MBT_BT_IN_FLIGHT * sizeof(mbt_bt_cuda_result), cudaHostAllocDefault));
+    MBT_TRY(mbt_cuda_host_alloc("barlow twins loss (results)", &ws->host_results,
+                                MBT_BT_IN_FLIGHT * sizeof(mbt_bt_cuda_result)));
+    if (ws->with_reg)
+        MBT_TRY(mbt_cuda_host_alloc("barlow twins loss (perm)", (void **)&ws->host_perm,
+                                    (size_t)MBT_BT_IN_FLIGHT * ws->max_batch * sizeof(int32_t)));
     for (int k = 0; k < MBT_BT_IN_FLIGHT; k++) {
         cudaEvent_t e;
         MBT_CUDA("barlow twins loss (event)", cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
@@ -38,8 +41,10 @@ void mbt_bt_cuda_free(mbt_bt_workspace *ws) {
         cudaEventDestroy((cudaEvent_t)ws->results_ready[k]);
         ws->results_ready[k] = NULL;
     }
-    if (ws->host_results) cudaFreeHost(ws->host_results);
+    mbt_cuda_host_free(ws->host_results);
+    mbt_cuda_host_free(ws->host_perm);
     ws->host_results = NULL;
+    ws->host_perm = NULL;
 }
 
 /* K = X X^T for X [B, d], as a full B x B matrix. */
@@ -72,9 +77,12 @@ mbt_status mbt_bt_loss_cuda_queue(mbt_bt_workspace *ws, int B, const float *z1, 
     mbt_bt_cuda_result *res = ws->cuda_result;
 
     MBT_CUDA("barlow twins loss", cudaMemsetAsync(res->bad, 0xff, sizeof res->bad, st)); /* UINT_MAX: none */
-    if (reg) /* from pageable host memory: staged before the call returns, so perm may change afterwards */
-        MBT_CUDA("barlow twins loss (perm)", cudaMemcpyAsync(ws->perm_dev, perm, (size_t)B * sizeof(int32_t),
-                                                             cudaMemcpyHostToDevice, st));
+    if (reg) { /* through the slot's pinned copy, which no later call rewrites before this one is collected */
+        int32_t *pinned = ws->host_perm + (size_t)slot * ws->max_batch;
+        memcpy(pinned, perm, (size_t)B * sizeof(int32_t));
+        MBT_CUDA("barlow twins loss (perm)",
+                 cudaMemcpyAsync(ws->perm_dev, pinned, (size_t)B * sizeof(int32_t), cudaMemcpyHostToDevice, st));
+    }
     MBT_TRY(mbt_standardize_forward_cuda(B, d, z1, ws->z1n, ws->is1, &res->bad[0]));
     MBT_TRY(mbt_standardize_forward_cuda(B, d, z2, ws->z2n, ws->is2, &res->bad[1]));
     const float a = params->alpha;

@@ -23,11 +23,10 @@ mbt_status mbt_device_batch_init(mbt_device_batch *b, mbt_device device, int vie
         for (int v = 0; v < views; v++) mbt_plan_floats(&b->plan, &b->dev[v], numel);
         mbt_status st = mbt_plan_commit(&b->plan);
         for (int v = 0; st == MBT_OK && v < views; v++) {
-            cudaError_t e = cudaHostAlloc((void **)&b->staging[v], numel * sizeof(float) + 1, cudaHostAllocDefault);
-            if (e == cudaSuccess) e = cudaEventCreateWithFlags((cudaEvent_t *)&b->copied[v], cudaEventDisableTiming);
-            if (e != cudaSuccess)
-                st = MBT_FAIL(MBT_ERR_NOMEM, "device batch: pinned staging of %.1f MiB: %s", numel * 4.0 / 1048576.0,
-                              cudaGetErrorString(e));
+            st = mbt_cuda_host_alloc("device batch (staging)", (void **)&b->staging[v], numel * sizeof(float));
+            if (st == MBT_OK && cudaEventCreateWithFlags((cudaEvent_t *)&b->copied[v], cudaEventDisableTiming) != cudaSuccess)
+                st = MBT_FAIL(MBT_ERR_BACKEND, "device batch: cudaEventCreateWithFlags failed (%s)",
+                              cudaGetErrorString(cudaGetLastError()));
         }
         if (st != MBT_OK) mbt_device_batch_free(b);
         return st;
@@ -44,7 +43,7 @@ void mbt_device_batch_free(mbt_device_batch *b) {
             cudaEventSynchronize((cudaEvent_t)b->copied[v]);
             cudaEventDestroy((cudaEvent_t)b->copied[v]);
         }
-        if (b->staging[v]) cudaFreeHost(b->staging[v]);
+        mbt_cuda_host_free(b->staging[v]);
     }
 #endif
     mbt_plan_free(&b->plan);

@@ -18,7 +18,6 @@ extern "C" mbt_status mbt_mixbt_mix_cuda(int batch, size_t row, float a, const f
     if (total == 0) return MBT_OK;
     cudaStream_t stream;
     MBT_TRY(mbt_cuda_stream(&stream));
-    /* from pageable memory: staged by the driver before the call returns */
     MBT_CUDA("mixbt mix (perm)",
              cudaMemcpyAsync(perm_dev, perm, (size_t)batch * sizeof(int32_t), cudaMemcpyHostToDevice, stream));
     mix_kernel<<<mbt_cuda_blocks(total), MBT_CUDA_BLOCK, 0, stream>>>(total, row, a, x1, x2, perm_dev, xm);

@@ -5,6 +5,7 @@
 
 #include "core/rng.h"
 #ifdef MIXBT_HAVE_CUDA
+#include "core/cuda.h"
 #include "tasks/mixbt_mix_cuda.h"
 #endif
 
@@ -30,12 +31,21 @@ mbt_status mbt_mixbt_step_init(mbt_mixbt_step *s, mbt_model *model, int with_reg
         if (s->device != MBT_DEVICE_CPU) mbt_plan_bytes(&s->plan, (void **)&s->perm_dev, (size_t)s->batch * sizeof(int32_t));
     }
     mbt_status st = mbt_plan_commit(&s->plan);
+#ifdef MIXBT_HAVE_CUDA
+    if (st == MBT_OK && with_reg && s->device == MBT_DEVICE_CUDA)
+        st = mbt_cuda_host_alloc("mixbt step (perm)", (void **)&s->perm_pinned,
+                                 (size_t)MBT_BT_IN_FLIGHT * s->batch * sizeof(int32_t));
+#endif
     if (st != MBT_OK) mbt_mixbt_step_free(s);
     return st;
 }
 
 void mbt_mixbt_step_free(mbt_mixbt_step *s) {
-    mbt_bt_workspace_free(&s->bt);
+    mbt_bt_workspace_free(&s->bt); /* waits for the calls in flight, whose copies read perm_pinned */
+#ifdef MIXBT_HAVE_CUDA
+    mbt_cuda_host_free(s->perm_pinned);
+    s->perm_pinned = NULL;
+#endif
     mbt_plan_free(&s->plan);
 }
 
@@ -45,7 +55,14 @@ static mbt_status mix_inputs(mbt_mixbt_step *s, const float *x1, const float *x2
         if (perm[b] < 0 || perm[b] >= s->batch)
             return MBT_FAIL(MBT_ERR_ARG, "mixbt step: perm[%d] = %d outside [0, %d)", b, (int)perm[b], s->batch);
 #ifdef MIXBT_HAVE_CUDA
-    if (s->device == MBT_DEVICE_CUDA) return mbt_mixbt_mix_cuda(s->batch, n, a, x1, x2, perm, s->perm_dev, s->xm);
+    if (s->device == MBT_DEVICE_CUDA) {
+        /* the slot this step's loss takes: its pinned copy is not rewritten before the step is collected,
+         * and collecting waits for the loss, queued after this copy */
+        int slot = (s->bt.pending_head + s->bt.pending_count) % MBT_BT_IN_FLIGHT;
+        int32_t *pinned = s->perm_pinned + (size_t)slot * s->batch;
+        memcpy(pinned, perm, (size_t)s->batch * sizeof(int32_t));
+        return mbt_mixbt_mix_cuda(s->batch, n, a, x1, x2, pinned, s->perm_dev, s->xm);
+    }
 #endif
     if (s->device != MBT_DEVICE_CPU)
         return MBT_FAIL(MBT_ERR_UNSUPPORTED, "mixbt step: no input mix for device %s in this build",

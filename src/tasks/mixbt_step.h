@@ -4,7 +4,8 @@
  * The optimizer update is the caller's. All buffers are planned at init; a step allocates nothing.
  *
  * The step runs on the model's device. On CUDA the views x1, x2 are device memory, perm and the
- * losses host memory; the mix is a kernel (perm copied to the device on the stream), and the loss
+ * losses host memory; the mix is a kernel (perm copied to the device on the stream from a pinned copy,
+ * one per step in flight), and the loss
  * (methods/barlow_twins.h) waits once per step for its values to come back: one host
  * synchronisation per step with mbt_mixbt_step_run. mbt_mixbt_step_queue queues the whole step without
  * waiting and mbt_mixbt_step_collect later returns its losses (methods/barlow_twins.h), so a training
@@ -26,6 +27,7 @@ typedef struct {
     float *xm;              /* mixed input [batch, 3, H, W] */
     float *dz1, *dz2, *dzm; /* loss gradients [batch, dim] */
     int32_t *perm_dev;      /* CUDA: the mix's permutation on the device [batch] */
+    int32_t *perm_pinned;   /* CUDA: pinned copies of it, one per loss ring slot [MBT_BT_IN_FLIGHT][batch] */
 } mbt_mixbt_step;
 
 /* model must be a training model with at least 3 slots (2 when with_reg = 0). */

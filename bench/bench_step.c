@@ -2,7 +2,10 @@
  * it: three forward and three backward passes (view 1, view 2, mixed view), the loss, and the Adam
  * update, on synthetic inputs already on the device (no data loading, no input copies).
  * Prints one RESULT line (JSON) per batch size: original images per second, GFLOP/s.
- * On CUDA each timed step ends with a synchronisation of the stream, so the time covers all its work.
+ * On CUDA each timed step ends with a synchronisation of the stream, so the time covers all its work;
+ * then the same number of steps runs as pretrain queues them (the next step queued before the previous
+ * one's losses are read), giving pipelined_orig_per_s and host_queue_s_median, the host's time to queue
+ * one step with its Adam update (when it nears the step time, kernel launches are the limit).
  * step_cpu_s_min is the process CPU time of the fastest step: with --threads 1 it is what the step
  * costs on an otherwise idle core, the number least disturbed by other jobs on a shared machine.
  * Usage: bench_step [--arch resnet18] [--size 32] [--batches 32,64,128,256] [--steps 3]
@@ -84,6 +87,30 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
         if (i >= warmup) times[i - warmup] = mbt_now() - t0;
         if (i >= warmup && cpu_now() - c0 < cpu_min) cpu_min = cpu_now() - c0;
     }
+    /* GPU: the steps again as pretrain queues them (step t + 1 queued before step t's losses are
+     * collected): the steady-state rate, and the host's time to queue one step (launch overhead; when it
+     * comes close to the step time, the step is bound by launches, not by the GPU) */
+    double pipelined = 0, host_med = 0;
+    if (device != MBT_DEVICE_CPU && st == MBT_OK) {
+        double *host = malloc((size_t)steps * sizeof(double)), t_all = mbt_now();
+        int pending = 0;
+        for (int i = 0; i < steps && st == MBT_OK; i++) {
+            double t0 = mbt_now();
+            mbt_mixbt_draw_mix(1, warmup + steps + i, batch, perm, &params.alpha);
+            st = mbt_mixbt_step_queue(&step, xd, xd + n_in, perm, &params);
+            if (st == MBT_OK) st = mbt_adam_step(&adam, &adam_cfg, mbt_model_flat_params(m), mbt_model_flat_grads(m));
+            if (st == MBT_OK) st = mbt_model_sync_params(m);
+            host[i] = mbt_now() - t0;
+            if (st == MBT_OK && pending) st = mbt_mixbt_step_collect(&step, &losses);
+            pending = st == MBT_OK;
+        }
+        if (st == MBT_OK && pending) st = mbt_mixbt_step_collect(&step, &losses);
+        if (st == MBT_OK) st = mbt_device_synchronize(device, "bench_step");
+        pipelined = (mbt_now() - t_all) / steps;
+        qsort(host, (size_t)steps, sizeof *host, cmp_double);
+        host_med = steps % 2 ? host[steps / 2] : 0.5 * (host[steps / 2 - 1] + host[steps / 2]);
+        free(host);
+    }
     (void)dout;
     if (st != MBT_OK) {
         fprintf(stderr, "bench_step: %s\n", mbt_error_message());
@@ -95,9 +122,13 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
     printf("RESULT {\"impl\": \"mixbt\", \"arch\": \"%s\", \"size\": %d, \"batch\": %d, \"threads\": %d, "
            "\"steps\": %d, \"step_s_median\": %.4f, \"step_s_min\": %.4f, \"orig_per_s_median\": %.2f, "
            "\"gflops_median\": %.1f, \"step_cpu_s_min\": %.4f, \"activation_mib\": %.0f, \"device\": \"%s\", "
-           "\"loss\": %.6f}\n",
+           "\"loss\": %.6f",
            mbt_arch_name(arch), size, batch, threads, steps, med, times[0], batch / med, flops / med / 1e9,
            cpu_min, mbt_model_activation_bytes(m) / 1048576.0, device_name, losses.loss_bt + losses.loss_reg);
+    if (device != MBT_DEVICE_CPU)
+        printf(", \"pipelined_step_s\": %.4f, \"pipelined_orig_per_s\": %.2f, \"host_queue_s_median\": %.4f",
+               pipelined, batch / pipelined, host_med);
+    printf("}\n");
     fflush(stdout);
     free(times);
     free(perm);

@@ -114,6 +114,13 @@ for arch in ("resnet18", "resnet50"):
     a, b, t, tb = ours(arch, "tf32"), ours(arch, "fp32"), peer(arch, False), peer(arch, True)
     ratio = "%12.2f" % (a / t) if a and t else "%12s" % "-"
     print("%-9s %s %s %10s %s %s %s" % (arch, fmt(a), fmt(b), "n/a", fmt(t), fmt(tb), ratio))
+print("\nmixbt as pretrain queues steps (next step queued before the previous one's losses are read):")
+print("%-9s %-6s %12s %14s %14s" % ("arch", "prec", "pipelined/s", "step ms", "host queue ms"))
+for r in rows:
+    if r.get("impl") == "mixbt" and "pipelined_orig_per_s" in r:
+        print("%-9s %-6s %12.1f %14.2f %14.2f" % (r["arch"], r["precision"], r["pipelined_orig_per_s"],
+              1e3 * r["pipelined_step_s"], 1e3 * r["host_queue_s_median"]))
+print("(host queue close to the step time: the step is bound by kernel launches; a CUDA graph would help)")
 print("mixbt bf16: not implemented (fp32 storage; TF32 tensor-core products by default, exact fp32 with "
       "MIXBT_NO_TF32=1). torch fp32 uses its defaults (cuDNN TF32 on, matmul TF32 off); torch bf16 is autocast "
       "+ channels_last.")

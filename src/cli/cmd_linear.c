@@ -1,20 +1,12 @@
 /* `mixbt linear`: the linear evaluation protocol of a checkpoint (SPEC section 5, reference linear.py). */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli/commands.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
+#include "cli/probe_cli.h"
 #include "core/status.h"
 #include "tasks/linear_probe.h"
-
-static void on_epoch(void *ctx, const mbt_probe_epoch *e, int epochs) {
-    FILE *out = ctx;
-    fprintf(out,
-            "epoch %d/%d  lr %.3g  train loss %.4f top-1 %.2f%%  test loss %.4f top-1 %.2f%% top-5 %.2f%%  (%.0f s)\n",
-            e->epoch, epochs, e->lr, e->train_loss, e->train_top1, e->test_loss, e->test_top1, e->test_top5, e->seconds);
-    fflush(out);
-}
 
 int cmd_linear(int argc, char **argv) {
     mbt_linear_probe_config c;
@@ -61,16 +53,12 @@ int cmd_linear(int argc, char **argv) {
         fprintf(stderr, "mixbt linear: --data DIR is required (the folder holding the dataset)\n");
         return 2;
     }
-    if (c.features_once && flags_find(flags, n, "bn")->set && !strcmp(bn, "train")) {
-        fprintf(stderr, "mixbt linear: --features-once extracts features with frozen BN; it cannot be combined with --bn train\n");
-        return 2;
-    }
-    c.bn = !strcmp(bn, "frozen") || c.features_once ? MBT_PROBE_BN_FROZEN : MBT_PROBE_BN_TRAIN;
+    if ((rc = probe_cli_bn_mode("linear", flags, n, bn, c.features_once, &c.bn))) return rc;
     c.seed = (uint64_t)seed;
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_linear_probe_result r;
-    mbt_status st = mbt_linear_probe_run(&c, &prog, on_epoch, stderr, stderr, &r);
+    mbt_status st = mbt_linear_probe_run(&c, &prog, probe_cli_print_epoch, stderr, stderr, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt linear: %s\n", mbt_error_message());
         return 1;

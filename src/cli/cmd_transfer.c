@@ -7,16 +7,9 @@
 #include "cli/commands.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
+#include "cli/probe_cli.h"
 #include "core/status.h"
 #include "tasks/transfer.h"
-
-static void on_epoch(void *ctx, const mbt_probe_epoch *e, int epochs) {
-    FILE *out = ctx;
-    fprintf(out,
-            "epoch %d/%d  lr %.3g  train loss %.4f top-1 %.2f%%  test loss %.4f top-1 %.2f%% top-5 %.2f%%  (%.0f s)\n",
-            e->epoch, epochs, e->lr, e->train_loss, e->train_top1, e->test_loss, e->test_top1, e->test_top5, e->seconds);
-    fflush(out);
-}
 
 /* "a,b,c" into three positive-or-any floats; 0 on bad text. */
 static int parse_triple(const char *text, float v[3]) {
@@ -105,10 +98,7 @@ int cmd_transfer(int argc, char **argv) {
         fprintf(stderr, "mixbt transfer: --data DIR is required (the folder holding the target's files)\n");
         return 2;
     }
-    if (c.features_once && flags_find(flags, n, "bn")->set && !strcmp(bn, "train")) {
-        fprintf(stderr, "mixbt transfer: --features-once extracts features with frozen BN; it cannot be combined with --bn train\n");
-        return 2;
-    }
+    if ((rc = probe_cli_bn_mode("transfer", flags, n, bn, c.features_once, &c.bn))) return rc;
     if ((mean != NULL) != (std != NULL)) {
         fprintf(stderr, "mixbt transfer: --mean and --std go together\n");
         return 2;
@@ -129,12 +119,11 @@ int cmd_transfer(int argc, char **argv) {
                 milestones, MBT_PROBE_MAX_MILESTONES);
         return 2;
     }
-    c.bn = !strcmp(bn, "frozen") || c.features_once ? MBT_PROBE_BN_FROZEN : MBT_PROBE_BN_TRAIN;
     c.seed = (uint64_t)seed;
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_transfer_result r;
-    mbt_status st = mbt_transfer_run(&c, &prog, on_epoch, stderr, stderr, &r);
+    mbt_status st = mbt_transfer_run(&c, &prog, probe_cli_print_epoch, stderr, stderr, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt transfer: %s\n", mbt_error_message());
         return 1;

@@ -3,6 +3,7 @@
 #include "core/cuda.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,22 @@ int mbt_cuda_device_count(void) {
         return 0;
     }
     return n;
+}
+
+const char *mbt_cuda_no_device_reason(void) {
+    static char why[160];
+    int n = 0, driver = 0, runtime = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    (void)cudaGetLastError();
+    /* without any driver the runtime also says "insufficient driver"; a driver version tells them apart */
+    if (e == cudaErrorInsufficientDriver && cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0 &&
+        cudaRuntimeGetVersion(&runtime) == cudaSuccess) {
+        snprintf(why, sizeof why, "the NVIDIA driver supports CUDA %d.%d, older than this build's CUDA %d.%d runtime "
+                                  "(update the driver)", driver / 1000, driver % 1000 / 10, runtime / 1000,
+                 runtime % 1000 / 10);
+        return why;
+    }
+    return "no CUDA device found on this machine";
 }
 
 int mbt_cuda_tf32_enabled(void) {
@@ -158,11 +175,17 @@ mbt_status mbt_cuda_alloc(const char *what, void **ptr, size_t bytes) {
 }
 
 void mbt_cuda_free(void *ptr) {
-    if (ptr) cudaFree(ptr);
+    if (!ptr) return;
+    mbt_cuda_context *ctx;
+    (void)mbt_cuda_context_get(&ctx); /* this thread on the right device */
+    cudaDeviceSynchronize();          /* explicit: queued work may still use it */
+    cudaFree(ptr);
 }
 
 mbt_status mbt_cuda_host_alloc(const char *what, void **ptr, size_t bytes) {
     *ptr = NULL;
+    mbt_cuda_context *ctx; /* binds this thread to the chosen device first */
+    MBT_TRY(mbt_cuda_context_get(&ctx));
     if (bytes == 0) bytes = 1;
     cudaError_t e = cudaHostAlloc(ptr, bytes, cudaHostAllocDefault);
     if (e != cudaSuccess) {
@@ -176,7 +199,9 @@ mbt_status mbt_cuda_host_alloc(const char *what, void **ptr, size_t bytes) {
 }
 
 void mbt_cuda_host_free(void *ptr) {
-    if (ptr) cudaFreeHost(ptr);
+    if (!ptr) return;
+    cudaDeviceSynchronize(); /* copies still queued may read it */
+    cudaFreeHost(ptr);
 }
 
 const char *mbt_cublas_status_name(cublasStatus_t s) { return cublasGetStatusName(s); }

@@ -22,6 +22,9 @@ typedef struct {
 
 /* Number of usable CUDA devices; 0 (never an error) when there is no driver or no GPU. */
 int mbt_cuda_device_count(void);
+/* Why mbt_cuda_device_count is 0, as a phrase: "no CUDA device found on this machine", or that the
+ * installed NVIDIA driver is older than the CUDA runtime this program was built with. */
+const char *mbt_cuda_no_device_reason(void);
 /* Chooses the device before first use (default 0); an error naming the ordinal and the count. */
 mbt_status mbt_cuda_select(int ordinal);
 /* The context, created on first call on the selected device. Errors: no GPU, driver too old. */
@@ -40,12 +43,12 @@ int mbt_cuda_tf32_enabled(void);
 /* Device memory of `bytes` (at least 1), zero-filled, on the context's device; `what` names the
  * buffer in the error. For op workspaces made at creation time; never call inside a training step. */
 mbt_status mbt_cuda_alloc(const char *what, void **ptr, size_t bytes);
-/* Frees memory from mbt_cuda_alloc (NULL is fine). Synchronises the device. */
+/* Frees memory from mbt_cuda_alloc (NULL is fine). Synchronises the device first. */
 void mbt_cuda_free(void *ptr);
 /* Pinned (page-locked) host memory of `bytes` (at least 1), zero-filled: copies from it to the device
  * are truly asynchronous, so it must not change until the stream has reached the copy. */
 mbt_status mbt_cuda_host_alloc(const char *what, void **ptr, size_t bytes);
-/* Frees memory from mbt_cuda_host_alloc (NULL is fine). */
+/* Frees memory from mbt_cuda_host_alloc (NULL is fine). Synchronises the device first. */
 void mbt_cuda_host_free(void *ptr);
 
 /* In a function returning mbt_status: checks a CUDA runtime / cuBLAS call, recording

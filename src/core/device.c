@@ -40,7 +40,7 @@ mbt_status mbt_device_open(const char *text, const char *flag, mbt_device *devic
                     "cuDNN are installed)", flag, text);
 #else
     int count = mbt_cuda_device_count();
-    if (count == 0) return MBT_FAIL(MBT_ERR_UNSUPPORTED, "%s %s: no CUDA device found on this machine", flag, text);
+    if (count == 0) return MBT_FAIL(MBT_ERR_UNSUPPORTED, "%s %s: %s", flag, text, mbt_cuda_no_device_reason());
     if (ordinal >= count)
         return MBT_FAIL(MBT_ERR_ARG, "%s %s: there is no CUDA device %d (%d found: cuda:0%s)", flag, text, ordinal,
                         count, count > 1 ? " .. cuda:N-1" : "");

@@ -65,7 +65,7 @@ static __global__ void k_sums(int mode, int n, int c, int hw, int chunk_n, const
             s0 += d * d;
         } else {
             float g = dy[at];
-            if (relu && !(fmaf(v - m, a, bt) > 0.0f)) g = 0.0f;
+            if (relu && fmaf(v - m, a, bt) <= 0.0f) g = 0.0f; /* NaN passes, as on the CPU */
             s0 += g;
             s1 += (double)g * ((double)v - (double)m);
         }
@@ -122,7 +122,7 @@ static __global__ void k_apply(size_t total, int c, int hw, const float *coef, c
     MBT_CUDA_FOR(i, total) {
         const int ch = (int)(i / hw % c);
         float v = fmaf(x[i] - coef[K_MEAN * c + ch], coef[K_A * c + ch], beta[ch]);
-        if (relu && !(v > 0.0f)) v = 0.0f;
+        if (relu && v <= 0.0f) v = 0.0f; /* NaN stays NaN, as on the CPU and in PyTorch */
         y[i] = v;
     }
 }
@@ -150,7 +150,7 @@ static __global__ void k_backward_apply(size_t total, int c, int hw, const float
         const int ch = (int)(i / hw % c);
         const float v = x[i], m = coef[K_MEAN * c + ch];
         float g = dy[i];
-        if (relu && !(fmaf(v - m, coef[K_A * c + ch], beta[ch]) > 0.0f)) g = 0.0f;
+        if (relu && fmaf(v - m, coef[K_A * c + ch], beta[ch]) <= 0.0f) g = 0.0f;
         dx[i] = coef[K_AA * c + ch] * (g - coef[K_GM * c + ch] - (v - m) * coef[K_KK * c + ch]);
     }
 }

@@ -40,7 +40,7 @@ mbt_status mbt_cuda_workspace_reserve(size_t bytes) {
         void *p = NULL;
         st = mbt_cuda_alloc("cuda workspace", &p, bytes);
         if (st == MBT_OK) {
-            mbt_cuda_free(workspace_); /* cudaFree waits for the work that may still use it */
+            mbt_cuda_free(workspace_); /* waits for the work that may still use it */
             workspace_ = p;
             workspace_bytes_ = bytes;
         }

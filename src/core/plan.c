@@ -6,7 +6,6 @@
 #include <string.h>
 
 #define MBT_PLAN_ALIGN 64
-#define MBT_PLAN_ALIGN_DEVICE 256 /* what cudaMalloc gives, and what cuDNN's timed algorithm runs had */
 
 static void *cpu_alloc(size_t bytes) {
     void *p = NULL;
@@ -42,8 +41,9 @@ void mbt_plan_bytes(mbt_plan *plan, void **slot, size_t bytes) {
         plan->entries = e;
         plan->capacity = cap;
     }
-    size_t align = plan->device == MBT_DEVICE_CPU ? MBT_PLAN_ALIGN : MBT_PLAN_ALIGN_DEVICE;
-    size_t rounded = (bytes + align - 1) / align * align;
+    /* the same on every device: a model's flat parameter vector (and the Adam state saved with it) must
+     * have the same layout on the CPU and the GPU, so that a run resumes on either */
+    size_t rounded = (bytes + MBT_PLAN_ALIGN - 1) / MBT_PLAN_ALIGN * MBT_PLAN_ALIGN;
     plan->entries[plan->count++] = (mbt_plan_entry){slot, plan->total_bytes, bytes};
     plan->total_bytes += rounded;
     *slot = NULL;

@@ -90,6 +90,9 @@ mbt_status mbt_mixbt_step_queue(mbt_mixbt_step *s, const float *x1, const float 
     if (mix && !s->with_reg)
         return MBT_FAIL(MBT_ERR_ARG, "mixbt step: lambda_reg = %g but the step was set up without the regulariser",
                         params->lambda_reg);
+    /* before the mix writes this step's pinned perm slot, which a full ring still reads */
+    MBT_CHECK_ARG(s->bt.pending_count < MBT_BT_IN_FLIGHT, "mixbt step: %d steps queued and not collected",
+                  s->bt.pending_count);
     mbt_model *m = s->model;
     const float *z1, *z2, *zm = NULL;
     MBT_TRY(mbt_model_zero_grads(m));

@@ -497,7 +497,10 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
             char msg[512];
             snprintf(msg, sizeof msg, "%s", mbt_error_message());
             mbt_status s2 = save(&r, "last.safetensors");
-            if (s2 != MBT_OK) return s2;
+            if (s2 != MBT_OK) { /* through the common exit: teardown, handlers restored */
+                st = s2;
+                break;
+            }
             MBT_FAIL(MBT_ERR_INTERRUPTED, "%s; saved %s/last.safetensors at step %lld (resume with --resume %s)", msg,
                      r.dir, (long long)r.pos.step, r.dir);
             break;

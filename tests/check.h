@@ -2,6 +2,7 @@
 #ifndef MBT_CHECK_H
 #define MBT_CHECK_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 extern int check_failures;
@@ -37,6 +38,9 @@ int check_close_(double a, double b, double rtol, double atol, const char *what,
 
 /* Largest |a-b| / (atol + rtol*|b|) over n values; <= 1 means all close. Reports the worst index. */
 double check_max_violation(const float *a, const double *b, long n, double rtol, double atol, long *worst);
+
+/* ||a - b|| / ||b|| over n floats (||a - b|| when b is all zero; infinity on NaN). */
+double check_rel_err(const float *a, const float *b, size_t n);
 
 /* 0 when a CUDA device can run the test; otherwise prints "SKIP <test>: no CUDA device" (or "built
  * without CUDA") and returns 77, the exit status CTest counts as skipped:

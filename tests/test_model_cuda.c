@@ -47,23 +47,11 @@ static float *dev_from(const float *h, size_t n) {
     return d;
 }
 
-/* ||a - b|| / ||b|| (0 when both are zero). */
-static double rel_err(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - b[i];
-        num += d * d;
-        den += (double)b[i] * b[i];
-    }
-    if (isnan(num)) return INFINITY;
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 /* Compares n floats of device memory with the CPU's host values. */
 static void compare_dev(const char *ctx, const char *what, const float *dev, const float *cpu, size_t n, double tol) {
     float *got = malloc(n * sizeof(float));
     CHECK_OK(mbt_cuda_to_host(got, dev, n * sizeof(float)));
-    double e = rel_err(got, cpu, n);
+    double e = check_rel_err(got, cpu, n);
     CHECK_MSG(e <= tol, "%s: %s relative error %.3g > %.3g", ctx, what, e, tol);
     free(got);
 }
@@ -86,7 +74,7 @@ static double compare_entries(const char *ctx, mbt_model *gpu, mbt_model *cpu, m
             continue;
         }
         const float *a = grads ? pg->grad : pg->data, *b = grads ? pc->grad : pc->data;
-        double e = rel_err(a, b, pc->numel);
+        double e = check_rel_err(a, b, pc->numel);
         CHECK_MSG(e <= tol, "%s: %s%s relative error %.3g > %.3g", ctx, grads ? "gradient of " : "", pc->name, e, tol);
         if (e > worst) worst = e;
         compared++;
@@ -168,7 +156,7 @@ static void run_case(const char *name, mbt_model_config cfg, int batch) {
         size_t n = mbt_model_flat_size(gpu);
         float *flat = malloc(n * sizeof(float));
         CHECK_OK(mbt_cuda_to_host(flat, mbt_model_flat_grads(gpu), n * sizeof(float)));
-        double e = rel_err(flat, mbt_model_flat_grads(cpu), n);
+        double e = check_rel_err(flat, mbt_model_flat_grads(cpu), n);
         CHECK_MSG(e <= tol_grad(), "%s: flat gradient relative error %.3g", ctx, e);
         free(flat);
     }

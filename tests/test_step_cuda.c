@@ -44,17 +44,6 @@
 static double tol_loss(void) { return mbt_cuda_tf32_enabled() ? 1e-2 : 1e-4; }
 static double tol_grad(void) { return mbt_cuda_tf32_enabled() ? 1e-1 : 1e-3; }
 
-static double rel_err(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - b[i];
-        num += d * d;
-        den += (double)b[i] * b[i];
-    }
-    if (isnan(num)) return INFINITY;
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 static float *download(const float *dev, size_t n) {
     float *h = malloc(n * sizeof(float) + 1);
     CHECK_OK(mbt_cuda_to_host(h, dev, n * sizeof(float)));
@@ -213,7 +202,7 @@ int main(void) {
             mbt_param *p = mbt_model_param(cpu.model, t);
             if (p->kind != MBT_PARAM_WEIGHT) continue;
             size_t off = (size_t)(p->data - mbt_model_flat_params(cpu.model));
-            double e = rel_err(gg + off, gc + off, p->numel);
+            double e = check_rel_err(gg + off, gc + off, p->numel);
             CHECK_MSG(e <= tol_grad(), "step %d: gradient of %s relative error %.3g > %.3g", i, p->name, e, tol_grad());
         }
         float *grad_cpu = malloc(n * sizeof(float));

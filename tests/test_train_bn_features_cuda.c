@@ -7,23 +7,11 @@
  * forward tolerances of test_model_cuda, for the same ResNet-18). */
 #include "check.h"
 #ifdef MIXBT_HAVE_CUDA
-#include <math.h>
 
 #include "core/cuda.h"
 #include "core/device.h"
 #include "core/runtime.h"
 #include "train_bn_case.h"
-
-static double rel_err(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - b[i];
-        num += d * d;
-        den += (double)b[i] * b[i];
-    }
-    if (isnan(num)) return INFINITY;
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
 
 int main(void) {
     int skip = check_cuda_or_skip("test_train_bn_features_cuda");
@@ -34,8 +22,8 @@ int main(void) {
     double tol = mbt_cuda_tf32_enabled() ? 3e-2 : 2e-4;
     tbn_result cpu, gpu;
     if (tbn_run(MBT_DEVICE_CPU, &cpu) && tbn_run(device, &gpu)) {
-        double ef = rel_err(gpu.features, cpu.features, (size_t)TBN_IMAGES * cpu.emb);
-        double eb = rel_err(gpu.buffers, cpu.buffers, cpu.n_buffers);
+        double ef = check_rel_err(gpu.features, cpu.features, (size_t)TBN_IMAGES * cpu.emb);
+        double eb = check_rel_err(gpu.buffers, cpu.buffers, cpu.n_buffers);
         printf("test_train_bn_features_cuda: features %.3g, running statistics %.3g (tolerance %.0e)\n", ef, eb, tol);
         CHECK_MSG(ef <= tol, "features: relative error %.3g > %.0e", ef, tol);
         CHECK(gpu.n_buffers == cpu.n_buffers);

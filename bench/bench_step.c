@@ -10,6 +10,7 @@
  * costs on an otherwise idle core, the number least disturbed by other jobs on a shared machine.
  * Usage: bench_step [--arch resnet18] [--size 32] [--batches 32,64,128,256] [--steps 3]
  *                   [--warmup 1] [--threads 2] [--feature-dim 1024] [--device cpu|cuda|cuda:N]
+ *                   [--precision fp32|bf16] (bf16: the backbone's activations, CUDA only)
  *                   [--conv-impl rule|rule+fwd|onednn|gemm|winograd|winograd4] (CPU convolutions:
  *                   the per-layer rule, the rule with its forward too, or one implementation wherever
  *                   it applies) */
@@ -38,11 +39,13 @@ static double cpu_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static mbt_precision precision = MBT_PRECISION_FP32; /* --precision */
+
 static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup, int feature_dim, int threads,
                        mbt_device device, const char *device_name) {
     mbt_model_config cfg = mbt_model_config_small(arch, size, feature_dim);
     mbt_model *m = NULL;
-    if (mbt_model_create(&m, &cfg, batch, 3, 1, device) != MBT_OK ||
+    if (mbt_model_create_precision(&m, &cfg, batch, 3, 1, device, precision) != MBT_OK ||
         mbt_model_init_params(m, 1) != MBT_OK) {
         fprintf(stderr, "bench_step: %s\n", mbt_error_message());
         mbt_model_destroy(m);
@@ -122,9 +125,10 @@ static int bench_batch(mbt_arch arch, int size, int batch, int steps, int warmup
     printf("RESULT {\"impl\": \"mixbt\", \"arch\": \"%s\", \"size\": %d, \"batch\": %d, \"threads\": %d, "
            "\"steps\": %d, \"step_s_median\": %.4f, \"step_s_min\": %.4f, \"orig_per_s_median\": %.2f, "
            "\"gflops_median\": %.1f, \"step_cpu_s_min\": %.4f, \"activation_mib\": %.0f, \"device\": \"%s\", "
-           "\"loss\": %.6f",
+           "\"precision\": \"%s\", \"loss\": %.6f",
            mbt_arch_name(arch), size, batch, threads, steps, med, times[0], batch / med, flops / med / 1e9,
-           cpu_min, mbt_model_activation_bytes(m) / 1048576.0, device_name, losses.loss_bt + losses.loss_reg);
+           cpu_min, mbt_model_activation_bytes(m) / 1048576.0, device_name, mbt_precision_name(precision),
+           losses.loss_bt + losses.loss_reg);
     if (device != MBT_DEVICE_CPU)
         printf(", \"pipelined_step_s\": %.4f, \"pipelined_orig_per_s\": %.2f, \"host_queue_s_median\": %.4f",
                pipelined, batch / pipelined, host_med);
@@ -169,6 +173,12 @@ int main(int argc, char **argv) {
             mbt_conv2d_cpu_override(&c);
         }
         else if (!strcmp(a, "--device")) device_name = v;
+        else if (!strcmp(a, "--precision")) {
+            if (mbt_precision_parse(v, &precision) != MBT_OK) {
+                fprintf(stderr, "bench_step: --precision: %s\n", mbt_error_message());
+                return 2;
+            }
+        }
         else {
             fprintf(stderr, "bench_step: unknown flag %s\n", a);
             return 2;

@@ -5,7 +5,7 @@
 #   2. the CUDA tests (ctest -R cuda) twice: with TF32 products (the default) and exact fp32
 #      (MIXBT_NO_TF32=1), each test choosing its tolerances for the precision it runs under;
 #   3. bench_step --device cuda: the Mixed BT step (3 forward + 3 backward passes, loss, Adam) of
-#      ResNet-18 and ResNet-50 at 32 px, batch 256, TF32 and fp32;
+#      ResNet-18 and ResNet-50 at 32 px, batch 256, TF32, fp32 and bf16 (--precision bf16);
 #   4. the PyTorch peer on the same GPU (part 1 of torch_reference.py: its compute-only step on
 #      synthetic inputs, fp32 and bf16 autocast + channels_last);
 #   5. a table of original images per second.
@@ -61,13 +61,14 @@ stage "CUDA tests, exact fp32 products (MIXBT_NO_TF32=1)"
 
 stage "benchmark: mixbt Mixed BT step on the GPU"
 for arch in resnet18 resnet50; do
-  for prec in tf32 fp32; do
-    no_tf32=0
-    [ "$prec" = fp32 ] && no_tf32=1
+  for label in tf32 fp32 bf16; do
+    no_tf32=0 precision=fp32
+    [ "$label" = fp32 ] && no_tf32=1
+    [ "$label" = bf16 ] && precision=bf16
     line=$(MIXBT_NO_TF32=$no_tf32 timeout 90 "$build/bench_step" --device cuda --arch "$arch" --size 32 --batches 256 \
-           --steps "$steps" --warmup 5 --threads "$(nproc)" 2>&1 | tail -1)
+           --steps "$steps" --warmup 5 --threads "$(nproc)" --precision "$precision" 2>&1 | tail -1)
     echo "$line"
-    case "$line" in RESULT*) echo "${line/\{/\{\"precision\": \"$prec\", }" >> "$results" ;; *) status=1 ;; esac
+    case "$line" in RESULT*) echo "${line/\{/\{\"label\": \"$label\", }" >> "$results" ;; *) status=1 ;; esac
   done
 done
 
@@ -100,30 +101,31 @@ env = next((r for r in rows if r.get("part") == "env"), None)
 if env:
     print("peer: torch %s on %s, cuDNN %s, conv TF32 %s, matmul TF32 %s" % (env.get("torch"), env.get("gpu"),
           env.get("cudnn"), env.get("cudnn_tf32"), env.get("matmul_tf32")))
-def ours(arch, prec):
-    r = [x for x in rows if x.get("impl") == "mixbt" and x.get("arch") == arch and x.get("precision") == prec]
+def ours(arch, label):
+    r = [x for x in rows if x.get("impl") == "mixbt" and x.get("arch") == arch and x.get("label") == label]
     return r[0]["orig_per_s_median"] if r else None
 def peer(arch, bf16):
     r = [x for x in rows if x.get("part") == "compute" and x.get("arch") == arch and x.get("bf16") == bf16
          and x.get("mixup")]
     return r[0]["originals_per_s"] if r else None
 fmt = lambda v: "%10.1f" % v if v else "%10s" % "-"
-print("%-9s %10s %10s %10s %10s %10s %12s" % ("arch", "mixbt tf32", "mixbt fp32", "mixbt bf16", "torch fp32",
-                                               "torch bf16", "tf32/torch"))
+ratio = lambda a, b: "%12.2f" % (a / b) if a and b else "%12s" % "-"
+print("%-9s %10s %10s %10s %10s %10s %12s %12s" % ("arch", "mixbt tf32", "mixbt fp32", "mixbt bf16", "torch fp32",
+                                                    "torch bf16", "tf32/torch", "bf16/torch"))
 for arch in ("resnet18", "resnet50"):
-    a, b, t, tb = ours(arch, "tf32"), ours(arch, "fp32"), peer(arch, False), peer(arch, True)
-    ratio = "%12.2f" % (a / t) if a and t else "%12s" % "-"
-    print("%-9s %s %s %10s %s %s %s" % (arch, fmt(a), fmt(b), "n/a", fmt(t), fmt(tb), ratio))
+    a, b, c = ours(arch, "tf32"), ours(arch, "fp32"), ours(arch, "bf16")
+    t, tb = peer(arch, False), peer(arch, True)
+    print("%-9s %s %s %s %s %s %s %s" % (arch, fmt(a), fmt(b), fmt(c), fmt(t), fmt(tb), ratio(a, t), ratio(c, tb)))
 print("\nmixbt as pretrain queues steps (next step queued before the previous one's losses are read):")
 print("%-9s %-6s %12s %14s %14s" % ("arch", "prec", "pipelined/s", "step ms", "host queue ms"))
 for r in rows:
     if r.get("impl") == "mixbt" and "pipelined_orig_per_s" in r:
-        print("%-9s %-6s %12.1f %14.2f %14.2f" % (r["arch"], r["precision"], r["pipelined_orig_per_s"],
+        print("%-9s %-6s %12.1f %14.2f %14.2f" % (r["arch"], r["label"], r["pipelined_orig_per_s"],
               1e3 * r["pipelined_step_s"], 1e3 * r["host_queue_s_median"]))
 print("(host queue close to the step time: the step is bound by kernel launches; a CUDA graph would help)")
-print("mixbt bf16: not implemented (fp32 storage; TF32 tensor-core products by default, exact fp32 with "
-      "MIXBT_NO_TF32=1). torch fp32 uses its defaults (cuDNN TF32 on, matmul TF32 off); torch bf16 is autocast "
-      "+ channels_last.")
+print("mixbt tf32: fp32 storage with TF32 tensor-core products (the default), fp32: MIXBT_NO_TF32=1, bf16: "
+      "--precision bf16 (bf16 backbone activations and convolutions, NCHW; fp32 weights, projector and loss). "
+      "torch fp32 uses its defaults (cuDNN TF32 on, matmul TF32 off); torch bf16 is autocast + channels_last.")
 PY
 rm -f "$results"
 stage "done: $([ $status -eq 0 ] && echo 'all stages passed' || echo 'SOME STAGES FAILED (see above)')"

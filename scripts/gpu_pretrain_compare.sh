@@ -33,6 +33,7 @@
 #       scripts/gpu_pretrain_compare.sh
 # Environment (defaults in brackets):
 #   DEVICE [cuda]            cuda, cuda:N or cpu, for both programs
+#   PRECISION [fp32]         mixbt's --precision (bf16: cuda only); the peer always runs in its default
 #   CIFAR_SRC                folder holding a copy of ../shared/data/cifar10 (cifar10-jpg.tar.xz, prepare.sh,
 #                            to_cifar_bin.py) [.gpu-carry/cifar10, else ../shared/data/cifar10]
 #   CIFAR_DEST [/tmp/cifar10] where prepare.sh writes; skipped when DEST/cifar-10-batches-bin/.complete exists
@@ -55,6 +56,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 device=${DEVICE:-cuda}
+precision=${PRECISION:-fp32}
 build=${1:-${BUILD_DIR:-build-gpu}}
 epochs=${EPOCHS:-2}
 warmup=${WARMUP_EPOCHS:-10}
@@ -202,7 +204,7 @@ run_mixbt() { # run_mixbt SEED
     --batch-size "$batch" --epochs "$epochs" --warmup-epochs "$warmup" --lr 0.01 --lr-schedule cosine \
     --weight-decay 1e-6 --lambda-bt 0.0078125 --lambda-reg 4 --seed "$1" --threads "$threads" \
     --workers "$workers" --knn-every "$knn_every" --knn-k 200 --knn-t 0.5 --knn-subset "$knn_subset" \
-    --knn-test-subset "$knn_test" --print-every 50
+    --knn-test-subset "$knn_test" --print-every 50 --precision "$precision"
   report run mixbt "$1" | tee -a "$results"
 }
 

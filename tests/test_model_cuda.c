@@ -12,7 +12,13 @@
  * values and running statistics, 1e-3 for gradients (both devices are within about 1e-5 of float64 on
  * these shapes; the gradient bound leaves room for batch-norm backward over batches of 4 and 8); with
  * TF32 tensor-core products (the default) 3e-2 and 1e-1 (TF32 keeps 10 mantissa bits: about 5e-4 per
- * product, compounded over 20 layers). */
+ * product, compounded over 20 layers).
+ *
+ * Each case runs again with the GPU model's backbone in bf16 (mbt_model_create_precision), against the
+ * same fp32 CPU model: tolerances 1e-1 for forward values and running statistics, 2.5e-1 for gradients
+ * (bf16 keeps 8 significant bits: 2^-9 relative per stored activation, compounded over 20 layers and
+ * batch norms over 4 to 8 samples). These bounds are estimates, not yet measured on a GPU: the printed
+ * worst errors are what to tighten them to. The op-level bf16 checks are test_ops_bf16_cuda's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +34,14 @@
 
 #ifdef MIXBT_HAVE_CUDA
 
-static double tol_forward(void) { return mbt_cuda_tf32_enabled() ? 3e-2 : 2e-4; }
-static double tol_grad(void) { return mbt_cuda_tf32_enabled() ? 1e-1 : 1e-3; }
+static mbt_precision precision; /* of the GPU model in the current case */
+
+static double tol_forward(void) {
+    return precision == MBT_PRECISION_BF16 ? 1e-1 : mbt_cuda_tf32_enabled() ? 3e-2 : 2e-4;
+}
+static double tol_grad(void) {
+    return precision == MBT_PRECISION_BF16 ? 2.5e-1 : mbt_cuda_tf32_enabled() ? 1e-1 : 1e-3;
+}
 
 static float *dev_alloc(size_t n) {
     void *p = NULL;
@@ -91,15 +103,18 @@ static void set_both(mbt_model *cpu, mbt_model *gpu, const char *last_bn) {
     CHECK_OK(mbt_model_params_to_device(gpu));
 }
 
-static void run_case(const char *name, mbt_model_config cfg, int batch) {
+static void run_case(const char *case_name, mbt_model_config cfg, int batch) {
     int size = cfg.image_size, dim = cfg.feature_dim;
+    char name[96];
+    snprintf(name, sizeof name, "%s%s", case_name, precision == MBT_PRECISION_BF16 ? " (bf16)" : "");
     mbt_model *cpu = NULL, *gpu = NULL;
     if (!CHECK_OK(mbt_model_create(&cpu, &cfg, batch, 2, 1, MBT_DEVICE_CPU)) ||
-        !CHECK_OK(mbt_model_create(&gpu, &cfg, batch, 2, 1, MBT_DEVICE_CUDA))) {
+        !CHECK_OK(mbt_model_create_precision(&gpu, &cfg, batch, 2, 1, MBT_DEVICE_CUDA, precision))) {
         mbt_model_destroy(cpu);
         return;
     }
     CHECK(mbt_model_device(gpu) == MBT_DEVICE_CUDA && mbt_model_device(cpu) == MBT_DEVICE_CPU);
+    CHECK(mbt_model_precision(gpu) == precision);
     CHECK(mbt_model_flat_size(gpu) == mbt_model_flat_size(cpu));
     int emb = mbt_model_embedding_dim(cfg.arch);
     size_t n_in = (size_t)batch * 3 * size * size, n_out = (size_t)batch * dim, n_feat = (size_t)batch * emb;
@@ -176,7 +191,7 @@ static void run_case(const char *name, mbt_model_config cfg, int batch) {
 
     /* a model built for evaluation, loaded from the training model's state through the host copies */
     mbt_model *eval_gpu = NULL;
-    if (CHECK_OK(mbt_model_create(&eval_gpu, &cfg, batch, 1, 0, MBT_DEVICE_CUDA))) {
+    if (CHECK_OK(mbt_model_create_precision(&eval_gpu, &cfg, batch, 1, 0, MBT_DEVICE_CUDA, precision))) {
         CHECK_OK(mbt_model_params_to_host(gpu));
         for (size_t t = 0; t < mbt_model_param_count(gpu); t++) {
             mbt_param *src = mbt_model_param(gpu, t), *dst = mbt_model_param(eval_gpu, t);
@@ -204,7 +219,7 @@ static void run_case(const char *name, mbt_model_config cfg, int batch) {
         free(before), free(after);
     }
     printf("%s: worst relative error: running statistics %.3g, gradients %.3g (%s)\n", name, e_buf, e_grad,
-           mbt_cuda_tf32_enabled() ? "TF32" : "fp32");
+           precision == MBT_PRECISION_BF16 ? "bf16" : mbt_cuda_tf32_enabled() ? "TF32" : "fp32");
 
     for (int s = 0; s < 2; s++) {
         free(x[s]), free(dout[s]);
@@ -220,12 +235,15 @@ int main(void) {
     int skip = check_cuda_or_skip("test_model_cuda");
     if (skip) return skip;
     mbt_set_threads(2);
-    run_case("resnet18 32 px", mbt_model_config_small(MBT_ARCH_RESNET18, 32, 64), 8);
-    run_case("resnet18 64 px", mbt_model_config_small(MBT_ARCH_RESNET18, 64, 32), 4);
-    mbt_model_config imagenet; /* 7x7/2 stem, unnormalised output (device copies of out and dout) */
-    if (CHECK_OK(mbt_model_config_imagenet(MBT_ARCH_RESNET18, "64-32", &imagenet))) {
-        imagenet.image_size = 64;
-        run_case("resnet18 imagenet layout 64 px", imagenet, 4);
+    for (int p = 0; p < 2; p++) {
+        precision = p ? MBT_PRECISION_BF16 : MBT_PRECISION_FP32;
+        run_case("resnet18 32 px", mbt_model_config_small(MBT_ARCH_RESNET18, 32, 64), 8);
+        run_case("resnet18 64 px", mbt_model_config_small(MBT_ARCH_RESNET18, 64, 32), 4);
+        mbt_model_config imagenet; /* 7x7/2 stem, unnormalised output (device copies of out and dout) */
+        if (CHECK_OK(mbt_model_config_imagenet(MBT_ARCH_RESNET18, "64-32", &imagenet))) {
+            imagenet.image_size = 64;
+            run_case("resnet18 imagenet layout 64 px", imagenet, 4);
+        }
     }
     return check_report("test_model_cuda");
 }

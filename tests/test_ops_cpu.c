@@ -233,7 +233,7 @@ static void test_pool_linear_l2(void) {
         mbt_ref_maxpool_forward(&s, x, y);
         mbt_ref_maxpool_backward(&s, x, dy, dx);
         mbt_maxpool *op;
-        if (!CHECK_OK(mbt_maxpool_create(&op, MBT_DEVICE_CPU, &s, 1))) continue;
+        if (!CHECK_OK(mbt_maxpool_create(&op, MBT_DEVICE_CPU, &s, MBT_POOL_TRAINING))) continue;
         void *ws = malloc(mbt_maxpool_workspace_bytes(op) + 1);
         float *xf = to_native(x, 2, 16, h * h), *yf = malloc(ny * 4), *dyf = to_native(dy, 2, 16, ho * ho),
               *dxf = malloc(nx * 4);

@@ -255,7 +255,7 @@ static void test_pool(void) {
         mbt_ref_maxpool_forward(&s, x, y);
         mbt_ref_maxpool_backward(&s, x, dy, dx);
         mbt_maxpool *op = NULL;
-        if (CHECK_OK(mbt_maxpool_create(&op, MBT_DEVICE_CUDA, &s, 1))) {
+        if (CHECK_OK(mbt_maxpool_create(&op, MBT_DEVICE_CUDA, &s, MBT_POOL_TRAINING))) {
             void *ws = NULL;
             CHECK_OK(mbt_cuda_alloc("test", &ws, mbt_maxpool_workspace_bytes(op)));
             float *xd = dev_from(x, nx), *dyd = dev_from(dy, ny), *yd = dev_fill(ny, 7.0f), *dxd = dev_fill(nx, 7.0f);

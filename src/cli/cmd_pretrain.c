@@ -55,6 +55,7 @@ int cmd_pretrain(int argc, char **argv) {
         {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
         {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
         {"device", FLAG_DEVICE, &c.device, NULL, "DEV", "where to train: cpu, cuda or cuda:N (a resumed run may change it)", 0, 0, -1},
+        {"precision", FLAG_CHOICE, &c.precision, "fp32|bf16", "P", "the backbone's activations and convolutions: fp32 (TF32 products on a GPU unless MIXBT_NO_TF32=1), or bf16 with fp32 weights, BN statistics, projector and loss (cuda only; a resumed run may change it)", 0, 0, -1},
         {"loader", FLAG_CHOICE, &c.loader, "auto|host|device", "WHERE", "where training images are augmented: host (loader threads), device (the set kept on --device as bytes; one image size, no blur), auto (device on a GPU when the set fits in a quarter of its free memory); the batches are the same", 0, 0, -1},
         {"knn-every", FLAG_INT, &c.knn_every, NULL, "E", "run the k-NN monitor every E epochs (0: never)", 0, 0, 1e6},
         {"knn-k", FLAG_INT, &c.knn_k, NULL, "K", "neighbours of the k-NN monitor", 0, 1, 1e6},

@@ -87,10 +87,24 @@ typedef struct {
 
 typedef struct mbt_model mbt_model;
 
+/* The number format of the backbone's activations. BF16: every convolution, batch norm, pooling and
+ * residual activation of the backbone and its gradient is stored in bf16 and the convolutions run on
+ * bf16 weights rounded from the fp32 ones (cuDNN accumulating in fp32); parameters, gradients, BN
+ * statistics, the pooled features, the projector and everything after it stay fp32. CUDA only. */
+typedef enum { MBT_PRECISION_FP32 = 0, MBT_PRECISION_BF16 = 1 } mbt_precision;
+const char *mbt_precision_name(mbt_precision precision);
+/* "fp32" or "bf16"; MBT_ERR_ARG naming the text otherwise. */
+mbt_status mbt_precision_parse(const char *name, mbt_precision *precision);
+
 /* Builds the model for `batch` images per forward call and `slots` calls in flight before backward
  * (training = 0: evaluation only, one slot, no gradients). Parameters are zero until init or load. */
 mbt_status mbt_model_create(mbt_model **model, const mbt_model_config *cfg, int batch, int slots, int training,
                             mbt_device device);
+/* The same with the backbone's activations in `precision` (mbt_model_create is MBT_PRECISION_FP32).
+ * Every other function works alike in both; a state_dict or checkpoint does not depend on it. */
+mbt_status mbt_model_create_precision(mbt_model **model, const mbt_model_config *cfg, int batch, int slots,
+                                      int training, mbt_device device, mbt_precision precision);
+mbt_precision mbt_model_precision(const mbt_model *model);
 void mbt_model_destroy(mbt_model *model);
 const mbt_model_config *mbt_model_get_config(const mbt_model *model);
 int mbt_model_batch(const mbt_model *model);

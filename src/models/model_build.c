@@ -71,6 +71,11 @@ mbt_status mbt_model_config_set_projector(mbt_model_config *cfg, const char *spe
 
 /* ---- planning ---------------------------------------------------------------------------- */
 
+/* A backbone activation of n values: bf16 or fp32 by the model's precision. */
+static void plan_act(mbt_model *m, float **slot, size_t n) {
+    mbt_plan_bytes(&m->acts, (void **)slot, n * (m->bf16 ? 2 : sizeof(float)));
+}
+
 static void plan_param(mbt_model *m, float **data, float **grad, size_t n) {
     mbt_plan_floats(&m->params, data, n);
     if (m->training) mbt_plan_floats(&m->grads, grad, n);
@@ -89,8 +94,8 @@ static void plan_unit(mbt_model *m, mbt_unit *u, int c_in, int h, int c_out, int
     mbt_plan_floats(&m->buffers, &u->rmean, (size_t)c_out);
     mbt_plan_floats(&m->buffers, &u->rvar, (size_t)c_out);
     for (int s = 0; s < m->slots; s++) {
-        mbt_plan_floats(&m->acts, &u->t[s], u->out_numel);
-        if (own_output) mbt_plan_floats(&m->acts, &u->a[s], u->out_numel);
+        plan_act(m, &u->t[s], u->out_numel);
+        if (own_output) plan_act(m, &u->a[s], u->out_numel);
         mbt_plan_floats(&m->acts, &u->mean[s], (size_t)c_out);
         mbt_plan_floats(&m->acts, &u->var[s], (size_t)c_out);
     }
@@ -106,7 +111,7 @@ static void plan_model(mbt_model *m) {
     if (c->stem != MBT_STEM_CIFAR) {
         m->pool_shape = (mbt_pool_shape){m->batch, 64, h, h, 3, 2, 1};
         int ho = mbt_pool_h_out(&m->pool_shape);
-        for (int s = 0; s < m->slots; s++) mbt_plan_floats(&m->acts, &m->pooled[s], (size_t)m->batch * 64 * ho * ho);
+        for (int s = 0; s < m->slots; s++) plan_act(m, &m->pooled[s], (size_t)m->batch * 64 * ho * ho);
         h = ho;
     }
     int bottleneck = c->arch == MBT_ARCH_RESNET50, expansion = bottleneck ? 4 : 1;
@@ -131,13 +136,13 @@ static void plan_model(mbt_model *m) {
             if (blk->has_down) plan_unit(m, &blk->down, c_in, h, c_out, 1, stride, 0, 0);
             h = mbt_conv2d_h_out(&blk->unit[blk->n_units - 1].cs);
             blk->out_numel = (size_t)m->batch * c_out * h * h;
-            for (int s = 0; s < m->slots; s++) mbt_plan_floats(&m->acts, &blk->y[s], blk->out_numel);
+            for (int s = 0; s < m->slots; s++) plan_act(m, &blk->y[s], blk->out_numel);
             c_in = c_out;
         }
     }
     m->final_hw = h * h;
     m->emb = c_in;
-    mbt_plan_floats(&m->acts, &m->shortcut, m->grad_numel);
+    plan_act(m, &m->shortcut, m->grad_numel);
     for (int s = 0; s < m->slots; s++) mbt_plan_floats(&m->acts, &m->feature[s], (size_t)m->batch * m->emb);
 
     int in = m->emb;
@@ -172,10 +177,10 @@ static void plan_model(mbt_model *m) {
     for (int s = 0; s < m->slots; s++) mbt_plan_floats(&m->acts, &m->out[s], (size_t)m->batch * c->feature_dim);
     mbt_plan_floats(&m->acts, &m->eval_input, (size_t)m->batch * 3 * c->image_size * c->image_size);
     if (m->training) {
-        mbt_plan_floats(&m->acts, &m->grad_a, m->grad_numel);
-        mbt_plan_floats(&m->acts, &m->grad_b, m->grad_numel);
-        mbt_plan_floats(&m->acts, &m->grad_c, m->grad_numel);
-        mbt_plan_floats(&m->acts, &m->grad_d, m->grad_numel);
+        plan_act(m, &m->grad_a, m->grad_numel);
+        plan_act(m, &m->grad_b, m->grad_numel);
+        plan_act(m, &m->grad_c, m->grad_numel);
+        plan_act(m, &m->grad_d, m->grad_numel);
         mbt_plan_floats(&m->acts, &m->proj_ga, m->proj_numel);
         mbt_plan_floats(&m->acts, &m->proj_gb, m->proj_numel);
     }
@@ -185,9 +190,11 @@ static void plan_model(mbt_model *m) {
 
 static mbt_status create_unit_ops(mbt_model *m, mbt_unit *u, int conv_flags) {
     int infer = m->training ? 0 : 1;
-    MBT_TRY(mbt_conv2d_create(&u->conv, m->device, &u->cs, conv_flags | (infer ? MBT_CONV_INFERENCE : 0)));
+    MBT_TRY(mbt_conv2d_create(&u->conv, m->device, &u->cs,
+                              conv_flags | (infer ? MBT_CONV_INFERENCE : 0) | (m->bf16 ? MBT_CONV_BF16 : 0)));
     MBT_TRY(mbt_batchnorm_create(&u->bn, m->device, &u->bs,
-                                 (u->relu ? MBT_BN_FUSE_RELU : 0) | (infer ? MBT_BN_INFERENCE : 0)));
+                                 (u->relu ? MBT_BN_FUSE_RELU : 0) | (infer ? MBT_BN_INFERENCE : 0) |
+                                     (m->bf16 ? MBT_BN_BF16 : 0)));
     return MBT_OK;
 }
 
@@ -201,7 +208,8 @@ static mbt_status create_ops(mbt_model *m) {
     MBT_TRY(create_unit_ops(m, &m->stem, MBT_CONV_INPUT_NCHW));
     plan_unit_workspace(m, &m->stem);
     if (m->cfg.stem != MBT_STEM_CIFAR) {
-        MBT_TRY(mbt_maxpool_create(&m->pool, m->device, &m->pool_shape, 1));
+        MBT_TRY(mbt_maxpool_create(&m->pool, m->device, &m->pool_shape,
+                                   MBT_POOL_TRAINING | (m->bf16 ? MBT_POOL_BF16 : 0)));
         for (int s = 0; s < m->slots; s++)
             mbt_plan_bytes(&m->acts, &m->pool_ws[s], mbt_maxpool_workspace_bytes(m->pool));
     }
@@ -353,9 +361,28 @@ static mbt_status check_device(mbt_device device) {
 
 /* ---- public -------------------------------------------------------------------------------- */
 
+const char *mbt_precision_name(mbt_precision precision) { return precision == MBT_PRECISION_BF16 ? "bf16" : "fp32"; }
+
+mbt_status mbt_precision_parse(const char *name, mbt_precision *precision) {
+    if (!strcmp(name, "fp32")) *precision = MBT_PRECISION_FP32;
+    else if (!strcmp(name, "bf16")) *precision = MBT_PRECISION_BF16;
+    else return MBT_FAIL(MBT_ERR_ARG, "unknown precision '%s' (expected fp32 or bf16)", name);
+    return MBT_OK;
+}
+
 mbt_status mbt_model_create(mbt_model **out, const mbt_model_config *cfg, int batch, int slots, int training,
                             mbt_device device) {
+    return mbt_model_create_precision(out, cfg, batch, slots, training, device, MBT_PRECISION_FP32);
+}
+
+mbt_status mbt_model_create_precision(mbt_model **out, const mbt_model_config *cfg, int batch, int slots,
+                                      int training, mbt_device device, mbt_precision precision) {
     *out = NULL;
+    if (precision != MBT_PRECISION_FP32 && precision != MBT_PRECISION_BF16)
+        return MBT_FAIL(MBT_ERR_ARG, "model: unknown precision %d", (int)precision);
+    if (precision == MBT_PRECISION_BF16 && device != MBT_DEVICE_CUDA)
+        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "model: bf16 precision runs on the CUDA backend only (the %s computes in fp32)",
+                        mbt_device_name(device));
     if (batch < 2 && training) return MBT_FAIL(MBT_ERR_ARG, "model: training needs a batch of at least 2 (got %d)", batch);
     if (batch < 1) return MBT_FAIL(MBT_ERR_ARG, "model: batch must be positive (got %d)", batch);
     if (slots < 1 || slots > MBT_MAX_SLOTS) return MBT_FAIL(MBT_ERR_ARG, "model: slots must be 1..%d", MBT_MAX_SLOTS);
@@ -369,6 +396,7 @@ mbt_status mbt_model_create(mbt_model **out, const mbt_model_config *cfg, int ba
     m->device = device;
     m->batch = batch;
     m->training = training;
+    m->bf16 = precision == MBT_PRECISION_BF16;
     m->slots = training ? slots : 1;
     const int *counts = cfg->arch == MBT_ARCH_RESNET50 ? BLOCKS_R50 : BLOCKS_R18;
     m->n_blocks = counts[0] + counts[1] + counts[2] + counts[3];
@@ -428,6 +456,7 @@ void mbt_model_destroy(mbt_model *m) {
 const mbt_model_config *mbt_model_get_config(const mbt_model *m) { return &m->cfg; }
 int mbt_model_batch(const mbt_model *m) { return m->batch; }
 mbt_device mbt_model_device(const mbt_model *m) { return m->device; }
+mbt_precision mbt_model_precision(const mbt_model *m) { return m->bf16 ? MBT_PRECISION_BF16 : MBT_PRECISION_FP32; }
 size_t mbt_model_param_count(const mbt_model *m) { return m->n_entries; }
 mbt_param *mbt_model_param(mbt_model *m, size_t i) { return i < m->n_entries ? &m->entries[i] : NULL; }
 

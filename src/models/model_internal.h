@@ -50,6 +50,7 @@ struct mbt_model {
     mbt_model_config cfg;
     mbt_device device;
     int batch, slots, training;
+    int bf16;                   /* MBT_PRECISION_BF16: the backbone's activations (see acts below) are bf16 */
     int emb;
     mbt_unit stem;
     mbt_maxpool *pool;
@@ -71,6 +72,8 @@ struct mbt_model {
     size_t proj_numel;
     float *eval_input;          /* padded NCHW input for partial evaluation batches */
     float *shortcut;            /* downsample BN output, transient in forward */
+    /* With bf16, the backbone's activation pointers (unit t and a, pooled, block y, shortcut, grad_a..d)
+     * address bf16 arrays: only ops told so (the BF16 flags, the _bf16 functions) read them. */
     mbt_plan params, grads, buffers, acts;
     /* CUDA: host copies of the params, buffers and grads plans, byte for byte in the plans' layout;
      * the mbt_param entries point into them. NULL on the CPU, where the entries point into the plans. */

@@ -5,6 +5,31 @@
 #include "ops/eltwise.h"
 #include "ops/linear.h"
 
+/* ---- the backbone's element-wise ops, on its activations' precision -------------------------- */
+
+static mbt_status act_add_relu(const mbt_model *m, size_t n, const float *a, const float *b, float *y) {
+    return m->bf16 ? mbt_add_relu_forward_bf16(m->device, n, a, b, y) : mbt_add_relu_forward(m->device, n, a, b, y);
+}
+
+static mbt_status act_relu_backward(const mbt_model *m, size_t n, const float *y, const float *dy, float *dx) {
+    return m->bf16 ? mbt_relu_backward_bf16(m->device, n, y, dy, dx) : mbt_relu_backward(m->device, n, y, dy, dx);
+}
+
+static mbt_status act_add(const mbt_model *m, size_t n, const float *a, const float *b, float *y) {
+    return m->bf16 ? mbt_add_bf16(m->device, n, a, b, y) : mbt_add(m->device, n, a, b, y);
+}
+
+/* Global average pool of the last block's output into the fp32 features, and its backward. */
+static mbt_status act_avgpool_forward(const mbt_model *m, const float *x, float *feature) {
+    return m->bf16 ? mbt_avgpool_forward_bf16(m->device, m->batch, m->emb, m->final_hw, x, feature)
+                   : mbt_avgpool_forward(m->device, m->batch, m->emb, m->final_hw, x, feature);
+}
+
+static mbt_status act_avgpool_backward(const mbt_model *m, const float *dfeature, float *dx) {
+    return m->bf16 ? mbt_avgpool_backward_bf16(m->device, m->batch, m->emb, m->final_hw, dfeature, dx)
+                   : mbt_avgpool_backward(m->device, m->batch, m->emb, m->final_hw, dfeature, dx);
+}
+
 /* ---- forward -------------------------------------------------------------------------------- */
 
 /* conv -> BN(+ReLU) of one unit; the output goes to `out` (the unit's own buffer when NULL). */
@@ -33,7 +58,7 @@ static mbt_status block_forward(mbt_model *m, mbt_block *blk, int slot, int trai
         MBT_TRY(unit_forward(m, &blk->down, slot, train, x, m->shortcut));
         shortcut = m->shortcut;
     }
-    return mbt_add_relu_forward(m->device, blk->out_numel, blk->y[slot], shortcut, blk->y[slot]);
+    return act_add_relu(m, blk->out_numel, blk->y[slot], shortcut, blk->y[slot]);
 }
 
 /* Backbone and projector on slot `slot`; leaves features in m->feature[slot], output in m->out[slot]. */
@@ -48,7 +73,7 @@ static mbt_status forward(mbt_model *m, int slot, int train, const float *x) {
         MBT_TRY(block_forward(m, &m->blocks[b], slot, train, h));
         h = m->blocks[b].y[slot];
     }
-    MBT_TRY(mbt_avgpool_forward(m->device, m->batch, m->emb, m->final_hw, h, m->feature[slot]));
+    MBT_TRY(act_avgpool_forward(m, h, m->feature[slot]));
     h = m->feature[slot];
     for (int j = 0; j < m->n_proj; j++) {
         mbt_proj_layer *p = &m->proj[j];
@@ -125,7 +150,7 @@ static float *other_buffer(float *const bufs[3], const float *a, const float *b)
 static mbt_status block_backward(mbt_model *m, mbt_block *blk, int slot, const float *x) {
     float *g = m->grad_a, *out = m->grad_b;
     float *const bufs[3] = {m->grad_b, m->grad_c, m->grad_d};
-    MBT_TRY(mbt_relu_backward(m->device, blk->out_numel, blk->y[slot], g, g));
+    MBT_TRY(act_relu_backward(m, blk->out_numel, blk->y[slot], g, g));
     const float *dy = g;
     float *res = NULL;
     for (int i = blk->n_units - 1; i >= 0; i--) {
@@ -141,7 +166,7 @@ static mbt_status block_backward(mbt_model *m, mbt_block *blk, int slot, const f
         MBT_TRY(unit_backward(&blk->down, slot, x, g, tmp, dxd));
         shortcut_grad = dxd;
     }
-    return mbt_add(m->device, (size_t)m->batch * blk->unit[0].cs.c_in * blk->unit[0].cs.h * blk->unit[0].cs.w, res,
+    return act_add(m, (size_t)m->batch * blk->unit[0].cs.c_in * blk->unit[0].cs.h * blk->unit[0].cs.w, res,
                    shortcut_grad, out);
 }
 
@@ -171,7 +196,7 @@ mbt_status mbt_model_backward(mbt_model *m, int slot, const float *dout, const f
     }
     if (dfeature) MBT_TRY(mbt_add(m->device, (size_t)n * m->emb, ga, dfeature, ga));
     /* backbone: ga holds dL/dfeature */
-    MBT_TRY(mbt_avgpool_backward(m->device, n, m->emb, m->final_hw, ga, m->grad_a));
+    MBT_TRY(act_avgpool_backward(m, ga, m->grad_a));
     for (int b = m->n_blocks - 1; b >= 0; b--) {
         const float *x = b ? m->blocks[b - 1].y[slot] : (m->pool ? m->pooled[slot] : m->stem.a[slot]);
         MBT_TRY(block_backward(m, &m->blocks[b], slot, x));

@@ -42,13 +42,15 @@ mbt_status mbt_batchnorm_cuda_backward(mbt_batchnorm_cuda *op, const float *x, c
 
 /* pooling (ops/pool.h) */
 typedef struct mbt_maxpool_cuda mbt_maxpool_cuda;
-mbt_status mbt_maxpool_cuda_create(mbt_maxpool_cuda **op, const mbt_pool_shape *shape, int training);
+mbt_status mbt_maxpool_cuda_create(mbt_maxpool_cuda **op, const mbt_pool_shape *shape, int flags);
 void mbt_maxpool_cuda_destroy(mbt_maxpool_cuda *op);
 size_t mbt_maxpool_cuda_workspace_bytes(const mbt_maxpool_cuda *op);
 mbt_status mbt_maxpool_cuda_forward(mbt_maxpool_cuda *op, const float *x, float *y, void *workspace);
 mbt_status mbt_maxpool_cuda_backward(mbt_maxpool_cuda *op, const void *workspace, const float *dy, float *dx);
 mbt_status mbt_avgpool_forward_cuda(int n, int c, int hw, const float *x, float *y);
 mbt_status mbt_avgpool_backward_cuda(int n, int c, int hw, const float *dy, float *dx);
+mbt_status mbt_avgpool_forward_bf16_cuda(int n, int c, int hw, const void *x, float *y);
+mbt_status mbt_avgpool_backward_bf16_cuda(int n, int c, int hw, const float *dy, void *dx);
 
 /* layout conversions (ops/layout.h) */
 mbt_status mbt_layout_from_nchw_cuda(int n, int c, int hw, const float *nchw, float *native);
@@ -69,6 +71,14 @@ mbt_status mbt_add_cuda(size_t n, const float *a, const float *b, float *y);
 mbt_status mbt_axpy_cuda(size_t n, float alpha, const float *x, float *y);
 mbt_status mbt_zero_cuda(size_t n, float *x);
 mbt_status mbt_copy_cuda(size_t n, const float *x, float *y); /* copy_cuda.c */
+mbt_status mbt_relu_backward_bf16_cuda(size_t n, const void *y, const void *dy, void *dx);
+mbt_status mbt_add_relu_forward_bf16_cuda(size_t n, const void *a, const void *b, void *y);
+mbt_status mbt_add_bf16_cuda(size_t n, const void *a, const void *b, void *y);
+
+/* bf16 conversions inside the backend (eltwise_cuda.cu): y = x rounded to bf16 (nearest even), and
+ * y += x for a bf16 x (the fp32 accumulation of a bf16 weight gradient). */
+mbt_status mbt_bf16_from_f32_cuda(size_t n, const float *x, void *y);
+mbt_status mbt_bf16_accumulate_cuda(size_t n, const void *x, float *y);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@ struct mbt_batchnorm {
 };
 
 static mbt_status create_impl(mbt_batchnorm *op, const mbt_batchnorm_shape *shape, int flags) {
+    if ((flags & MBT_BN_BF16) && op->device == MBT_DEVICE_CPU) return mbt_dispatch_bf16_on_cpu("batchnorm");
     MBT_DISPATCH("batchnorm", op->device, mbt_batchnorm_cpu_create((mbt_batchnorm_cpu **)&op->impl, shape, flags),
                  mbt_batchnorm_cuda_create((mbt_batchnorm_cuda **)&op->impl, shape, flags));
 }

@@ -16,7 +16,8 @@ typedef struct mbt_batchnorm mbt_batchnorm;
 
 enum {
     MBT_BN_FUSE_RELU = 1,  /* y = relu(bn(x)); backward takes the gradient of the ReLU output */
-    MBT_BN_INFERENCE = 2   /* evaluation forward only */
+    MBT_BN_INFERENCE = 2,  /* evaluation forward only */
+    MBT_BN_BF16 = 4        /* x, y, dy, dx are bf16 (statistics and parameters fp32); CUDA only */
 };
 
 mbt_status mbt_batchnorm_create(mbt_batchnorm **op, mbt_device device, const mbt_batchnorm_shape *shape, int flags);

@@ -10,12 +10,16 @@
  * gamma / sqrt(var + eps) rounded to float. The fused ReLU keeps no mask (workspace 0 bytes):
  * backward recomputes y from x and the saved mean/variance with the same expression and the same
  * per-channel coefficients (made by the same function from the same floats), so its mask is
- * bit-identical to the forward's. dy and dx may be the same buffer, as may x and y in the forward. */
+ * bit-identical to the forward's. dy and dx may be the same buffer, as may x and y in the forward.
+ *
+ * bf16 (MBT_BN_BF16): x, y, dy and dx are bf16, loaded to float and stored rounded once (core/bf16.cuh);
+ * statistics, coefficients, parameters and their gradients stay fp32 and the sums double. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "core/cuda.h"
 #include "ops/backend_cuda.h"
+#include "core/bf16.cuh"
 #include "core/cuda_grid.cuh"
 
 enum { SUM_THREADS = 256, SLICE_VALUES = 8192, MAX_SLICES = 65535 };
@@ -25,7 +29,7 @@ enum { K_MEAN, K_A, K_GM, K_KK, K_AA, K_COUNT };
 
 struct mbt_batchnorm_cuda {
     mbt_batchnorm_shape s;
-    int flags;
+    int flags, bf16;
     int chunk_n, slices; /* samples per slice, slices of the batch */
     double *part;        /* [2][c][slices] partial sums (device) */
     double *mean;        /* [c] the batch mean in double (device) */
@@ -41,7 +45,8 @@ enum { SUM_X, SUM_SQDEV, SUM_GRAD };
 /* The block (channel blockIdx.x, slice blockIdx.y) sums over its samples' values:
  * SUM_X: x -> part0; SUM_SQDEV: (x - mean)^2 -> part0; SUM_GRAD: g and g (x - m) -> part0, part1,
  * where g = dy (times the ReLU mask of y = fmaf(x - m, a, beta) when relu) and m the float mean. */
-static __global__ void k_sums(int mode, int n, int c, int hw, int chunk_n, const float *x, const float *dy,
+template <typename T>
+static __global__ void k_sums(int mode, int n, int c, int hw, int chunk_n, const T *x, const T *dy,
                               const double *mean, const float *coef, const float *beta, int relu, double *part0,
                               double *part1) {
     const int ch = blockIdx.x, sl = blockIdx.y, slices = gridDim.y;
@@ -57,14 +62,14 @@ static __global__ void k_sums(int mode, int n, int c, int hw, int chunk_n, const
     double s0 = 0.0, s1 = 0.0;
     for (size_t j = threadIdx.x; j < len; j += blockDim.x) {
         const size_t at = ((size_t)(i0 + j / hw) * c + ch) * hw + j % hw;
-        const float v = x[at];
+        const float v = mbt_load(x + at);
         if (mode == SUM_X) {
             s0 += v;
         } else if (mode == SUM_SQDEV) {
             const double d = (double)v - mu;
             s0 += d * d;
         } else {
-            float g = dy[at];
+            float g = mbt_load(dy + at);
             if (relu && fmaf(v - m, a, bt) <= 0.0f) g = 0.0f; /* NaN passes, as on the CPU */
             s0 += g;
             s1 += (double)g * ((double)v - (double)m);
@@ -117,13 +122,14 @@ static __global__ void k_eval_coef(int c, float eps, const float *running_mean, 
     MBT_CUDA_FOR(ch, (size_t)c) forward_coef(coef, c, (int)ch, running_mean[ch], running_var[ch], gamma[ch], eps);
 }
 
-static __global__ void k_apply(size_t total, int c, int hw, const float *coef, const float *beta, int relu,
-                               const float *x, float *y) {
+template <typename T>
+static __global__ void k_apply(size_t total, int c, int hw, const float *coef, const float *beta, int relu, const T *x,
+                               T *y) {
     MBT_CUDA_FOR(i, total) {
         const int ch = (int)(i / hw % c);
-        float v = fmaf(x[i] - coef[K_MEAN * c + ch], coef[K_A * c + ch], beta[ch]);
+        float v = fmaf(mbt_load(x + i) - coef[K_MEAN * c + ch], coef[K_A * c + ch], beta[ch]);
         if (relu && v <= 0.0f) v = 0.0f; /* NaN stays NaN, as on the CPU and in PyTorch */
-        y[i] = v;
+        mbt_store(y + i, v);
     }
 }
 
@@ -144,22 +150,52 @@ static __global__ void k_finish_backward(int c, int slices, double count, float 
 }
 
 /* dx = gamma invstd (g - mean g - (x - m) invstd^2 mean(g (x - m))), g the (masked) dy. */
+template <typename T>
 static __global__ void k_backward_apply(size_t total, int c, int hw, const float *coef, const float *beta, int relu,
-                                        const float *x, const float *dy, float *dx) {
+                                        const T *x, const T *dy, T *dx) {
     MBT_CUDA_FOR(i, total) {
         const int ch = (int)(i / hw % c);
-        const float v = x[i], m = coef[K_MEAN * c + ch];
-        float g = dy[i];
+        const float v = mbt_load(x + i), m = coef[K_MEAN * c + ch];
+        float g = mbt_load(dy + i);
         if (relu && fmaf(v - m, coef[K_A * c + ch], beta[ch]) <= 0.0f) g = 0.0f;
-        dx[i] = coef[K_AA * c + ch] * (g - coef[K_GM * c + ch] - (v - m) * coef[K_KK * c + ch]);
+        mbt_store(dx + i, coef[K_AA * c + ch] * (g - coef[K_GM * c + ch] - (v - m) * coef[K_KK * c + ch]));
     }
 }
+
+/* The launches of the kernels that touch activations, for element type T. */
+template <typename T> struct bn_launch {
+    static void sums(const mbt_batchnorm_cuda *op, cudaStream_t st, int mode, const void *x, const void *dy,
+                     const double *mean, const float *coef, const float *beta, int relu, double *part0,
+                     double *part1) {
+        const mbt_batchnorm_shape *s = &op->s;
+        const dim3 grid((unsigned)s->c, (unsigned)op->slices);
+        k_sums<T><<<grid, SUM_THREADS, 0, st>>>(mode, s->n, s->c, s->hw, op->chunk_n, (const T *)x, (const T *)dy,
+                                                mean, coef, beta, relu, part0, part1);
+    }
+    static void apply(size_t total, cudaStream_t st, int c, int hw, const float *coef, const float *beta, int relu,
+                      const void *x, void *y) {
+        k_apply<T><<<mbt_cuda_blocks(total), MBT_CUDA_BLOCK, 0, st>>>(total, c, hw, coef, beta, relu, (const T *)x,
+                                                                      (T *)y);
+    }
+    static void backward_apply(size_t total, cudaStream_t st, int c, int hw, const float *coef, const float *beta,
+                               int relu, const void *x, const void *dy, void *dx) {
+        k_backward_apply<T><<<mbt_cuda_blocks(total), MBT_CUDA_BLOCK, 0, st>>>(total, c, hw, coef, beta, relu,
+                                                                               (const T *)x, (const T *)dy, (T *)dx);
+    }
+};
 
 /* ---- host side -------------------------------------------------------------------------------- */
 
 static size_t total_of(const mbt_batchnorm_cuda *op) { return (size_t)op->s.n * op->s.c * op->s.hw; }
 static double count_of(const mbt_batchnorm_cuda *op) { return (double)op->s.n * op->s.hw; }
 static int relu_of(const mbt_batchnorm_cuda *op) { return (op->flags & MBT_BN_FUSE_RELU) != 0; }
+
+/* The activation kernels for the op's element type. */
+#define SUMS(op, ...) \
+    ((op)->bf16 ? bn_launch<mbt_bf16>::sums((op), __VA_ARGS__) : bn_launch<float>::sums((op), __VA_ARGS__))
+#define APPLY(op, ...) ((op)->bf16 ? bn_launch<mbt_bf16>::apply(__VA_ARGS__) : bn_launch<float>::apply(__VA_ARGS__))
+#define BACKWARD_APPLY(op, ...) \
+    ((op)->bf16 ? bn_launch<mbt_bf16>::backward_apply(__VA_ARGS__) : bn_launch<float>::backward_apply(__VA_ARGS__))
 
 extern "C" mbt_status mbt_batchnorm_cuda_create(mbt_batchnorm_cuda **out, const mbt_batchnorm_shape *s, int flags) {
     *out = NULL;
@@ -174,6 +210,7 @@ extern "C" mbt_status mbt_batchnorm_cuda_create(mbt_batchnorm_cuda **out, const 
     if (!op) return MBT_FAIL(MBT_ERR_NOMEM, "%s: out of memory", WHAT);
     op->s = *s;
     op->flags = flags;
+    op->bf16 = (flags & MBT_BN_BF16) != 0;
     int want = (SLICE_VALUES + s->hw - 1) / s->hw;
     op->chunk_n = want < 1 ? 1 : want > s->n ? s->n : want;
     op->slices = (s->n + op->chunk_n - 1) / op->chunk_n;
@@ -217,22 +254,18 @@ extern "C" mbt_status mbt_batchnorm_cuda_forward_train(mbt_batchnorm_cuda *op, c
     const mbt_batchnorm_shape *s = &op->s;
     cudaStream_t st;
     MBT_TRY(mbt_cuda_stream(&st));
-    const dim3 grid((unsigned)s->c, (unsigned)op->slices);
     const unsigned cb = mbt_cuda_blocks((size_t)s->c);
-    k_sums<<<grid, SUM_THREADS, 0, st>>>(SUM_X, s->n, s->c, s->hw, op->chunk_n, x, NULL, NULL, NULL, NULL, 0,
-                                         op->part, NULL);
+    SUMS(op, st, SUM_X, x, NULL, NULL, NULL, NULL, 0, op->part, NULL);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) sums");
     k_mean<<<cb, MBT_CUDA_BLOCK, 0, st>>>(s->c, op->slices, count_of(op), op->part, op->mean);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) mean");
-    k_sums<<<grid, SUM_THREADS, 0, st>>>(SUM_SQDEV, s->n, s->c, s->hw, op->chunk_n, x, NULL, op->mean, NULL, NULL, 0,
-                                         op->part, NULL);
+    SUMS(op, st, SUM_SQDEV, x, NULL, op->mean, NULL, NULL, 0, op->part, NULL);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) squared deviations");
     k_finish_train<<<cb, MBT_CUDA_BLOCK, 0, st>>>(s->c, op->slices, count_of(op), s->eps, s->momentum, op->part,
                                                   op->mean, gamma, save_mean, save_var, running_mean, running_var,
                                                   op->coef);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) statistics");
-    k_apply<<<mbt_cuda_blocks(total_of(op)), MBT_CUDA_BLOCK, 0, st>>>(total_of(op), s->c, s->hw, op->coef, beta,
-                                                                      relu_of(op), x, y);
+    APPLY(op, total_of(op), st, s->c, s->hw, op->coef, beta, relu_of(op), x, y);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) forward");
     return MBT_OK;
 }
@@ -246,8 +279,7 @@ extern "C" mbt_status mbt_batchnorm_cuda_forward_eval(mbt_batchnorm_cuda *op, co
     k_eval_coef<<<mbt_cuda_blocks((size_t)s->c), MBT_CUDA_BLOCK, 0, st>>>(s->c, s->eps, running_mean, running_var,
                                                                           gamma, op->coef);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) evaluation coefficients");
-    k_apply<<<mbt_cuda_blocks(total_of(op)), MBT_CUDA_BLOCK, 0, st>>>(total_of(op), s->c, s->hw, op->coef, beta,
-                                                                      relu_of(op), x, y);
+    APPLY(op, total_of(op), st, s->c, s->hw, op->coef, beta, relu_of(op), x, y);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) evaluation forward");
     return MBT_OK;
 }
@@ -265,16 +297,13 @@ extern "C" mbt_status mbt_batchnorm_cuda_backward(mbt_batchnorm_cuda *op, const 
     /* the forward's coefficients again, from the saved statistics */
     k_eval_coef<<<cb, MBT_CUDA_BLOCK, 0, st>>>(s->c, s->eps, save_mean, save_var, gamma, op->coef);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) backward coefficients");
-    const dim3 grid((unsigned)s->c, (unsigned)op->slices);
     double *part1 = op->part + (size_t)s->c * op->slices;
-    k_sums<<<grid, SUM_THREADS, 0, st>>>(SUM_GRAD, s->n, s->c, s->hw, op->chunk_n, x, dy, NULL, op->coef, beta,
-                                         relu_of(op), op->part, part1);
+    SUMS(op, st, SUM_GRAD, x, dy, NULL, op->coef, beta, relu_of(op), op->part, part1);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) gradient sums");
     k_finish_backward<<<cb, MBT_CUDA_BLOCK, 0, st>>>(s->c, op->slices, count_of(op), s->eps, op->part, gamma,
                                                      save_var, dgamma, dbeta, op->coef);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) parameter gradients");
-    k_backward_apply<<<mbt_cuda_blocks(total_of(op)), MBT_CUDA_BLOCK, 0, st>>>(total_of(op), s->c, s->hw, op->coef,
-                                                                               beta, relu_of(op), x, dy, dx);
+    BACKWARD_APPLY(op, total_of(op), st, s->c, s->hw, op->coef, beta, relu_of(op), x, dy, dx);
     MBT_CUDA_LAUNCHED("batchnorm (cuda) backward");
     return MBT_OK;
 }

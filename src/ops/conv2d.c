@@ -12,6 +12,7 @@ struct mbt_conv2d {
 };
 
 static mbt_status create_impl(mbt_conv2d *op, int flags) {
+    if ((flags & MBT_CONV_BF16) && op->device == MBT_DEVICE_CPU) return mbt_dispatch_bf16_on_cpu("conv2d");
     MBT_DISPATCH("conv2d", op->device, mbt_conv2d_cpu_create((mbt_conv2d_cpu **)&op->impl, &op->shape, flags),
                  mbt_conv2d_cuda_create((mbt_conv2d_cuda **)&op->impl, &op->shape, flags));
 }

@@ -14,7 +14,9 @@ typedef struct mbt_conv2d mbt_conv2d;
 
 enum {
     MBT_CONV_INPUT_NCHW = 1,  /* input is plain NCHW (and no input gradient is computed) */
-    MBT_CONV_INFERENCE = 2    /* forward only: no backward primitives */
+    MBT_CONV_INFERENCE = 2,   /* forward only: no backward primitives */
+    MBT_CONV_BF16 = 4         /* x, y, dx, dy are bf16 (an INPUT_NCHW x stays fp32), computed with bf16
+                               * weights rounded from the fp32 ones, dw accumulated in fp32; CUDA only */
 };
 
 mbt_status mbt_conv2d_create(mbt_conv2d **op, mbt_device device, const mbt_conv2d_shape *shape, int flags);

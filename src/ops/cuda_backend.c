@@ -57,11 +57,11 @@ void *mbt_cuda_workspace(size_t *bytes) {
     return p;
 }
 
-mbt_status mbt_cudnn_tensor_nchw(cudnnTensorDescriptor_t *desc, int n, int c, int h, int w) {
+mbt_status mbt_cudnn_tensor_nchw(cudnnTensorDescriptor_t *desc, cudnnDataType_t type, int n, int c, int h, int w) {
     *desc = NULL;
     cudnnTensorDescriptor_t d;
     MBT_CUDNN("cudnn tensor", cudnnCreateTensorDescriptor(&d));
-    cudnnStatus_t s = cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w);
+    cudnnStatus_t s = cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, type, n, c, h, w);
     if (s != CUDNN_STATUS_SUCCESS) {
         cudnnDestroyTensorDescriptor(d);
         return MBT_FAIL(MBT_ERR_BACKEND, "cudnn tensor [%d,%d,%d,%d]: cudnnSetTensor4dDescriptor failed (%s)", n, c,

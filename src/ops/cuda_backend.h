@@ -1,6 +1,6 @@
 /* The CUDA backend's shared state: the cuDNN handle (on the context's stream), checked cuDNN calls,
  * one device workspace shared by every op (ops run one at a time on the one stream), and cuDNN
- * tensor descriptors of NCHW float activations. Compiled only when MIXBT_HAVE_CUDA is defined. */
+ * tensor descriptors of NCHW float or bf16 activations. Compiled only when MIXBT_HAVE_CUDA is defined. */
 #ifndef MBT_CUDA_BACKEND_H
 #define MBT_CUDA_BACKEND_H
 
@@ -33,8 +33,9 @@ mbt_status mbt_cuda_workspace_reserve(size_t bytes);
 /* The shared workspace and its size (NULL, 0 before any reservation). Valid until the next reserve. */
 void *mbt_cuda_workspace(size_t *bytes);
 
-/* A cuDNN descriptor of a packed NCHW float tensor [n, c, h, w]. */
-mbt_status mbt_cudnn_tensor_nchw(cudnnTensorDescriptor_t *desc, int n, int c, int h, int w);
+/* A cuDNN descriptor of a packed NCHW tensor [n, c, h, w] of `type` (CUDNN_DATA_FLOAT or, for bf16
+ * activations, CUDNN_DATA_BFLOAT16). */
+mbt_status mbt_cudnn_tensor_nchw(cudnnTensorDescriptor_t *desc, cudnnDataType_t type, int n, int c, int h, int w);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
 
 /* The error of a CUDA call in a build without the CUDA backend, naming the op. */
 mbt_status mbt_dispatch_no_cuda(const char *what);
+/* The error of a bf16-activation op or flag on the CPU backend, naming the op. */
+mbt_status mbt_dispatch_bf16_on_cpu(const char *what);
 /* The error of an unknown device value, naming the op. */
 mbt_status mbt_dispatch_bad_device(const char *what, mbt_device device);
 

@@ -1,5 +1,5 @@
 /* Element-wise operations (layout-independent): ReLU, residual addition, scaled accumulation,
- * zeroing and copying. */
+ * zeroing and copying; the residual blocks' ops also on bf16 activations. */
 #ifndef MBT_ELTWISE_H
 #define MBT_ELTWISE_H
 
@@ -22,5 +22,12 @@ mbt_status mbt_zero(mbt_device device, size_t n, float *x);
 /* y = x over n floats, both in the device's memory (CUDA: a device-to-device copy queued on the
  * context's stream). x and y must not overlap unless they are equal. */
 mbt_status mbt_copy(mbt_device device, size_t n, const float *x, float *y);
+
+/* The same on bf16 activations (models built with MBT_PRECISION_BF16): arrays of n bf16 values, each
+ * result computed in fp32 from the bf16 inputs and rounded once to nearest even. CUDA only: the CPU
+ * answers MBT_ERR_UNSUPPORTED. */
+mbt_status mbt_relu_backward_bf16(mbt_device device, size_t n, const void *y, const void *dy, void *dx);
+mbt_status mbt_add_relu_forward_bf16(mbt_device device, size_t n, const void *a, const void *b, void *y);
+mbt_status mbt_add_bf16(mbt_device device, size_t n, const void *a, const void *b, void *y);
 
 #endif

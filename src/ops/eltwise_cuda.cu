@@ -1,24 +1,34 @@
-/* Element-wise operations on the GPU: grid-stride kernels on the context's stream. */
+/* Element-wise operations on the GPU: grid-stride kernels on the context's stream, those of the
+ * residual blocks on float or bf16 activations (core/bf16.cuh), and the bf16 conversions. */
 #include "ops/backend_cuda.h"
+#include "core/bf16.cuh"
 #include "core/cuda_grid.cuh"
 
 static __global__ void relu_forward_kernel(size_t n, const float *x, float *y) {
     MBT_CUDA_FOR(i, n) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-static __global__ void relu_backward_kernel(size_t n, const float *y, const float *dy, float *dx) {
-    MBT_CUDA_FOR(i, n) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+template <typename T> static __global__ void relu_backward_kernel(size_t n, const T *y, const T *dy, T *dx) {
+    MBT_CUDA_FOR(i, n) mbt_store(dx + i, mbt_load(y + i) > 0.0f ? mbt_load(dy + i) : 0.0f);
 }
 
-static __global__ void add_relu_kernel(size_t n, const float *a, const float *b, float *y) {
+template <typename T> static __global__ void add_relu_kernel(size_t n, const T *a, const T *b, T *y) {
     MBT_CUDA_FOR(i, n) {
-        const float s = a[i] + b[i];
-        y[i] = s > 0.0f ? s : 0.0f;
+        const float s = mbt_load(a + i) + mbt_load(b + i);
+        mbt_store(y + i, s > 0.0f ? s : 0.0f);
     }
 }
 
-static __global__ void add_kernel(size_t n, const float *a, const float *b, float *y) {
-    MBT_CUDA_FOR(i, n) y[i] = a[i] + b[i];
+template <typename T> static __global__ void add_kernel(size_t n, const T *a, const T *b, T *y) {
+    MBT_CUDA_FOR(i, n) mbt_store(y + i, mbt_load(a + i) + mbt_load(b + i));
+}
+
+static __global__ void bf16_from_f32_kernel(size_t n, const float *x, mbt_bf16 *y) {
+    MBT_CUDA_FOR(i, n) mbt_store(y + i, x[i]);
+}
+
+static __global__ void bf16_accumulate_kernel(size_t n, const mbt_bf16 *x, float *y) {
+    MBT_CUDA_FOR(i, n) y[i] += mbt_load(x + i);
 }
 
 static __global__ void axpy_kernel(size_t n, float alpha, const float *x, float *y) {
@@ -41,15 +51,37 @@ extern "C" mbt_status mbt_relu_forward_cuda(size_t n, const float *x, float *y) 
 }
 
 extern "C" mbt_status mbt_relu_backward_cuda(size_t n, const float *y, const float *dy, float *dx) {
-    LAUNCH_1D("relu backward", relu_backward_kernel, n, y, dy, dx);
+    LAUNCH_1D("relu backward", relu_backward_kernel<float>, n, y, dy, dx);
 }
 
 extern "C" mbt_status mbt_add_relu_forward_cuda(size_t n, const float *a, const float *b, float *y) {
-    LAUNCH_1D("add_relu", add_relu_kernel, n, a, b, y);
+    LAUNCH_1D("add_relu", add_relu_kernel<float>, n, a, b, y);
 }
 
 extern "C" mbt_status mbt_add_cuda(size_t n, const float *a, const float *b, float *y) {
-    LAUNCH_1D("add", add_kernel, n, a, b, y);
+    LAUNCH_1D("add", add_kernel<float>, n, a, b, y);
+}
+
+extern "C" mbt_status mbt_relu_backward_bf16_cuda(size_t n, const void *y, const void *dy, void *dx) {
+    LAUNCH_1D("relu backward (bf16)", relu_backward_kernel<mbt_bf16>, n, (const mbt_bf16 *)y, (const mbt_bf16 *)dy,
+              (mbt_bf16 *)dx);
+}
+
+extern "C" mbt_status mbt_add_relu_forward_bf16_cuda(size_t n, const void *a, const void *b, void *y) {
+    LAUNCH_1D("add_relu (bf16)", add_relu_kernel<mbt_bf16>, n, (const mbt_bf16 *)a, (const mbt_bf16 *)b,
+              (mbt_bf16 *)y);
+}
+
+extern "C" mbt_status mbt_add_bf16_cuda(size_t n, const void *a, const void *b, void *y) {
+    LAUNCH_1D("add (bf16)", add_kernel<mbt_bf16>, n, (const mbt_bf16 *)a, (const mbt_bf16 *)b, (mbt_bf16 *)y);
+}
+
+extern "C" mbt_status mbt_bf16_from_f32_cuda(size_t n, const float *x, void *y) {
+    LAUNCH_1D("bf16 from fp32", bf16_from_f32_kernel, n, x, (mbt_bf16 *)y);
+}
+
+extern "C" mbt_status mbt_bf16_accumulate_cuda(size_t n, const void *x, float *y) {
+    LAUNCH_1D("bf16 accumulate", bf16_accumulate_kernel, n, (const mbt_bf16 *)x, y);
 }
 
 extern "C" mbt_status mbt_axpy_cuda(size_t n, float alpha, const float *x, float *y) {

@@ -10,17 +10,19 @@ struct mbt_maxpool {
     void *impl; /* mbt_maxpool_cpu or mbt_maxpool_cuda */
 };
 
-static mbt_status create_impl(mbt_maxpool *op, const mbt_pool_shape *shape, int training) {
-    MBT_DISPATCH("maxpool", op->device, mbt_maxpool_cpu_create((mbt_maxpool_cpu **)&op->impl, shape, training),
-                 mbt_maxpool_cuda_create((mbt_maxpool_cuda **)&op->impl, shape, training));
+static mbt_status create_impl(mbt_maxpool *op, const mbt_pool_shape *shape, int flags) {
+    if ((flags & MBT_POOL_BF16) && op->device == MBT_DEVICE_CPU) return mbt_dispatch_bf16_on_cpu("maxpool");
+    MBT_DISPATCH("maxpool", op->device,
+                 mbt_maxpool_cpu_create((mbt_maxpool_cpu **)&op->impl, shape, (flags & MBT_POOL_TRAINING) != 0),
+                 mbt_maxpool_cuda_create((mbt_maxpool_cuda **)&op->impl, shape, flags));
 }
 
-mbt_status mbt_maxpool_create(mbt_maxpool **out, mbt_device device, const mbt_pool_shape *shape, int training) {
+mbt_status mbt_maxpool_create(mbt_maxpool **out, mbt_device device, const mbt_pool_shape *shape, int flags) {
     *out = NULL;
     mbt_maxpool *op = calloc(1, sizeof *op);
     if (!op) return MBT_FAIL(MBT_ERR_NOMEM, "maxpool: out of memory");
     op->device = device;
-    mbt_status st = create_impl(op, shape, training);
+    mbt_status st = create_impl(op, shape, flags);
     if (st != MBT_OK) {
         free(op);
         return st;
@@ -62,4 +64,13 @@ mbt_status mbt_avgpool_forward(mbt_device device, int n, int c, int hw, const fl
 mbt_status mbt_avgpool_backward(mbt_device device, int n, int c, int hw, const float *dy, float *dx) {
     MBT_DISPATCH("avgpool", device, mbt_avgpool_backward_cpu(n, c, hw, dy, dx),
                  mbt_avgpool_backward_cuda(n, c, hw, dy, dx));
+}
+
+mbt_status mbt_avgpool_forward_bf16(mbt_device device, int n, int c, int hw, const void *x, float *y) {
+    MBT_DISPATCH("avgpool (bf16)", device, mbt_dispatch_bf16_on_cpu(what_), mbt_avgpool_forward_bf16_cuda(n, c, hw, x, y));
+}
+
+mbt_status mbt_avgpool_backward_bf16(mbt_device device, int n, int c, int hw, const float *dy, void *dx) {
+    MBT_DISPATCH("avgpool (bf16)", device, mbt_dispatch_bf16_on_cpu(what_),
+                 mbt_avgpool_backward_bf16_cuda(n, c, hw, dy, dx));
 }

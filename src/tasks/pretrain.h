@@ -34,6 +34,7 @@ typedef struct {
     uint64_t seed;
     int threads, workers;
     const char *device;       /* cpu (NULL: cpu), cuda, cuda:N; how to run, not what: a resume may change it */
+    const char *precision;    /* fp32 (NULL: fp32) or bf16 (cuda only): how to run, so a resume may change it */
     const char *loader;       /* auto (NULL), host, device: where the training images are augmented (the same
                                  batches either way, so a resume may change it too) */
     const char *out_dir;

@@ -68,7 +68,7 @@ mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, i
 #endif
     if (s == MBT_OK) s = mbt_plan_commit(p);
     if (s != MBT_OK) {
-        mbt_plan_free(p);
+        mbt_bt_workspace_free(ws); /* also a CUDA workspace's pinned buffers and events */
         return MBT_FAIL(s, "barlow twins loss: cannot allocate the workspace for B=%d d=%d (%s): %s", max_batch,
                         dim, path == MBT_BT_PATH_GRAM ? "gram" : "cov", mbt_error_message());
     }

@@ -66,11 +66,15 @@ mbt_status mbt_avgpool_backward(mbt_device device, int n, int c, int hw, const f
                  mbt_avgpool_backward_cuda(n, c, hw, dy, dx));
 }
 
+/* The bf16 functions' arguments are read only by the CUDA backend (unused in a CPU-only build). */
+
 mbt_status mbt_avgpool_forward_bf16(mbt_device device, int n, int c, int hw, const void *x, float *y) {
+    (void)n, (void)c, (void)hw, (void)x, (void)y;
     MBT_DISPATCH("avgpool (bf16)", device, mbt_dispatch_bf16_on_cpu(what_), mbt_avgpool_forward_bf16_cuda(n, c, hw, x, y));
 }
 
 mbt_status mbt_avgpool_backward_bf16(mbt_device device, int n, int c, int hw, const float *dy, void *dx) {
+    (void)n, (void)c, (void)hw, (void)dy, (void)dx;
     MBT_DISPATCH("avgpool (bf16)", device, mbt_dispatch_bf16_on_cpu(what_),
                  mbt_avgpool_backward_bf16_cuda(n, c, hw, dy, dx));
 }

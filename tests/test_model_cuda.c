@@ -9,17 +9,23 @@
  * initialisation is the same bits on both devices, and params_to_host/params_to_device round-trip.
  * Skipped (exit 77) without a CUDA build or a GPU.
  *
- * Tolerances, ||gpu - cpu|| / ||cpu|| per tensor: with fp32 products (MIXBT_NO_TF32=1) 2e-4 for forward
- * values and running statistics, 1e-3 for gradients (both devices are within about 1e-5 of float64 on
- * these shapes; the gradient bound leaves room for batch-norm backward over batches of 4 and 8); with
- * TF32 tensor-core products (the default) 3e-2 and 1e-1 (TF32 keeps 10 mantissa bits: about 5e-4 per
- * product, compounded over 20 layers).
+ * Each case runs with the GPU model in fp32 and again with its backbone in bf16
+ * (mbt_model_create_precision), against the same fp32 CPU model.
  *
- * Each case runs again with the GPU model's backbone in bf16 (mbt_model_create_precision), against the
- * same fp32 CPU model: tolerances 1e-1 for forward values and running statistics, 2.5e-1 for gradients
- * (bf16 keeps 8 significant bits: up to 2^-8 relative per stored activation, compounded over 20 layers and
- * batch norms over 4 to 8 samples). These bounds are estimates, not yet measured on a GPU: the printed
- * worst errors are what to tighten them to. The op-level bf16 checks are test_ops_bf16_cuda's. */
+ * Tolerances, ||gpu - cpu|| / ||cpu|| per tensor (forward values and running statistics; gradients per
+ * tensor; the flat gradient vector):
+ *   exact fp32 (MIXBT_NO_TF32=1)  2e-4   5e-2   5e-2
+ *   TF32 products (the default)   3e-2   3e-1   3e-1
+ *   bf16 backbone                 1.5e-1 1.2    0.9
+ * The gradients of these deep batch-normalised nets over batches of 4 and 8 are chaotic (ReLU and
+ * max-pool flips), so rounding differences grow large in them: tools/bf16_error_estimate.py emulates
+ * the GPU's arithmetic on the CPU on exactly these cases and gives as worst errors (forward; gradient
+ * per tensor; flat) 9e-5, 2e-2, 1.2e-2 for fp32 (1e-5 relative jitter on every convolution, for
+ * cuDNN's and the CPU's different summation orders), 4e-3, 0.14, 0.11 for TF32 and 5e-2, 0.57, 0.43
+ * for bf16 (ResNet-50 the worst each time). The bounds are about twice those. At these bounds the
+ * model test catches wiring (a wrong buffer type or size, a missing or doubled pass: errors of 1 and
+ * more, or NaN), not small numeric errors: those are the op tests' (test_ops_cuda, test_ops_bf16_cuda),
+ * which are tight. The printed worst errors of a GPU run are what to set these to. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,11 +44,12 @@
 static mbt_precision precision; /* of the GPU model in the current case */
 
 static double tol_forward(void) {
-    return precision == MBT_PRECISION_BF16 ? 1e-1 : mbt_cuda_tf32_enabled() ? 3e-2 : 2e-4;
+    return precision == MBT_PRECISION_BF16 ? 1.5e-1 : mbt_cuda_tf32_enabled() ? 3e-2 : 2e-4;
 }
 static double tol_grad(void) {
-    return precision == MBT_PRECISION_BF16 ? 2.5e-1 : mbt_cuda_tf32_enabled() ? 1e-1 : 1e-3;
+    return precision == MBT_PRECISION_BF16 ? 1.2 : mbt_cuda_tf32_enabled() ? 3e-1 : 5e-2;
 }
+static double tol_flat_grad(void) { return precision == MBT_PRECISION_BF16 ? 0.9 : tol_grad(); }
 
 static float *dev_alloc(size_t n) {
     void *p = NULL;
@@ -173,7 +180,8 @@ static void run_case(const char *case_name, mbt_model_config cfg, int batch) {
         float *flat = malloc(n * sizeof(float));
         CHECK_OK(mbt_cuda_to_host(flat, mbt_model_flat_grads(gpu), n * sizeof(float)));
         double e = check_rel_err(flat, mbt_model_flat_grads(cpu), n);
-        CHECK_MSG(e <= tol_grad(), "%s: flat gradient relative error %.3g", ctx, e);
+        CHECK_MSG(e <= tol_flat_grad(), "%s: flat gradient relative error %.3g > %.3g", ctx, e, tol_flat_grad());
+        printf("%s: flat gradient relative error %.3g\n", ctx, e);
         free(flat);
     }
 

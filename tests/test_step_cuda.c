@@ -10,7 +10,9 @@
  * 77) without a CUDA build or a GPU.
  *
  * Tolerances (relative): losses 1e-4 with fp32 products (MIXBT_NO_TF32=1), 1e-2 with TF32 (the
- * default); gradients per tensor (norm-wise) 1e-3 / 1e-1. Parameter updates: Adam's first step moves
+ * default); gradients per tensor (norm-wise) 2e-2 / 2e-1: this net's gradients are chaotic at B = 8
+ * (tools/bf16_error_estimate.py emulates the GPU's arithmetic on the same model and weights: worst
+ * per-tensor errors 6e-3 for fp32 with 1e-5 jitter per convolution, 7e-2 for TF32). Parameter updates: Adam's first step moves
  * each weight by lr * g / (|g| + eps), i.e. by +-lr wherever |g| >> eps, so an update may flip where
  * the gradient is within rounding of zero: after the first step each update must agree within 1e-3 lr
  * (plus the storage rounding of the parameter) wherever |g| > max(0.1, 3 x the gradient tolerance) x
@@ -42,7 +44,7 @@
 #define LR 1e-3
 
 static double tol_loss(void) { return mbt_cuda_tf32_enabled() ? 1e-2 : 1e-4; }
-static double tol_grad(void) { return mbt_cuda_tf32_enabled() ? 1e-1 : 1e-3; }
+static double tol_grad(void) { return mbt_cuda_tf32_enabled() ? 2e-1 : 2e-2; }
 
 static float *download(const float *dev, size_t n) {
     float *h = malloc(n * sizeof(float) + 1);

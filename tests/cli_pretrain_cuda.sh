@@ -52,13 +52,14 @@ for e in 1 2; do
   close "$(loss "$tmp/g" $e)" "$(loss "$tmp/h" $e)" 1e-3 && ok ||
     bad "epoch $e loss with the images on the GPU $(loss "$tmp/g" $e), with the host loader $(loss "$tmp/h" $e)"
 done
-# bf16 activations: the same recipe, epoch 1's mean loss within 5e-2 of the fp32 GPU run's (an estimate
-# for bf16's 8 significant bits over 4 steps), recorded in config.json
+# bf16 activations: the same recipe, epoch 1's mean loss within 1e-1 of the fp32 GPU run's, recorded in
+# config.json (a CPU emulation of bf16 storage on this model at batch 16, d = 32, moved single-batch BT
+# losses by up to 3.5e-2: a wiring check; a broken bf16 path gives NaN or another loss altogether)
 if "$mixbt" pretrain "${common[@]}" --device cuda --precision bf16 --out "$tmp/b" > "$tmp/b.log" 2>&1; then ok
 else bad "cuda run with --precision bf16 failed: $(tail -2 "$tmp/b.log")"; fi
 grep -q "training on cuda with bf16 activations" "$tmp/b.log" && ok || bad "no bf16 line: $(head -3 "$tmp/b.log")"
 grep -Eq '"precision":[[:space:]]*"bf16"' "$tmp/b/config.json" && ok || bad "config.json does not record precision bf16"
-close "$(loss "$tmp/b" 1)" "$(loss "$tmp/g" 1)" 5e-2 && ok ||
+close "$(loss "$tmp/b" 1)" "$(loss "$tmp/g" 1)" 1e-1 && ok ||
   bad "epoch 1 loss with bf16 $(loss "$tmp/b" 1), with fp32 $(loss "$tmp/g" 1)"
 echo "cli_pretrain_cuda: epoch 1 loss fp32 $(loss "$tmp/g" 1), bf16 $(loss "$tmp/b" 1)"
 k_g=$(awk -F, '$1 == 2 {print $7}' "$tmp/g/metrics.csv")

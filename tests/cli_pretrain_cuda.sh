@@ -53,8 +53,8 @@ for e in 1 2; do
     bad "epoch $e loss with the images on the GPU $(loss "$tmp/g" $e), with the host loader $(loss "$tmp/h" $e)"
 done
 # bf16 activations: the same recipe, epoch 1's mean loss within 1e-1 of the fp32 GPU run's, recorded in
-# config.json (a CPU emulation of bf16 storage on this model at batch 16, d = 32, moved single-batch BT
-# losses by up to 3.5e-2: a wiring check; a broken bf16 path gives NaN or another loss altogether)
+# config.json (tools/bf16_error_estimate.py's CPU emulation of bf16 storage, ResNet-18 at batch 16, d = 32,
+# moved single-batch BT losses by up to 3.5e-2: a wiring check; a broken bf16 path gives NaN or another loss)
 if "$mixbt" pretrain "${common[@]}" --device cuda --precision bf16 --out "$tmp/b" > "$tmp/b.log" 2>&1; then ok
 else bad "cuda run with --precision bf16 failed: $(tail -2 "$tmp/b.log")"; fi
 grep -q "training on cuda with bf16 activations" "$tmp/b.log" && ok || bad "no bf16 line: $(head -3 "$tmp/b.log")"

@@ -69,18 +69,11 @@ static void *dev_bf16(const float *h, size_t n) {
     return d;
 }
 
-static void *dev_bf16_fill(size_t n, float v) {
+/* A device array of n copies of v: bf16 when bf16, else fp32. */
+static void *dev_fill(size_t n, float v, int bf16) {
     float *h = malloc(n * sizeof(float));
     for (size_t i = 0; i < n; i++) h[i] = v;
-    void *d = dev_bf16(h, n);
-    free(h);
-    return d;
-}
-
-static float *dev_f32_fill(size_t n, float v) {
-    float *h = malloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) h[i] = v;
-    float *d = dev_f32(h, n);
+    void *d = bf16 ? dev_bf16(h, n) : (void *)dev_f32(h, n);
     free(h);
     return d;
 }
@@ -162,7 +155,7 @@ static void test_convert(void) {
         acc[i] = (float)(mbt_rng_uniform_double(&rng) - 0.5);
     }
     float *xd = dev_f32(x, N), *accd = dev_f32(acc, N);
-    void *bd = dev_bf16_fill(N, 7.0f);
+    void *bd = dev_fill(N, 7.0f, 1);
     CHECK_OK(mbt_bf16_from_f32_cuda(N, xd, bd));
     uint16_t *got = calloc(N, sizeof(uint16_t));
     CHECK_OK(mbt_cuda_synchronize("test"));
@@ -188,7 +181,7 @@ static void test_eltwise(void) {
     size_t n = 3001;
     float *a = rand_bf16(n, 2, 0), *b = rand_bf16(n, 2, 0), *ref = malloc(n * sizeof(float));
     for (size_t i = 0; i < n; i += 7) a[i] = 0.0f; /* ReLU's boundary */
-    void *ad = dev_bf16(a, n), *bd = dev_bf16(b, n), *yd = dev_bf16_fill(n, 7.0f);
+    void *ad = dev_bf16(a, n), *bd = dev_bf16(b, n), *yd = dev_fill(n, 7.0f, 1);
     CHECK_OK(mbt_add_bf16(MBT_DEVICE_CUDA, n, ad, bd, yd));
     for (size_t i = 0; i < n; i++) ref[i] = a[i] + b[i];
     expect_rounded("add (bf16)", yd, ref, n);
@@ -215,8 +208,8 @@ static void test_pool(void) {
     if (CHECK_OK(mbt_maxpool_create(&p32, MBT_DEVICE_CUDA, &s, MBT_POOL_TRAINING)) &&
         CHECK_OK(mbt_maxpool_create(&p16, MBT_DEVICE_CUDA, &s, MBT_POOL_TRAINING | MBT_POOL_BF16))) {
         void *w32 = dev_alloc(mbt_maxpool_workspace_bytes(p32)), *w16 = dev_alloc(mbt_maxpool_workspace_bytes(p16));
-        float *x32 = dev_f32(x, nx), *dy32 = dev_f32(dy, ny), *y32 = dev_f32_fill(ny, 7), *dx32 = dev_f32_fill(nx, 7);
-        void *x16 = dev_bf16(x, nx), *dy16 = dev_bf16(dy, ny), *y16 = dev_bf16_fill(ny, 7), *dx16 = dev_bf16_fill(nx, 7);
+        float *x32 = dev_f32(x, nx), *dy32 = dev_f32(dy, ny), *y32 = dev_fill(ny, 7, 0), *dx32 = dev_fill(nx, 7, 0);
+        void *x16 = dev_bf16(x, nx), *dy16 = dev_bf16(dy, ny), *y16 = dev_fill(ny, 7, 1), *dx16 = dev_fill(nx, 7, 1);
         CHECK_OK(mbt_maxpool_forward(p32, x32, y32, w32));
         CHECK_OK(mbt_maxpool_backward(p32, w32, dy32, dx32));
         CHECK_OK(mbt_maxpool_forward(p16, x16, y16, w16));
@@ -235,9 +228,9 @@ static void test_pool(void) {
     int n = 3, c = 32, hw = 16;
     size_t na = (size_t)n * c * hw, nf = (size_t)n * c;
     float *xa = rand_bf16(na, 1, 0.5), *df = rand_bf16(nf, 1, 0);
-    float *xa32 = dev_f32(xa, na), *f32 = dev_f32_fill(nf, 7), *f16 = dev_f32_fill(nf, 7), *df32 = dev_f32(df, nf);
-    float *dxa32 = dev_f32_fill(na, 7);
-    void *xa16 = dev_bf16(xa, na), *dxa16 = dev_bf16_fill(na, 7);
+    float *xa32 = dev_f32(xa, na), *f32 = dev_fill(nf, 7, 0), *f16 = dev_fill(nf, 7, 0), *df32 = dev_f32(df, nf);
+    float *dxa32 = dev_fill(na, 7, 0);
+    void *xa16 = dev_bf16(xa, na), *dxa16 = dev_fill(na, 7, 1);
     CHECK_OK(mbt_avgpool_forward(MBT_DEVICE_CUDA, n, c, hw, xa32, f32));
     CHECK_OK(mbt_avgpool_forward_bf16(MBT_DEVICE_CUDA, n, c, hw, xa16, f16));
     CHECK_OK(mbt_avgpool_backward(MBT_DEVICE_CUDA, n, c, hw, df32, dxa32));
@@ -263,13 +256,13 @@ static void test_bn(int n, int c, int hw, int relu) {
         CHECK_OK(mbt_batchnorm_create(&b16, MBT_DEVICE_CUDA, &s, flags | MBT_BN_BF16))) {
         float *gd = dev_f32(gamma, c), *bd = dev_f32(beta, c);
         float *rm32 = dev_f32(rm, c), *rv32 = dev_f32(rv, c), *rm16 = dev_f32(rm, c), *rv16 = dev_f32(rv, c);
-        float *sm32 = dev_f32_fill(c, 7), *sv32 = dev_f32_fill(c, 7), *sm16 = dev_f32_fill(c, 7), *sv16 = dev_f32_fill(c, 7);
-        float *dg32 = dev_f32_fill(c, 0.25f), *db32 = dev_f32_fill(c, 0.25f), *dg16 = dev_f32_fill(c, 0.25f),
-              *db16 = dev_f32_fill(c, 0.25f);
-        float *x32 = dev_f32(x, nx), *dy32 = dev_f32(dy, nx), *y32 = dev_f32_fill(nx, 7), *dx32 = dev_f32_fill(nx, 7),
-              *ye32 = dev_f32_fill(nx, 7);
-        void *x16 = dev_bf16(x, nx), *dy16 = dev_bf16(dy, nx), *y16 = dev_bf16_fill(nx, 7), *dx16 = dev_bf16_fill(nx, 7),
-             *ye16 = dev_bf16_fill(nx, 7);
+        float *sm32 = dev_fill(c, 7, 0), *sv32 = dev_fill(c, 7, 0), *sm16 = dev_fill(c, 7, 0), *sv16 = dev_fill(c, 7, 0);
+        float *dg32 = dev_fill(c, 0.25f, 0), *db32 = dev_fill(c, 0.25f, 0), *dg16 = dev_fill(c, 0.25f, 0),
+              *db16 = dev_fill(c, 0.25f, 0);
+        float *x32 = dev_f32(x, nx), *dy32 = dev_f32(dy, nx), *y32 = dev_fill(nx, 7, 0), *dx32 = dev_fill(nx, 7, 0),
+              *ye32 = dev_fill(nx, 7, 0);
+        void *x16 = dev_bf16(x, nx), *dy16 = dev_bf16(dy, nx), *y16 = dev_fill(nx, 7, 1), *dx16 = dev_fill(nx, 7, 1),
+             *ye16 = dev_fill(nx, 7, 1);
         void *ws32 = dev_alloc(mbt_batchnorm_workspace_bytes(b32) + 1), *ws16 = dev_alloc(mbt_batchnorm_workspace_bytes(b16) + 1);
         CHECK_OK(mbt_batchnorm_forward_train(b32, x32, gd, bd, y32, sm32, sv32, ws32, rm32, rv32));
         CHECK_OK(mbt_batchnorm_forward_train(b16, (const float *)x16, gd, bd, y16, sm16, sv16, ws16, rm16, rv16));
@@ -319,10 +312,10 @@ static void test_conv(int n, int cin, int h, int cout, int k, int stride, int pa
     mbt_conv2d *c32 = NULL, *c16 = NULL;
     if (CHECK_OK(mbt_conv2d_create(&c32, MBT_DEVICE_CUDA, &s, flags)) &&
         CHECK_OK(mbt_conv2d_create(&c16, MBT_DEVICE_CUDA, &s, flags | MBT_CONV_BF16))) {
-        float *x32 = dev_f32(x, nx), *w32 = dev_f32(w, nw), *dy32 = dev_f32(dy, ny), *y32 = dev_f32_fill(ny, 7);
-        float *dx32 = dev_f32_fill(nx, 7), *dw32 = dev_f32_fill(nw, 1), *dw16 = dev_f32_fill(nw, 1);
+        float *x32 = dev_f32(x, nx), *w32 = dev_f32(w, nw), *dy32 = dev_f32(dy, ny), *y32 = dev_fill(ny, 7, 0);
+        float *dx32 = dev_fill(nx, 7, 0), *dw32 = dev_fill(nw, 1, 0), *dw16 = dev_fill(nw, 1, 0);
         void *x16 = nchw ? (void *)dev_f32(x, nx) : dev_bf16(x, nx); /* the network input stays fp32 */
-        void *dy16 = dev_bf16(dy, ny), *y16 = dev_bf16_fill(ny, 7), *dx16 = dev_bf16_fill(nx, 7);
+        void *dy16 = dev_bf16(dy, ny), *y16 = dev_fill(ny, 7, 1), *dx16 = dev_fill(nx, 7, 1);
         CHECK_OK(mbt_conv2d_set_weights(c32, w32));
         CHECK_OK(mbt_conv2d_set_weights(c16, w32)); /* fp32 weights, rounded by the op */
         CHECK_OK(mbt_conv2d_forward(c32, x32, y32));

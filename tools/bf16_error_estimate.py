@@ -4,7 +4,9 @@ tests/test_model_cuda.c (the same models, weights, inputs and upstream gradients
 tools/make_model_fixtures.py), for exact fp32 (MIXBT_NO_TF32=1), TF32 products (the default) and
 --precision bf16, to set that test's tolerances before a GPU measures them. Prints the worst relative error ||emulated - fp32|| /
 ||fp32|| per kind of tensor (features, outputs, running statistics, per-parameter gradients).
-Run: /usr/bin/python3 tools/bf16_error_estimate.py  (Debian python3-torch, python3-torchvision; ~1 min)
+Then the Barlow Twins loss (lambda 1/128) of one batch of 16 image pairs at 32 px, d = 32, through
+ResNet-18 at torchvision's initialisation (tests/cli_pretrain_cuda.sh's bf16 bound), for three seeds.
+Run: /usr/bin/python3 tools/bf16_error_estimate.py  (Debian python3-torch, python3-torchvision; ~30 s)
 
 Emulation (the rest is fp32 as PyTorch computes it on the CPU):
   fp32: each convolution's output and the gradient of its output times (1 + u), u uniform in
@@ -169,9 +171,34 @@ def run_case(name, arch, size, batch, feature_dim, last_bn):
               (name, mode, e_fwd, e_buf, flat, worst["weights"], worst["BN/bias"]))
 
 
+def barlow_twins(z1, z2, lam=1.0 / 128):
+    n = z1.shape[0]
+    z1, z2 = (z1 - z1.mean(0)) / z1.std(0), (z2 - z2.mean(0)) / z2.std(0)
+    c = z1.t() @ z2 / n
+    on = ((torch.diagonal(c) - 1) ** 2).sum()
+    return on + lam * ((c ** 2).sum() - (torch.diagonal(c) ** 2).sum())
+
+
+def loss_case(seed):
+    torch.manual_seed(seed)
+    ref = SmallModel("resnet18", 32, 32)
+    x1 = 2 * torch.rand(16, 3, 32, 32) - 1
+    x2 = x1 + 0.3 * torch.randn_like(x1)
+    losses = {}
+    for mode in ("fp32", "tf32", "bf16"):
+        model = copy.deepcopy(ref) if mode == "fp32" else emulate(copy.deepcopy(ref), mode)
+        r = RoundBF16.apply if mode == "bf16" else (lambda t: t)
+        with torch.no_grad():
+            losses[mode] = float(barlow_twins(model(r(x1))[1], model(r(x2))[1]))
+    print("loss, seed %d: fp32 %.4f, tf32 relative difference %.2e, bf16 %.2e" %
+          (seed, losses["fp32"], abs(losses["tf32"] / losses["fp32"] - 1), abs(losses["bf16"] / losses["fp32"] - 1)))
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
     torch.manual_seed(0)  # the fp32 jitter
     run_case("resnet18 32 px", "resnet18", 32, 8, 64, "bn2")
     run_case("resnet18 64 px", "resnet18", 64, 4, 32, "bn2")
     run_case("resnet50 32 px", "resnet50", 32, 4, 64, "bn3")
+    for seed in range(3):
+        loss_case(seed)

@@ -177,7 +177,6 @@ typedef struct {
     FILE *log;
     mbt_pretrain_data *data;
     mbt_device device;
-    mbt_precision precision;
     mbt_model *model;
     mbt_device_batch input;  /* the views on the model's device */
     mbt_plan dev_plan;       /* CUDA: the k-NN monitor's features on the device */
@@ -295,8 +294,9 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     int resume = given->resume_dir != NULL;
     /* the device first: a run that cannot start leaves no folder behind */
     MBT_TRY(mbt_device_open(given->device ? given->device : "cpu", "--device", &r->device));
-    MBT_TRY(mbt_precision_parse(given->precision ? given->precision : "fp32", &r->precision));
-    if (r->precision == MBT_PRECISION_BF16 && r->device != MBT_DEVICE_CUDA)
+    mbt_precision precision;
+    MBT_TRY(mbt_precision_parse(given->precision ? given->precision : "fp32", &precision));
+    if (precision == MBT_PRECISION_BF16 && r->device != MBT_DEVICE_CUDA) /* before the model would say so: no folder */
         return MBT_FAIL(MBT_ERR_ARG, "--precision bf16 needs --device cuda (the CPU backend computes in fp32)");
     if (!resume && !strcmp(given->lr_schedule, "cosine") && given->warmup_epochs == given->epochs)
         return MBT_FAIL(MBT_ERR_ARG, "--warmup-epochs %d equals --epochs: the cosine after the warm-up would span no steps",
@@ -335,7 +335,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         return MBT_FAIL(MBT_ERR_ARG, "--batch-size %d is larger than the training set", c->batch_size);
     mbt_model_config mc = mbt_model_config_small(arch, mbt_pretrain_data_image_size(r->data), c->feature_dim);
     int with_reg = c->lambda_reg != 0;
-    MBT_TRY(mbt_model_create_precision(&r->model, &mc, c->batch_size, with_reg ? 3 : 2, 1, r->device, r->precision));
+    MBT_TRY(mbt_model_create_precision(&r->model, &mc, c->batch_size, with_reg ? 3 : 2, 1, r->device, precision));
     MBT_TRY(mbt_model_init_params(r->model, c->seed));
     MBT_TRY(mbt_mixbt_step_init(&r->step, r->model, with_reg));
     size_t view_numel = (size_t)c->batch_size * 3 * mc.image_size * mc.image_size;
@@ -363,7 +363,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         MBT_TRY(write_text_atomic(path, r->config_json));
     }
     if (r->device != MBT_DEVICE_CPU)
-        fprintf(r->log, "training on %s with %s activations\n", given->device, mbt_precision_name(r->precision));
+        fprintf(r->log, "training on %s with %s activations\n", given->device, mbt_precision_name(precision));
     size_t on_device = mbt_pretrain_data_device_bytes(r->data);
     if (on_device)
         fprintf(r->log, "training images kept on %s (%.1f MiB) and augmented there\n", given->device ? given->device : "cpu",

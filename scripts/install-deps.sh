@@ -3,7 +3,8 @@
 # Usage: scripts/install-deps.sh [--with-torch]   (--with-torch: PyTorch for fixture regeneration,
 #        interop round trips and the benchmark peer)
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libdnnl-dev libopenblas-dev libopenblas0-pthread libjpeg62-turbo-dev
+# ocl-icd-opencl-dev: libdnnl-dev only recommends it, but oneDNN's CMake package calls find_package(OpenCL).
+pkgs=(build-essential cmake pkg-config libdnnl-dev ocl-icd-opencl-dev libopenblas-dev libopenblas0-pthread libjpeg62-turbo-dev
       libpng-dev libcjson-dev libzip-dev libcurl4-openssl-dev libmatio-dev zlib1g-dev libarchive-dev libssl-dev)
 [ "${1:-}" = "--with-torch" ] && pkgs+=(python3-torch python3-torchvision python3-numpy python3-pil)
 missing=()

@@ -9,6 +9,7 @@
 #include "models/model.h"
 #include "ops/batchnorm.h"
 #include "ops/conv2d.h"
+#include "ops/cpu_backend.h"
 #include "ops/eltwise.h"
 #include "ops/pool.h"
 
@@ -36,17 +37,19 @@ int main(void) {
         mbt_model_destroy(m);
     }
 
-    mbt_conv2d_shape cs = {2, 8, 8, 8, 8, 3, 1, 1}; /* a shape the CPU backend takes in fp32 */
+    /* shapes the CPU backend takes in fp32: channels one activation block (8 on AVX2, 16 on AVX-512) */
+    int c = mbt_cpu_channel_block();
+    mbt_conv2d_shape cs = {2, c, 8, 8, c, 3, 1, 1};
     mbt_conv2d *conv = (mbt_conv2d *)&cs;
     expect_refused(mbt_conv2d_create(&conv, MBT_DEVICE_CPU, &cs, MBT_CONV_BF16), "conv2d");
     CHECK(conv == NULL);
     if (CHECK_OK(mbt_conv2d_create(&conv, MBT_DEVICE_CPU, &cs, 0))) mbt_conv2d_destroy(conv);
-    mbt_batchnorm_shape bs = {2, 8, 64, 1e-5f, 0.1f};
+    mbt_batchnorm_shape bs = {2, c, 64, 1e-5f, 0.1f};
     mbt_batchnorm *bn = (mbt_batchnorm *)&bs;
     expect_refused(mbt_batchnorm_create(&bn, MBT_DEVICE_CPU, &bs, MBT_BN_BF16), "batchnorm");
     CHECK(bn == NULL);
     if (CHECK_OK(mbt_batchnorm_create(&bn, MBT_DEVICE_CPU, &bs, 0))) mbt_batchnorm_destroy(bn);
-    mbt_pool_shape ps = {2, 8, 8, 8, 3, 2, 1};
+    mbt_pool_shape ps = {2, c, 8, 8, 3, 2, 1};
     mbt_maxpool *pool = (mbt_maxpool *)&ps;
     expect_refused(mbt_maxpool_create(&pool, MBT_DEVICE_CPU, &ps, MBT_POOL_TRAINING | MBT_POOL_BF16), "maxpool");
     CHECK(pool == NULL);

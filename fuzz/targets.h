@@ -12,6 +12,7 @@
 #include "io/pickle.h"
 #include "io/pth.h"
 #include "io/safetensors.h"
+#include "pth_archive.h"
 
 static void fuzz_fail(const char *what) {
     fprintf(stderr, "fuzz invariant broken: %s\n", what);
@@ -109,11 +110,11 @@ static int fuzz_pickle_one(const uint8_t *data, size_t size) {
     return 0;
 }
 
-/* A whole .pth image (zip + pickle + storages). */
-static int fuzz_pth_one(const uint8_t *data, size_t size) {
+/* A whole .pth image (zip + pickle + storages) read with key. */
+static int fuzz_pth_image(const uint8_t *data, size_t size, const char *key) {
     mbt_state_dict sd;
     mbt_state_dict_init(&sd);
-    mbt_status s = mbt_pth_read_memory(data, size, "fuzz.pth", NULL, &sd);
+    mbt_status s = mbt_pth_read_memory(data, size, "fuzz.pth", key, &sd);
     fuzz_check_error(s);
     if (s && sd.count) fuzz_fail("failed read left tensors");
     for (size_t i = 0; i < sd.count; i++)
@@ -122,6 +123,20 @@ static int fuzz_pth_one(const uint8_t *data, size_t size) {
             (void)c;
         }
     mbt_state_dict_free(&sd);
+    return 0;
+}
+
+/* The .pth reader: an input starting with "PK" is taken as the file's bytes (the archive itself is
+ * fuzzed); any other is a flags byte and the pickle and storage records that fuzz/pth_archive.h
+ * wraps into a valid zip, so that the pickle and the storages are what is fuzzed. */
+static int fuzz_pth_one(const uint8_t *data, size_t size) {
+    if (size >= 2 && data[0] == 'P' && data[1] == 'K') return fuzz_pth_image(data, size, NULL);
+    unsigned char *zip;
+    size_t len;
+    const char *key;
+    if (fuzz_pth_build_zip(data, size, &zip, &len, &key)) fuzz_fail("building the zip archive");
+    fuzz_pth_image(zip, len, key);
+    free(zip);
     return 0;
 }
 

@@ -7,19 +7,31 @@ two views and the mixed batch a*x1 + (1-a)*x2[perm] through the small-data Model
 the loss on the L2-normalised projector outputs standardised with the unbiased std, nothing detached,
 Adam(weight_decay=1e-6) with the lr set every step by the cosine schedule on the reference's step counter
 epoch * steps_per_epoch + i (epochs from 1). Weights and inputs come from the deterministic pattern of
-make_model_fixtures.py; perm and a are stored. Per step the fixture holds the losses and, per parameter
-tensor, the change of the parameters (sum, norm, sampled entries) and how much that change moves when
-the inputs are perturbed at float32 rounding level (sens:), which sets the test's tolerance.
+make_model_fixtures.py; perm and a are stored.
 
-Run: /usr/bin/python3 tools/make_step_fixtures.py
+Per step the fixture holds the losses; per parameter tensor the gradient before the update (norm, sum,
+sampled entries and K sign projections, from which the test estimates the relative error of each tensor
+and of the flat gradient vector without storing 11M values) and the change of the parameters (sum, norm,
+sampled entries); and the sensitivity of each of these: the largest relative error, against this float64
+run, of (a) float64 runs on inputs perturbed at float32 rounding level (1e-6 relative) and (b) PyTorch's
+own float32 run, once with this machine's instruction set and once with oneDNN, ATen and OpenBLAS held to
+AVX2 (in a subprocess, as the variables must be set before they load). The test allows mixbt the larger
+of 1e-4 and 4x that sensitivity. The step-0 inputs are chosen, among candidates, for the largest margin
+of the layer4 and projector ReLU inputs from zero: a ReLU whose input is within rounding distance of zero
+flips between float32 and float64 (or between instruction sets) and moves the gradients discontinuously.
+
+Run: /usr/bin/python3 tools/make_step_fixtures.py   (Debian python3-torch, python3-torchvision)
 """
 import copy
 import math
 import os
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import torch
+import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fixture_io import FixtureWriter  # noqa: E402
@@ -30,6 +42,10 @@ B, SIZE, DIM = 8, 32, 64
 STEPS, EPOCHS, STEPS_PER_EPOCH, LR = 3, 20, 5, 0.01
 LAMBDA_BT, LAMBDA_REG = 0.0078125, 4.0
 SAMPLES = 6
+CANDIDATES = 16  # step-0 input tags tried for the ReLU margin
+PROJ = 128  # sign projections per gradient tensor (the test's PROJ)
+AVX2_ENV = {"DNNL_MAX_CPU_ISA": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",
+            "OPENBLAS_CORETYPE": "Haswell"}
 
 
 def standardize(z):
@@ -68,74 +84,202 @@ def cosine_lr(step):
     return lr * LR
 
 
-def inputs(step, noise_tag=None):
+def default_tag(step):
+    return 3000 + 10 * step
+
+
+def inputs(step, tag, dtype, noise_tag=None):
+    """Views 1 and 2 of a step: 2 * pattern(tag + v); the noise pattern is keyed by the step."""
     xs = []
     for v in range(2):
-        x = 2.0 * pattern(3000 + 10 * step + v, B * 3 * SIZE * SIZE)
+        x = 2.0 * pattern(tag + v, B * 3 * SIZE * SIZE)
         if noise_tag is not None:
             x = x * (1.0 + 1e-6 * pattern(noise_tag + 10 * step + v, x.size))
-        xs.append(torch.from_numpy(x.reshape(B, 3, SIZE, SIZE)))
+        xs.append(torch.from_numpy(x.reshape(B, 3, SIZE, SIZE)).to(dtype))
     return xs
 
 
-def train(model, mixes, noise_tag=None, models=None):
-    """Runs the steps; returns per step (loss_bt, loss_reg, {name: parameter change})."""
+def mixes():
+    rng = np.random.RandomState(0)
+    return [(rng.permutation(B).astype(np.int64), float(rng.beta(1.0, 1.0))) for _ in range(STEPS)]
+
+
+def start_model(dtype):
+    model = SmallModel("resnet18", SIZE, DIM).double()
+    set_params(model, "bn2")
+    model = model.to(dtype)
+    model.train()
+    return model
+
+
+def relu_margin(model, tag, mix):
+    """Smallest |input| / std over the calls of the layer4 and projector ReLUs in the step's three passes."""
+    probe = copy.deepcopy(model)
+    margins = []
+    watched = [m for m in list(probe.f[-2].modules()) + list(probe.g.modules()) if isinstance(m, nn.ReLU)]
+    for m in watched:
+        m.register_forward_pre_hook(lambda mod, inp: margins.append(float(inp[0].abs().min() / inp[0].std())))
+    x1, x2 = inputs(0, tag, torch.float64)
+    with torch.no_grad():
+        mixbt_loss(probe, x1, x2, torch.from_numpy(mix[0]), mix[1])
+    return min(margins)
+
+
+def choose_tags(model, mix):
+    best = max((relu_margin(model, 3000 + 10 * c, mix[0]), 3000 + 10 * c) for c in range(CANDIDATES))
+    print("step 0: input tag %d, smallest layer4/projector ReLU input margin %.2e std" % (best[1], best[0]))
+    return [best[1]] + [default_tag(i) for i in range(1, STEPS)]
+
+
+def train(model, mix, tags, noise_tag=None, on_step=None):
+    """Runs the steps; on_step(i, loss_bt, loss_reg, {name: gradient}, {name: parameter change})."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-6)
-    out = []
+    dtype = next(model.parameters()).dtype
     epoch = 1
     for i in range(STEPS):
-        x1, x2 = inputs(i, noise_tag)
-        perm, alpha = mixes[i]
+        x1, x2 = inputs(i, tags[i], dtype, noise_tag)
+        perm, alpha = mix[i]
         opt.param_groups[0]["lr"] = cosine_lr(epoch * STEPS_PER_EPOCH + i)
         before = {n: p.detach().clone() for n, p in model.named_parameters()}
         loss_bt, loss_reg = mixbt_loss(model, x1, x2, torch.from_numpy(perm), alpha)
         opt.zero_grad()
         (loss_bt + loss_reg).backward()
+        grads = {n: p.grad.detach().clone() for n, p in model.named_parameters()}
         opt.step()
         delta = {n: (p.detach() - before[n]) for n, p in model.named_parameters()}
-        out.append((float(loss_bt), float(loss_reg), delta))
+        on_step(i, float(loss_bt), float(loss_reg), grads, delta)
+
+
+def float32_run(path, tags):
+    """The float32 run (in this process: its instruction set is the environment's); saves to path."""
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    saved = {}
+
+    def keep(i, lbt, lreg, grads, delta):
+        saved["loss%d" % i] = np.array([lbt, lreg])
+        for n in grads:
+            saved["g%d:%s" % (i, n)] = grads[n].reshape(-1).numpy()
+            saved["d%d:%s" % (i, n)] = delta[n].reshape(-1).numpy()
+    train(start_model(torch.float32), mixes(), tags, on_step=keep)
+    np.savez(path, **saved)
+
+
+def mix64(tag, idx):
+    """The splitmix64 word of pattern() (tests/model_pattern.c) before scaling, for indices idx."""
+    with np.errstate(over="ignore"):
+        z = idx.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(tag) * np.uint64(0xD1B54A32D192ED03)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def project(g, t):
+    """PROJ sums of g with signs: sign k of entry i is bit k % 64 of mix64(100000 + 10 t + k / 64, i),
+    set bit = -1 (tests/test_step_parity.c computes the same)."""
+    out = np.zeros(PROJ)
+    for start in range(0, g.size, 1 << 16):
+        idx = np.arange(start, min(g.size, start + (1 << 16)), dtype=np.uint64)
+        words = np.stack([mix64(100000 + 10 * t + w, idx) for w in range(PROJ // 64)], axis=1)
+        bits = np.unpackbits(words.view(np.uint8).reshape(idx.size, -1), axis=1, bitorder="little")
+        out += g[start:start + idx.size] @ (1.0 - 2.0 * bits)
     return out
 
 
 def main():
     torch.manual_seed(0)
-    rng = np.random.RandomState(0)
-    mixes = [(rng.permutation(B).astype(np.int64), float(rng.beta(1.0, 1.0))) for _ in range(STEPS)]
-    model = SmallModel("resnet18", SIZE, DIM).double()
-    set_params(model, "bn2")
-    start = copy.deepcopy(model.state_dict())
-    model.train()
-    ref = train(model, mixes)
-    perturbed, others = [], []
+    mix = mixes()
+    model = start_model(torch.float64)
+    tags = choose_tags(model, mix)
+    ref = []  # per step: (loss_bt, loss_reg, grads, delta), flat float64 numpy per parameter
+    train(model, mix, tags, on_step=lambda i, a, b, g, d: ref.append(
+        (a, b, {n: v.reshape(-1).numpy() for n, v in g.items()}, {n: v.reshape(-1).numpy() for n, v in d.items()})))
+    names = list(ref[0][2].keys())
+    # sensitivity per step and key: the largest relative error of a run against the reference
+    sens = {}
+
+    def note(key, err):
+        sens[key] = max(sens.get(key, 0.0), err)
+
+    def compare(label, i, lbt, lreg, grads, delta):
+        rbt, rreg, rg, rd = ref[i]
+        note("loss%d" % i, abs(lbt + lreg - rbt - rreg) / abs(rbt + rreg))
+        num = den = 0.0
+        for n in names:
+            g = np.asarray(grads[n], dtype=np.float64).reshape(-1)
+            d = np.asarray(delta[n], dtype=np.float64).reshape(-1)
+            note("grad%d:%s" % (i, n), rel_norm_err(torch.from_numpy(g), torch.from_numpy(rg[n])))
+            note("delta%d:%s" % (i, n), rel_norm_err(torch.from_numpy(d), torch.from_numpy(rd[n])))
+            # the sum of the change, relative to |change| * sqrt(numel) (the test's unit)
+            note("dsum%d:%s" % (i, n), abs(d.sum() - rd[n].sum()) / (np.linalg.norm(rd[n]) * math.sqrt(d.size)))
+            num += float(((g - rg[n]) ** 2).sum())
+            den += float((rg[n] ** 2).sum())
+        flat = math.sqrt(num / den)
+        note("grad%d:flat" % i, flat)
+        print("%s step %d: loss %.3g, flat gradient %.3g, worst gradient tensor %.3g, worst change %.3g" % (
+            label, i, abs(lbt + lreg - rbt - rreg) / abs(rbt + rreg), flat,
+            max(rel_norm_err(torch.as_tensor(np.asarray(grads[n], dtype=np.float64)).reshape(-1),
+                             torch.from_numpy(rg[n])) for n in names),
+            max(rel_norm_err(torch.as_tensor(np.asarray(delta[n], dtype=np.float64)).reshape(-1),
+                             torch.from_numpy(rd[n])) for n in names)))
+
+    others = []
     for k in range(2):
-        other = SmallModel("resnet18", SIZE, DIM).double()
-        other.load_state_dict(start)
-        other.train()
-        perturbed.append(train(other, mixes, noise_tag=7000 + 100 * k))
+        other = start_model(torch.float64)
+        train(other, mix, tags, noise_tag=7000 + 100 * k,
+              on_step=lambda i, a, b, g, d, k=k: compare("float64, inputs perturbed (%d)" % k, i, a, b,
+                                                         {n: v.numpy() for n, v in g.items()},
+                                                         {n: v.numpy() for n, v in d.items()}))
         others.append(other)
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, extra in (("float32, native ISA", {}), ("float32, AVX2", AVX2_ENV)):
+            path = os.path.join(tmp, "f32.npz")
+            subprocess.run([sys.executable, __file__, "--float32", path] + [str(t) for t in tags],
+                           env=dict(os.environ, **extra), check=True)
+            with np.load(path) as f:
+                for i in range(STEPS):
+                    compare(label, i, f["loss%d" % i][0], f["loss%d" % i][1],
+                            {n: f["g%d:%s" % (i, n)] for n in names}, {n: f["d%d:%s" % (i, n)] for n in names})
     with FixtureWriter(OUT) as w:
-        for i, (lbt, lreg, delta) in enumerate(ref):
-            perm, alpha = mixes[i]
+        for i, (lbt, lreg, grads, delta) in enumerate(ref):
+            perm, alpha = mix[i]
+            w.add("input_tag%d" % i, [tags[i]])
             w.add("perm%d" % i, perm)
             w.add("alpha%d" % i, [alpha])
             w.add("lr%d" % i, [cosine_lr(STEPS_PER_EPOCH + i)])
             w.add("loss_bt%d" % i, [lbt])
             w.add("loss_reg%d" % i, [lreg])
-            w.add("sens_loss%d" % i, [max(abs(p[i][0] + p[i][1] - lbt - lreg) / abs(lbt + lreg) for p in perturbed)])
-            for t, (name, d) in enumerate(delta.items()):
-                flat = d.reshape(-1).numpy()
-                idx = (np.arange(SAMPLES, dtype=np.int64) * 7919 + t + i) % flat.size
-                w.add("delta%d_norm:%s" % (i, name), [np.linalg.norm(flat)])
-                w.add("delta%d_sum:%s" % (i, name), [flat.sum()])
+            w.add("sens_loss%d" % i, [sens["loss%d" % i]])
+            w.add("gsens%d:flat" % i, [sens["grad%d:flat" % i]])
+            for t, name in enumerate(names):
+                g, d = grads[name], delta[name]
+                gidx = (np.arange(SAMPLES, dtype=np.int64) * 7919 + 3 * t + i) % g.size
+                w.add("grad%d_norm:%s" % (i, name), [np.linalg.norm(g)])
+                w.add("grad%d_sum:%s" % (i, name), [g.sum()])
+                w.add("grad%d_idx:%s" % (i, name), gidx)
+                w.add("grad%d_val:%s" % (i, name), g[gidx])
+                w.add("grad%d_proj:%s" % (i, name), project(g, t))
+                w.add("gsens%d:%s" % (i, name), [sens["grad%d:%s" % (i, name)]])
+                idx = (np.arange(SAMPLES, dtype=np.int64) * 7919 + t + i) % d.size
+                w.add("delta%d_norm:%s" % (i, name), [np.linalg.norm(d)])
+                w.add("delta%d_sum:%s" % (i, name), [d.sum()])
                 w.add("delta%d_idx:%s" % (i, name), idx)
-                w.add("delta%d_val:%s" % (i, name), flat[idx])
-                w.add("sens%d:%s" % (i, name), [max(rel_norm_err(p[i][2][name], d) for p in perturbed)])
+                w.add("delta%d_val:%s" % (i, name), d[idx])
+                w.add("sens%d:%s" % (i, name), [sens["delta%d:%s" % (i, name)]])
+                w.add("sens_sum%d:%s" % (i, name), [sens["dsum%d:%s" % (i, name)]])
         for name, v in model.state_dict().items():
             if name.endswith("running_mean") or name.endswith("running_var"):
                 w.add("final_norm:" + name, [float(v.norm())])
                 w.add("final_sens:" + name, [max(rel_norm_err(o.state_dict()[name], v) for o in others)])
+    for i in range(STEPS):
+        print("step %d sensitivity: loss %.3g, flat gradient %.3g, largest per gradient tensor %.3g, "
+              "per change %.3g" % (i, sens["loss%d" % i], sens["grad%d:flat" % i],
+                                   max(sens["grad%d:%s" % (i, n)] for n in names),
+                                   max(sens["delta%d:%s" % (i, n)] for n in names)))
     print("wrote", OUT)
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 2 and sys.argv[1] == "--float32":
+        float32_run(sys.argv[2], [int(t) for t in sys.argv[3:]])
+    else:
+        main()

@@ -50,11 +50,12 @@ def ndarray_u8(rows, cols, data):
             + b"\x89" + b"B" + struct.pack("<I", len(data)) + data + b"tb")
 
 
-def cifar_pickle(label_key, labels, str_keys):
+def cifar_pickle(label_key, labels, str_keys, rows=None, cols=3072):
     key = sbu if str_keys else (lambda s: sbb(s.encode()))
-    px = bytes((i * 13 + 5) % 256 for i in range(len(labels) * 3072))
+    rows = len(labels) if rows is None else rows
+    px = bytes((i * 13 + 5) % 256 for i in range(rows * cols))
     return (b"\x80\x04}(" + key(label_key) + b"](" + b"".join(b"K" + bytes([l]) for l in labels) + b"e"
-            + key("data") + ndarray_u8(len(labels), 3072, px) + b"u.")
+            + key("data") + ndarray_u8(rows, cols, px) + b"u.")
 
 
 def cifar_seeds():
@@ -63,6 +64,10 @@ def cifar_seeds():
     put("cifar", "bin100_train", bytes([1]) + bytes([2, 57]) + px)     # CIFAR-100 train.bin (coarse, fine)
     put("cifar", "py10_test", bytes([6]) + cifar_pickle("labels", [7], True))
     put("cifar", "py100_train_top", bytes([3 | 8]) + cifar_pickle("fine_labels", [99], False))
+    # the pickle layout's errors: a label out of range, more labels than images, rows of 12 bytes
+    put("cifar", "py10_bad_label", bytes([6]) + cifar_pickle("labels", [10], True))
+    put("cifar", "py10_label_count", bytes([6]) + cifar_pickle("labels", [1, 2], True, rows=1))
+    put("cifar", "py10_shape", bytes([6]) + cifar_pickle("labels", [1, 2], True, cols=12))
 
 
 def stl_seeds():

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed inputs of the structured fuzz harnesses (fuzz/pth_archive.h, fuzz/data_targets.h)
 into fuzz/corpus/<harness>/: small valid inputs in each harness's layout. Standard library only."""
+import gzip
 import os
 import struct
 import zipfile
@@ -83,6 +84,12 @@ def idx_seeds():
     labels = struct.pack(">II", 0x801, n) + bytes([3, 9])
     for name, mode in (("plain", 0), ("fashion_test", 1 | 2), ("gzip", 4 | 8), ("torchvision", 32)):
         put("idx", name, bytes([mode]) + images + SEP + labels)
+    # bit 4: the images part is the .gz file itself: really compressed, cut short, with a wrong CRC
+    packed = gzip.compress(images, mtime=0)
+    put("idx", "gzip_deflated", bytes([16]) + packed + SEP + labels)
+    put("idx", "gzip_truncated", bytes([16]) + packed[:-12] + SEP + labels)
+    put("idx", "gzip_bad_crc", bytes([16]) + packed[:-8] + bytes(4) + packed[-4:] + SEP + labels)
+    put("idx", "no_images", bytes([0]) + struct.pack(">IIII", 0x803, 0, rows, cols) + SEP + struct.pack(">II", 0x801, 0))
 
 
 def ppm_seeds():

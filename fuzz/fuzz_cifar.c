@@ -1,4 +1,4 @@
-/* libFuzzer harness: the CIFAR-10/100 readers (binary and pickle) (body in fuzz/data_targets.h). Build and run with fuzz/run.sh. */
+/* libFuzzer harness: the CIFAR-10/100 readers, binary and pickle (body: fuzz/data_targets.h; run: fuzz/run.sh). */
 #include "data_targets.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

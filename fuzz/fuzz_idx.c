@@ -1,4 +1,4 @@
-/* libFuzzer harness: the MNIST / Fashion-MNIST idx reader (plain and gzip) (body in fuzz/data_targets.h). Build and run with fuzz/run.sh. */
+/* libFuzzer harness: the MNIST / Fashion-MNIST idx reader (body: fuzz/data_targets.h; run: fuzz/run.sh). */
 #include "data_targets.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

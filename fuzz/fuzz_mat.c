@@ -1,4 +1,4 @@
-/* libFuzzer harness: Flowers-102's imagelabels.mat (libmatio) (body in fuzz/data_targets.h). Build and run with fuzz/run.sh. */
+/* libFuzzer harness: Flowers-102's imagelabels.mat through libmatio (body: fuzz/data_targets.h; run: fuzz/run.sh). */
 #include "data_targets.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,4 +1,4 @@
-/* libFuzzer harness: the STL-10 binary reader (body in fuzz/data_targets.h). Build and run with fuzz/run.sh. */
+/* libFuzzer harness: the STL-10 binary reader (body: fuzz/data_targets.h; run: fuzz/run.sh). */
 #include "data_targets.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

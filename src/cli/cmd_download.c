@@ -10,6 +10,7 @@
 #include "core/status.h"
 #include "io/dataset_install.h"
 #include "io/dataset_source.h"
+#include "tasks/stop.h"
 
 /* The progress display: a live line on a terminal, a plain line every 10 s otherwise. */
 typedef struct {
@@ -44,6 +45,7 @@ static void on_note(void *ctx, const char *text) {
 
 static int on_progress(void *ctx, const mbt_fetch_event *ev) {
     display *d = ctx;
+    if (mbt_stop_signal()) return 1; /* SIGINT / SIGTERM: cancel (a download resumes from its .partial) */
     double now = mbt_now();
     if (ev->phase != d->phase || strncmp(ev->file, d->file, sizeof d->file - 1) || d->t0 == 0) {
         d->phase = ev->phase;
@@ -146,10 +148,14 @@ int cmd_download(int argc, char **argv) {
     mbt_install_options opt = {.from = from, .force = force, .keep_archives = keep, .retries = retries};
     opt.cb = (mbt_fetch_callbacks){.ctx = &d, .note = on_note, .progress = on_progress};
     int already = 0;
+    mbt_stop_install();
     st = mbt_dataset_install(src, data, &opt, &already);
     clear_live(&d);
     fflush(stdout);
-    if (st != MBT_OK) fprintf(stderr, "mixbt download: %s\n", mbt_error_message());
+    if (st == MBT_ERR_INTERRUPTED && mbt_stop_signal())
+        fprintf(stderr, "mixbt download: stopped by %s: %s\n", mbt_stop_signal_name(mbt_stop_signal()),
+                mbt_error_message());
+    else if (st != MBT_OK) fprintf(stderr, "mixbt download: %s\n", mbt_error_message());
     mbt_source_catalog_free(&cat);
-    return st == MBT_OK ? 0 : 1;
+    return st == MBT_OK ? 0 : st == MBT_ERR_INTERRUPTED ? 130 : 1;
 }

@@ -7,6 +7,7 @@
 #include "cli/flags.h"
 #include "core/status.h"
 #include "tasks/embed.h"
+#include "tasks/stop.h"
 
 int cmd_embed(int argc, char **argv) {
     mbt_embed_config c;
@@ -51,10 +52,11 @@ int cmd_embed(int argc, char **argv) {
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_embed_result r;
+    mbt_stop_install();
     mbt_status st = mbt_embed_run(&c, &prog, stderr, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt embed: %s\n", mbt_error_message());
-        return 1;
+        return st == MBT_ERR_INTERRUPTED ? 130 : 1;
     }
     printf("wrote %s (%lld x %d float32 %s) and %s (int64 labels) in %.1f s\n", c.out, (long long)r.rows, r.dim,
            c.head ? "projector outputs" : "backbone features", r.labels_path, r.seconds);

@@ -8,6 +8,7 @@
 #include "cli/flags.h"
 #include "core/status.h"
 #include "tasks/evaluate.h"
+#include "tasks/stop.h"
 
 int cmd_knn(int argc, char **argv) {
     mbt_knn_eval_config c;
@@ -48,10 +49,11 @@ int cmd_knn(int argc, char **argv) {
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_knn_eval_result r;
+    mbt_stop_install();
     mbt_status st = mbt_knn_eval_run(&c, &prog, stderr, NULL, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt knn: %s\n", mbt_error_message());
-        return 1;
+        return st == MBT_ERR_INTERRUPTED ? 130 : 1;
     }
     printf("k-NN top-1 %.2f%%  top-5 %.2f%%  (k %d, T %g; %s %s, %d px; bank %lld, test %lld images; features %.1f s, "
            "k-NN %.1f s)\n",

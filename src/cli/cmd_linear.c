@@ -7,6 +7,7 @@
 #include "cli/probe_cli.h"
 #include "core/status.h"
 #include "tasks/linear_probe.h"
+#include "tasks/stop.h"
 
 int cmd_linear(int argc, char **argv) {
     mbt_linear_probe_config c;
@@ -58,10 +59,11 @@ int cmd_linear(int argc, char **argv) {
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_linear_probe_result r;
+    mbt_stop_install();
     mbt_status st = mbt_linear_probe_run(&c, &prog, probe_cli_print_epoch, stderr, stderr, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt linear: %s\n", mbt_error_message());
-        return 1;
+        return st == MBT_ERR_INTERRUPTED ? 130 : 1;
     }
     printf("linear: best test top-1 %.2f%% (epoch %d), last top-1 %.2f%% top-5 %.2f%% loss %.4f  (%s, %s BN, %d epochs, "
            "%lld train / %lld test images, %.1f s)\n",

@@ -4,8 +4,10 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/progress.h"
 #include "core/status.h"
 #include "tasks/pretrain.h"
+#include "tasks/stop.h"
 
 /* The official recipes (scripts-pretrain-resnet18/50 of the reference; SPEC section 3). */
 typedef struct {
@@ -31,6 +33,7 @@ static const preset *find_preset(const char *name) {
 }
 
 int cmd_pretrain(int argc, char **argv) {
+    mbt_stop_install(); /* first: a signal during the setup is seen at the first poll */
     mbt_pretrain_config c;
     mbt_pretrain_config_defaults(&c);
     const char *preset_name = NULL;
@@ -41,6 +44,7 @@ int cmd_pretrain(int argc, char **argv) {
         {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "training set", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"subset", FLAG_INT, &c.subset, NULL, "N", "use the first N training images (0: all)", 0, 0, 1e9},
+        {"image-size", FLAG_INT, &c.image_size, NULL, "PX", "train and monitor at PX x PX pixels (0: the dataset's; smaller is faster, for trials and tests)", 0, 0, 4096},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone", 0, 0, -1},
         {"feature-dim", FLAG_INT, &c.feature_dim, NULL, "D", "projector output size d", 0, 1, 65536},
         {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "original images per step", 0, 2, 65536},
@@ -74,7 +78,11 @@ int cmd_pretrain(int argc, char **argv) {
         flags_print_help("pretrain", "--data DIR [--preset NAME] [flags]",
                          "Self-supervised pretraining with Mixed Barlow Twins (Barlow Twins with --lambda-reg 0).\n"
                          "Writes DIR/config.json, DIR/metrics.csv, DIR/last.safetensors, DIR/best.safetensors\n"
-                         "and DIR/epoch_NNNN.safetensors; Ctrl-C saves a checkpoint, --resume DIR continues.",
+                         "and DIR/epoch_NNNN.safetensors. SIGINT (Ctrl-C) or SIGTERM stops it within seconds in any\n"
+                         "phase (training, the k-NN pass, a checkpoint write) with DIR/last.safetensors saved and\n"
+                         "exit status 130; --resume DIR then continues exactly (a cut k-NN pass runs again). A second\n"
+                         "signal ends it at once (the last complete checkpoint stays). Off a terminal, progress lines\n"
+                         "come every --print-every steps or MIXBT_PROGRESS_SECONDS (30) seconds.",
                          flags, n);
         return 0;
     }
@@ -107,9 +115,10 @@ int cmd_pretrain(int argc, char **argv) {
         fprintf(stderr, "mixbt pretrain: --out DIR is required (the run folder to create)\n");
         return 2;
     }
+    c.progress_seconds = progress_interval();
     mbt_status st = mbt_pretrain_run(&c, stderr);
-    if (st == MBT_ERR_INTERRUPTED) {
-        fprintf(stderr, "mixbt pretrain: interrupted; %s\n", mbt_error_message());
+    if (st == MBT_ERR_INTERRUPTED) { /* a signal, or --max-steps */
+        fprintf(stderr, "mixbt pretrain: %s\n", mbt_error_message());
         return 130;
     }
     if (st != MBT_OK) {

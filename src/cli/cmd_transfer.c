@@ -9,6 +9,7 @@
 #include "cli/flags.h"
 #include "cli/probe_cli.h"
 #include "core/status.h"
+#include "tasks/stop.h"
 #include "tasks/transfer.h"
 
 /* "a,b,c" into three positive-or-any floats; 0 on bad text. */
@@ -123,10 +124,11 @@ int cmd_transfer(int argc, char **argv) {
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_transfer_result r;
+    mbt_stop_install();
     mbt_status st = mbt_transfer_run(&c, &prog, probe_cli_print_epoch, stderr, stderr, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt transfer: %s\n", mbt_error_message());
-        return 1;
+        return st == MBT_ERR_INTERRUPTED ? 130 : 1;
     }
     const mbt_probe_result *p = &r.probe;
     printf("transfer: best test top-1 %.2f%% (epoch %d), last top-1 %.2f%% top-5 %.2f%% loss %.4f  (%s, %d classes, %d px, "

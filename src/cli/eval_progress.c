@@ -7,7 +7,7 @@ static void on_progress(void *ctx, const char *stage, int64_t done, int64_t tota
     eval_progress *ep = ctx;
     if (done == 0 || strcmp(stage, ep->stage) != 0) {
         snprintf(ep->stage, sizeof ep->stage, "%s", stage);
-        progress_init(&ep->p, ep->out, ep->stage, (long)total, 10.0);
+        progress_init(&ep->p, ep->out, ep->stage, (long)total, progress_interval());
     }
     if (done >= total) {
         ep->p.done = (long)done;

@@ -33,7 +33,12 @@ static void usage(FILE *out) {
                  "  MIXBT_CONV=onednn         CPU: every convolution on oneDNN (default: the backward of 3x3\n"
                  "                            and small convolutions on Winograd/sgemm, docs/PERFORMANCE.md)\n"
                  "  MIXBT_NO_TF32=1           CUDA: exact fp32 products and convolutions (default: TF32)\n"
-                 "  MIXBT_DOWNLOAD_CATALOG=F  download: more dataset sources from the JSON catalogue F\n");
+                 "  MIXBT_DOWNLOAD_CATALOG=F  download: more dataset sources from the JSON catalogue F\n"
+                 "  MIXBT_PROGRESS_SECONDS=S  seconds between progress lines of long passes when the output\n"
+                 "                            is not a terminal (default 30)\n"
+                 "\nexit status: 0 done, 1 error, 2 bad usage, 130 stopped by SIGINT (Ctrl-C) or SIGTERM: pretrain,\n"
+                 "knn, linear, transfer, embed and download stop within seconds at a safe point and say where in\n"
+                 "one line (pretrain saves RUN/last.safetensors first); a second signal ends the process at once.\n");
 }
 
 int main(int argc, char **argv) {

@@ -1,9 +1,17 @@
 /* Terminal progress lines with throughput and estimated time left. */
 #include "cli/progress.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "core/runtime.h"
+
+double progress_interval(void) {
+    const char *v = getenv("MIXBT_PROGRESS_SECONDS");
+    char *end;
+    double s = v ? strtod(v, &end) : 0;
+    return v && end != v && !*end && s > 0 ? s : 30.0;
+}
 
 void progress_format_duration(double s, char *buf, int size) {
     if (s < 0 || s != s) s = 0;

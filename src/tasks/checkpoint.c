@@ -20,8 +20,15 @@ static mbt_status put_meta_i64(mbt_state_dict *sd, const char *key, int64_t v) {
 }
 
 /* adam_m, adam_v: host copies of the moments (adam->m, adam->v themselves on the CPU). */
+static mbt_status put_meta_f64(mbt_state_dict *sd, const char *key, double v) {
+    char buf[48];
+    snprintf(buf, sizeof buf, "%.17g", v); /* round-trips exactly */
+    return mbt_state_dict_set_meta(sd, key, buf);
+}
+
 static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *adam, const float *adam_m,
-                        const float *adam_v, const mbt_train_position *pos, const char *config_json) {
+                        const float *adam_v, const mbt_train_position *pos, const mbt_epoch_sums *sums,
+                        const char *config_json) {
     for (size_t i = 0; i < mbt_model_param_count(m); i++) {
         mbt_param *p = mbt_model_param(m, i);
         if (p->kind == MBT_PARAM_COUNTER)
@@ -38,9 +45,13 @@ static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *
         MBT_TRY(put_meta_i64(sd, "mixbt.step", pos->step));
         MBT_TRY(put_meta_i64(sd, "mixbt.batch_in_epoch", pos->batch_in_epoch));
         MBT_TRY(put_meta_i64(sd, "mixbt.seed", (int64_t)pos->seed));
-        char buf[48];
-        snprintf(buf, sizeof buf, "%.17g", pos->best_knn);
-        MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.best_knn", buf));
+        MBT_TRY(put_meta_f64(sd, "mixbt.best_knn", pos->best_knn));
+    }
+    if (sums) {
+        MBT_TRY(put_meta_f64(sd, "mixbt.epoch_loss_bt_sum", sums->loss_bt));
+        MBT_TRY(put_meta_f64(sd, "mixbt.epoch_loss_reg_sum", sums->loss_reg));
+        MBT_TRY(put_meta_i64(sd, "mixbt.epoch_steps", sums->steps));
+        if (sums->knn_before_pending) MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.knn_before_pending", "1"));
     }
     if (adam) {
         int64_t shape[1] = {(int64_t)adam->n};
@@ -54,6 +65,11 @@ static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *
 
 mbt_status mbt_checkpoint_save(const char *path, mbt_model *m, const mbt_adam_state *adam,
                                const mbt_train_position *pos, const char *config_json) {
+    return mbt_checkpoint_save_sums(path, m, adam, pos, NULL, config_json);
+}
+
+mbt_status mbt_checkpoint_save_sums(const char *path, mbt_model *m, const mbt_adam_state *adam,
+                                    const mbt_train_position *pos, const mbt_epoch_sums *sums, const char *config_json) {
     MBT_TRY(mbt_model_params_to_host(m)); /* the entries are host memory; on a GPU, refresh them */
     float *host = NULL;
     const float *am = adam ? adam->m : NULL, *av = adam ? adam->v : NULL;
@@ -68,7 +84,7 @@ mbt_status mbt_checkpoint_save(const char *path, mbt_model *m, const mbt_adam_st
     }
     mbt_state_dict sd;
     mbt_state_dict_init(&sd);
-    if (st == MBT_OK) st = build(&sd, m, adam, am, av, pos, config_json);
+    if (st == MBT_OK) st = build(&sd, m, adam, am, av, pos, sums, config_json);
     if (st == MBT_OK) st = mbt_safetensors_write(path, &sd);
     mbt_state_dict_free(&sd);
     free(host);
@@ -85,8 +101,31 @@ static mbt_status get_meta_i64(const mbt_state_dict *sd, const char *path, const
     return MBT_OK;
 }
 
+static mbt_status get_meta_f64(const mbt_state_dict *sd, const char *path, const char *key, double *out) {
+    const char *v = mbt_state_dict_get_meta(sd, key);
+    char *end;
+    *out = 0;
+    if (!v) return MBT_OK; /* absent from older checkpoints */
+    *out = strtod(v, &end);
+    if (*end || end == v) return MBT_FAIL(MBT_ERR_FORMAT, "%s: metadata '%s' = '%s' is not a number", path, key, v);
+    return MBT_OK;
+}
+
+static mbt_status read_position(const mbt_state_dict *sd, const char *path, mbt_train_position *pos) {
+    int64_t epoch, seed;
+    MBT_TRY(get_meta_i64(sd, path, "mixbt.epoch", &epoch));
+    MBT_TRY(get_meta_i64(sd, path, "mixbt.step", &pos->step));
+    MBT_TRY(get_meta_i64(sd, path, "mixbt.batch_in_epoch", &pos->batch_in_epoch));
+    MBT_TRY(get_meta_i64(sd, path, "mixbt.seed", &seed));
+    pos->epoch = (int)epoch;
+    pos->seed = (uint64_t)seed;
+    const char *best = mbt_state_dict_get_meta(sd, "mixbt.best_knn");
+    pos->best_knn = best ? strtod(best, NULL) : -1;
+    return MBT_OK;
+}
+
 static mbt_status restore(const char *path, const mbt_state_dict *sd, mbt_model *m, mbt_adam_state *adam,
-                          mbt_train_position *pos, char **config_json) {
+                          mbt_train_position *pos, mbt_epoch_sums *sums, char **config_json) {
     size_t missing = 0, mismatched = 0;
     char first[160] = "";
     for (size_t i = 0; i < mbt_model_param_count(m); i++) {
@@ -135,16 +174,14 @@ static mbt_status restore(const char *path, const mbt_state_dict *sd, mbt_model 
             MBT_TRY(st);
         }
     }
-    if (pos) {
-        int64_t epoch, seed;
-        MBT_TRY(get_meta_i64(sd, path, "mixbt.epoch", &epoch));
-        MBT_TRY(get_meta_i64(sd, path, "mixbt.step", &pos->step));
-        MBT_TRY(get_meta_i64(sd, path, "mixbt.batch_in_epoch", &pos->batch_in_epoch));
-        MBT_TRY(get_meta_i64(sd, path, "mixbt.seed", &seed));
-        pos->epoch = (int)epoch;
-        pos->seed = (uint64_t)seed;
-        const char *best = mbt_state_dict_get_meta(sd, "mixbt.best_knn");
-        pos->best_knn = best ? strtod(best, NULL) : -1;
+    if (pos) MBT_TRY(read_position(sd, path, pos));
+    if (sums) {
+        MBT_TRY(get_meta_f64(sd, path, "mixbt.epoch_loss_bt_sum", &sums->loss_bt));
+        MBT_TRY(get_meta_f64(sd, path, "mixbt.epoch_loss_reg_sum", &sums->loss_reg));
+        sums->steps = 0;
+        if (mbt_state_dict_get_meta(sd, "mixbt.epoch_steps"))
+            MBT_TRY(get_meta_i64(sd, path, "mixbt.epoch_steps", &sums->steps));
+        sums->knn_before_pending = mbt_state_dict_get_meta(sd, "mixbt.knn_before_pending") != NULL;
     }
     if (config_json) {
         const char *c = mbt_state_dict_get_meta(sd, "mixbt.config");
@@ -155,10 +192,24 @@ static mbt_status restore(const char *path, const mbt_state_dict *sd, mbt_model 
 
 mbt_status mbt_checkpoint_load(const char *path, mbt_model *m, mbt_adam_state *adam, mbt_train_position *pos,
                                char **config_json) {
+    return mbt_checkpoint_load_sums(path, m, adam, pos, NULL, config_json);
+}
+
+mbt_status mbt_checkpoint_load_sums(const char *path, mbt_model *m, mbt_adam_state *adam, mbt_train_position *pos,
+                                    mbt_epoch_sums *sums, char **config_json) {
     mbt_state_dict sd;
     mbt_state_dict_init(&sd);
     mbt_status st = mbt_safetensors_read(path, &sd);
-    if (st == MBT_OK) st = restore(path, &sd, m, adam, pos, config_json);
+    if (st == MBT_OK) st = restore(path, &sd, m, adam, pos, sums, config_json);
+    mbt_state_dict_free(&sd);
+    return st;
+}
+
+mbt_status mbt_checkpoint_read_position(const char *path, mbt_train_position *pos) {
+    mbt_state_dict sd;
+    mbt_state_dict_init(&sd);
+    mbt_status st = mbt_safetensors_read(path, &sd);
+    if (st == MBT_OK) st = read_position(&sd, path, pos);
     mbt_state_dict_free(&sd);
     return st;
 }

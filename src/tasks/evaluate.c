@@ -8,6 +8,7 @@
 #include "core/runtime.h"
 #include "tasks/evaluate_data.h"
 #include "tasks/knn_classify.h"
+#include "tasks/stop.h"
 
 mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind,
                                       mbt_device device) {
@@ -69,7 +70,14 @@ mbt_status mbt_eval_extract(mbt_feature_extractor *fx, mbt_loader *loader, int64
     mbt_status st = mbt_loader_start(loader, 0, 0);
     int64_t done = 0;
     if (progress && progress->fn) progress->fn(progress->ctx, stage, 0, total);
+    char phase[96];
     while (st == MBT_OK) {
+        if (mbt_stop_signal()) { /* polled per batch: a pass over a large split takes minutes */
+            snprintf(phase, sizeof phase, "the %s feature pass (%lld of %lld images done)", stage, (long long)done,
+                     (long long)total);
+            st = mbt_stop_check(phase);
+            break;
+        }
         mbt_batch b;
         st = mbt_loader_next(loader, &b);
         if (st != MBT_OK || b.n == 0) break;

@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "tasks/stop.h"
+
 mbt_status mbt_knn_workspace_init(mbt_knn_workspace *ws, int block, int max_bank, int dim, int k, int num_classes,
                                   mbt_device device) {
     memset(ws, 0, sizeof *ws);
@@ -110,6 +112,7 @@ mbt_status mbt_knn_classify(mbt_knn_workspace *ws, const float *bank, const int3
     const int R = C < MBT_KNN_TOPN ? C : MBT_KNN_TOPN;
     int64_t top1 = 0, top5 = 0;
     for (int q0 = 0; q0 < n_queries; q0 += ws->block) {
+        MBT_TRY(mbt_stop_check("the k-NN classification")); /* 10,000 queries x 50,000 take a minute */
         const int bq = n_queries - q0 < ws->block ? n_queries - q0 : ws->block;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bq, N, D, 1.0f, queries + (size_t)q0 * D, D, bank, D,
                     0.0f, ws->sim, N);

@@ -17,6 +17,7 @@
 #include "optim/schedule.h"
 #include "tasks/evaluate_data.h"
 #include "tasks/linear_probe.h"
+#include "tasks/stop.h"
 #include "tasks/train_bn_features.h"
 
 double mbt_probe_schedule_lr(const mbt_probe_schedule *s, int epoch1, int epochs) {
@@ -173,6 +174,8 @@ static mbt_status train_epoch_images(probe *p, int epoch, double lr, mbt_class_c
     MBT_TRY(mbt_view_batches_start(p->views, (uint32_t)epoch));
     char stage[48];
     snprintf(stage, sizeof stage, "epoch %d/%d", epoch, c->epochs);
+    char phase[80];
+    snprintf(phase, sizeof phase, "the linear head's training (epoch %d/%d)", epoch, c->epochs);
     report(p, stage, 0, p->n_train);
     int64_t done = 0;
     int mb = mbt_model_batch(p->model);
@@ -180,6 +183,7 @@ static mbt_status train_epoch_images(probe *p, int epoch, double lr, mbt_class_c
         const float *x;
         const int32_t *y;
         int n;
+        MBT_TRY(mbt_stop_check(phase));
         MBT_TRY(mbt_view_batches_next(p->views, &x, &y, &n));
         if (n == 0) break;
         done += n;
@@ -205,7 +209,10 @@ static mbt_status train_epoch_features(probe *p, int epoch, double lr, mbt_class
     mbt_rng_init(&rng, p->c->seed, mbt_rng_stream_id(MBT_RNG_TAG_EVAL_ORDER, (uint64_t)epoch, 0, 0));
     mbt_rng_permutation(&rng, p->perm, (int)p->n_train);
     int B = p->c->batch_size;
+    char phase[80];
+    snprintf(phase, sizeof phase, "the linear head's training (epoch %d/%d)", epoch, p->c->epochs);
     for (int64_t s = 0; s < p->n_train; s += B) {
+        MBT_TRY(mbt_stop_check(phase));
         int n = p->n_train - s < B ? (int)(p->n_train - s) : B;
         for (int i = 0; i < n; i++) {
             int64_t k = p->perm[s + i];

@@ -6,7 +6,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +22,7 @@
 #include "tasks/knn_classify.h"
 #include "tasks/mixbt_step.h"
 #include "tasks/pretrain_data.h"
+#include "tasks/stop.h"
 
 void mbt_pretrain_config_defaults(mbt_pretrain_config *c) {
     memset(c, 0, sizeof *c);
@@ -48,12 +48,8 @@ void mbt_pretrain_config_defaults(mbt_pretrain_config *c) {
     c->precision = "fp32";
     c->checkpoint_every = 50;
     c->print_every = 20;
+    c->progress_seconds = 30;
 }
-
-/* ---- signals ------------------------------------------------------------------------------- */
-
-static volatile sig_atomic_t stop_requested;
-static void on_signal(int sig) { stop_requested = sig; }
 
 /* ---- configuration as JSON -------------------------------------------------------------------- */
 
@@ -62,6 +58,7 @@ static char *config_to_json(const mbt_pretrain_config *c) {
     cJSON_AddStringToObject(j, "dataset", c->dataset);
     cJSON_AddStringToObject(j, "data", c->data_dir);
     cJSON_AddNumberToObject(j, "subset", c->subset);
+    cJSON_AddNumberToObject(j, "image_size", c->image_size);
     cJSON_AddStringToObject(j, "arch", c->arch);
     cJSON_AddNumberToObject(j, "feature_dim", c->feature_dim);
     cJSON_AddNumberToObject(j, "lambda_bt", c->lambda_bt);
@@ -135,6 +132,9 @@ static mbt_status config_from_json(const char *path, const char *text, mbt_pretr
     cJSON *warmup = cJSON_GetObjectItemCaseSensitive(j, "warmup_epochs");
     if (warmup && !cJSON_IsNumber(warmup)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: 'warmup_epochs' is not a number", path);
     c->warmup_epochs = warmup ? (int)warmup->valuedouble : 10;
+    cJSON *size = cJSON_GetObjectItemCaseSensitive(j, "image_size"); /* absent before --image-size: 0 */
+    if (size && !cJSON_IsNumber(size)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: 'image_size' is not a number", path);
+    c->image_size = size ? (int)size->valuedouble : 0;
     return MBT_OK;
 }
 
@@ -186,6 +186,7 @@ typedef struct {
     mbt_adam_state adam;
     mbt_adam_config adam_cfg;
     mbt_train_position pos;
+    mbt_epoch_sums sums;     /* of the epoch in progress (saved with it) */
     char *config_json;
     FILE *metrics;
     int32_t *perm;
@@ -209,16 +210,36 @@ double mbt_pretrain_lr(const mbt_pretrain_config *c, int64_t steps_per_epoch, in
     return mbt_sched_cosine(s, steps_per_epoch, c->epochs, c->warmup_epochs, c->batch_size) * c->lr;
 }
 
-static mbt_status extract(run *r, mbt_eval_split split, float *features, int32_t *labels, int *count) {
+/* A plain line now and then while a long pass runs and the log is not a terminal (a terminal keeps
+ * its display as it was: the training line only). */
+typedef struct {
+    const char *phase; /* "the k-NN pass after epoch 3"; the line starts with "k-NN pass ..." */
+    int64_t done, total;
+    double t0, last;
+} pass_progress;
+
+static void pass_line(run *r, pass_progress *p, double now) {
+    double rate = now > p->t0 ? p->done / (now - p->t0) : 0;
+    fprintf(r->log, "%s: %lld/%lld images  %.1f img/s  eta %.0fs\n", p->phase + 4, (long long)p->done, (long long)p->total,
+            rate, rate > 0 ? (p->total - p->done) / rate : 0.0);
+    fflush(r->log);
+    p->last = now;
+}
+
+static mbt_status extract(run *r, mbt_eval_split split, pass_progress *pp, float *features, int32_t *labels,
+                          int *count) {
     int total;
     MBT_TRY(mbt_pretrain_data_eval_begin(r->data, split, &total));
     int emb = mbt_model_embedding_dim(mbt_model_get_config(r->model)->arch), at = 0;
+    int tty = isatty(fileno(r->log));
     for (;;) {
+        MBT_TRY(mbt_stop_check(pp->phase)); /* once per batch: a full CIFAR-10 pass takes minutes */
         const float *x;
         const int32_t *y;
         int n;
         MBT_TRY(mbt_pretrain_data_eval_next(r->data, &x, &y, &n));
         if (n == 0) break;
+        if (at + n > total) return MBT_FAIL(MBT_ERR_ARG, "k-NN monitor: the pass gave more than %d images", total);
         const float *xd;
         size_t per_image = (size_t)3 * mbt_model_get_config(r->model)->image_size * mbt_model_get_config(r->model)->image_size;
         MBT_TRY(mbt_device_batch_put(&r->input, 0, x, (size_t)n * per_image, &xd));
@@ -228,12 +249,16 @@ static mbt_status extract(run *r, mbt_eval_split split, float *features, int32_t
             MBT_TRY(mbt_device_to_host(r->device, features + (size_t)at * emb, dst, (size_t)n * emb * sizeof(float)));
         memcpy(labels + at, y, (size_t)n * sizeof *y);
         at += n;
+        pp->done += n;
+        double now = mbt_now();
+        if (!tty && now - pp->last >= r->cfg.progress_seconds) pass_line(r, pp, now);
     }
     *count = at;
     return MBT_OK;
 }
 
-static mbt_status knn_monitor(run *r, double *top1, double *top5) {
+/* The k-NN monitor after `epoch` (0: before training). A stop during it returns MBT_ERR_INTERRUPTED. */
+static mbt_status knn_monitor(run *r, int epoch, double *top1, double *top5) {
     int emb = mbt_model_embedding_dim(mbt_model_get_config(r->model)->arch);
     if (!r->knn_ready) {
         MBT_TRY(mbt_pretrain_data_eval_begin(r->data, MBT_EVAL_BANK, &r->bank_size));
@@ -249,12 +274,23 @@ static mbt_status knn_monitor(run *r, double *top1, double *top5) {
                                        MBT_DEVICE_CPU));
         r->knn_ready = 1;
     }
+    char what[64];
+    if (epoch == 0) snprintf(what, sizeof what, "the k-NN pass before training");
+    else snprintf(what, sizeof what, "the k-NN pass after epoch %d", epoch);
+    pass_progress pp = {what, 0, (int64_t)r->bank_size + r->test_size, mbt_now(), mbt_now()};
+    if (!isatty(fileno(r->log))) { /* a line that says a long pass is under way */
+        fprintf(r->log, "%s: features of %d bank + %d test images\n", what + 4, r->bank_size, r->test_size);
+        fflush(r->log);
+    }
     int nb, nt;
-    MBT_TRY(extract(r, MBT_EVAL_BANK, r->bank, r->bank_labels, &nb));
-    MBT_TRY(extract(r, MBT_EVAL_TEST, r->queries, r->query_labels, &nt));
+    MBT_TRY(extract(r, MBT_EVAL_BANK, &pp, r->bank, r->bank_labels, &nb));
+    MBT_TRY(extract(r, MBT_EVAL_TEST, &pp, r->queries, r->query_labels, &nt));
+    MBT_TRY(mbt_stop_check(what));
     mbt_knn_counts counts;
-    MBT_TRY(mbt_knn_classify(&r->knn, r->bank, r->bank_labels, nb, r->queries, r->query_labels, nt,
-                             (float)r->cfg.knn_t, &counts, NULL));
+    mbt_status st = mbt_knn_classify(&r->knn, r->bank, r->bank_labels, nb, r->queries, r->query_labels, nt,
+                                     (float)r->cfg.knn_t, &counts, NULL);
+    if (st == MBT_ERR_INTERRUPTED) return mbt_stop_check(what); /* the message names the pass */
+    MBT_TRY(st);
     *top1 = 100.0 * (double)counts.top1 / (double)counts.total;
     *top5 = 100.0 * (double)counts.top5 / (double)counts.total;
     return MBT_OK;
@@ -263,7 +299,7 @@ static mbt_status knn_monitor(run *r, double *top1, double *top5) {
 static mbt_status save(run *r, const char *name) {
     char path[4096];
     join(path, sizeof path, r->dir, name);
-    return mbt_checkpoint_save(path, r->model, &r->adam, &r->pos, r->config_json);
+    return mbt_checkpoint_save_sums(path, r->model, &r->adam, &r->pos, &r->sums, r->config_json);
 }
 
 static mbt_status open_metrics(run *r, int fresh) {
@@ -317,6 +353,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         r->cfg.precision = given->precision;
         r->cfg.loader = given->loader;
         r->cfg.print_every = given->print_every;
+        r->cfg.progress_seconds = given->progress_seconds;
         r->cfg.max_steps = given->max_steps;
         r->cfg.resume_dir = given->resume_dir;
         r->cfg.out_dir = given->resume_dir;
@@ -356,7 +393,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     r->pos = (mbt_train_position){0, 0, 0, -1, c->seed};
     if (resume) {
         join(path, sizeof path, r->dir, "last.safetensors");
-        MBT_TRY(mbt_checkpoint_load(path, r->model, &r->adam, &r->pos, NULL));
+        MBT_TRY(mbt_checkpoint_load_sums(path, r->model, &r->adam, &r->pos, &r->sums, NULL));
         fprintf(r->log, "resuming %s at epoch %d, step %lld\n", r->dir, r->pos.epoch + (r->pos.batch_in_epoch > 0),
                 (long long)r->pos.step);
     } else {
@@ -388,90 +425,130 @@ static void teardown(run *r) {
     mbt_pretrain_data_close(r->data);
 }
 
-/* The running account of an epoch: loss sums and the progress line's rate. */
+/* The progress line's clock: the epoch's start and the last line. */
 typedef struct {
-    double lbt, lreg;
-    int64_t n_steps;
-    double t_last;
-    int64_t last_step;
-} epoch_account;
+    double t0, t_last;
+    int64_t first_step; /* r->pos.step when the epoch (or its resumed part) began */
+} epoch_clock;
 
 /* Collects the losses of the step queued as batch i of `epoch` (global step count `step` after it, at
- * learning rate lr): the non-finite check, the sums and the progress line. */
-static mbt_status account_step(run *r, int epoch, int64_t i, int64_t step, double lr, epoch_account *a) {
+ * learning rate lr): the non-finite check, the epoch's sums and the progress line. */
+static mbt_status account_step(run *r, int epoch, int64_t i, int64_t step, double lr, epoch_clock *k) {
     const mbt_pretrain_config *c = &r->cfg;
     mbt_bt_losses losses;
     MBT_TRY(mbt_mixbt_step_collect(&r->step, &losses));
     if (!isfinite(losses.loss_bt) || !isfinite(losses.loss_reg))
-        return MBT_FAIL(MBT_ERR_NUMERIC, "loss is %g (bt %g, reg %g) at epoch %d, step %lld; the last good checkpoint is kept",
+        return MBT_FAIL(MBT_ERR_NUMERIC, "loss is %g (bt %g, reg %g) at epoch %d, step %lld",
                         losses.loss_bt + losses.loss_reg, losses.loss_bt, losses.loss_reg, epoch, (long long)(step - 1));
-    a->lbt += losses.loss_bt;
-    a->lreg += losses.loss_reg;
-    a->n_steps++;
+    r->sums.loss_bt += losses.loss_bt;
+    r->sums.loss_reg += losses.loss_reg;
+    r->sums.steps++;
     double now = mbt_now();
     int tty = isatty(fileno(r->log));
-    if ((tty && now - a->t_last > 0.5) || (!tty && (step % c->print_every == 0)) || i + 1 == r->steps_per_epoch) {
-        double ips = (double)(step - a->last_step) * c->batch_size / (now - a->t_last);
+    if ((tty && now - k->t_last > 0.5) ||
+        (!tty && (step % c->print_every == 0 || now - k->t_last >= c->progress_seconds)) || i + 1 == r->steps_per_epoch) {
+        /* the rate over the epoch so far: steady, and defined for lines printed back to back */
+        double ips = now > k->t0 ? (double)(step - k->first_step) * c->batch_size / (now - k->t0) : 0;
         double left = (double)((int64_t)c->epochs * r->steps_per_epoch - step) * c->batch_size / (ips > 0 ? ips : 1);
         fprintf(r->log, "%sepoch %d/%d  step %lld/%lld  loss %.4f (bt %.4f reg %.4f)  lr %.3g  %.1f img/s  eta %.0fs%s",
                 tty ? "\r\033[K" : "", epoch, c->epochs, (long long)(i + 1), (long long)r->steps_per_epoch,
                 losses.loss_bt + losses.loss_reg, losses.loss_bt, losses.loss_reg, lr, ips, left, tty ? "" : "\n");
         fflush(r->log);
-        a->t_last = now;
-        a->last_step = step;
+        k->t_last = now;
     }
     return MBT_OK;
 }
 
-/* Trains epoch `epoch` from its batch r->pos.batch_in_epoch; sums losses into *lbt, *lreg. Each step is
- * queued (on a GPU the host does not wait for it) and its losses are collected after the next step is
- * queued, so the device always has work; the last one before returning, also on a stop. */
-static mbt_status train_epoch(run *r, int epoch, double *lbt, double *lreg, int64_t *n_steps, double *lr) {
+/* Trains epoch `epoch` from its batch r->pos.batch_in_epoch, summing its losses into r->sums; *steps:
+ * the steps run here. Each step is queued (on a GPU the host does not wait for it) and its losses are
+ * collected after the next step is queued, so the device always has work; the last one before
+ * returning, also on a stop (polled before each step). */
+static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
     const mbt_pretrain_config *c = &r->cfg;
     mbt_bt_params params = {(float)c->lambda_bt, (float)c->lambda_reg, 0.0f, 0};
     MBT_TRY(mbt_pretrain_data_start_epoch(r->data, epoch, r->pos.batch_in_epoch));
-    epoch_account a = {0, 0, 0, mbt_now(), r->pos.step};
+    epoch_clock k = {mbt_now(), mbt_now(), r->pos.step};
     int64_t pending = -1, pending_step = 0; /* the batch whose losses are not collected yet */
     double pending_lr = 0;
+    char phase[64];
+    snprintf(phase, sizeof phase, "training (epoch %d)", epoch);
     mbt_status st = MBT_OK;
     for (int64_t i = r->pos.batch_in_epoch; st == MBT_OK && i < r->steps_per_epoch; i++) {
-        if (stop_requested) {
-            st = MBT_FAIL(MBT_ERR_INTERRUPTED, "stopped by signal %d", (int)stop_requested);
-            break;
-        }
+        if ((st = mbt_stop_check(phase)) != MBT_OK) break;
         if (c->max_steps && r->pos.step >= c->max_steps) {
             st = MBT_FAIL(MBT_ERR_INTERRUPTED, "reached --max-steps %d", c->max_steps);
             break;
         }
         const float *x1, *x2;
         int on_device;
-        MBT_TRY(mbt_pretrain_data_next_pair(r->data, &x1, &x2, &on_device));
+        /* after an error here the pending step is still collected below: on a GPU it may be running */
+        if ((st = mbt_pretrain_data_next_pair(r->data, &x1, &x2, &on_device)) != MBT_OK) break;
         if (!on_device) { /* host batches: copied to the model's device (a pass-through on the CPU) */
-            MBT_TRY(mbt_device_batch_put(&r->input, 0, x1, r->input.numel, &x1));
-            MBT_TRY(mbt_device_batch_put(&r->input, 1, x2, r->input.numel, &x2));
+            if ((st = mbt_device_batch_put(&r->input, 0, x1, r->input.numel, &x1)) != MBT_OK) break;
+            if ((st = mbt_device_batch_put(&r->input, 1, x2, r->input.numel, &x2)) != MBT_OK) break;
         }
-        *lr = mbt_pretrain_lr(c, r->steps_per_epoch, epoch, i);
-        r->adam_cfg.lr = (float)*lr;
+        double lr = mbt_pretrain_lr(c, r->steps_per_epoch, epoch, i);
+        r->adam_cfg.lr = (float)lr;
         mbt_mixbt_draw_mix(c->seed, r->pos.step, c->batch_size, r->perm, &params.alpha);
-        MBT_TRY(mbt_mixbt_step_queue(&r->step, x1, x2, r->perm, &params));
-        MBT_TRY(mbt_adam_step(&r->adam, &r->adam_cfg, mbt_model_flat_params(r->model), mbt_model_flat_grads(r->model)));
-        MBT_TRY(mbt_model_sync_params(r->model));
+        if ((st = mbt_mixbt_step_queue(&r->step, x1, x2, r->perm, &params)) != MBT_OK) break;
+        st = mbt_adam_step(&r->adam, &r->adam_cfg, mbt_model_flat_params(r->model), mbt_model_flat_grads(r->model));
+        if (st == MBT_OK) st = mbt_model_sync_params(r->model);
+        if (st != MBT_OK) break;
         r->pos.step++;
         r->pos.batch_in_epoch = i + 1;
-        if (pending >= 0) st = account_step(r, epoch, pending, pending_step, pending_lr, &a);
+        (*steps)++;
+        if (pending >= 0) st = account_step(r, epoch, pending, pending_step, pending_lr, &k);
         pending = i;
         pending_step = r->pos.step;
-        pending_lr = *lr;
+        pending_lr = lr;
     }
-    if (pending >= 0 && (st == MBT_OK || st == MBT_ERR_INTERRUPTED)) { /* (after another error: no matter) */
-        mbt_status last = account_step(r, epoch, pending, pending_step, pending_lr, &a);
-        if (last != MBT_OK) st = last; /* a bad loss wins over a stop: no checkpoint after it */
+    if (pending >= 0) {
+        mbt_status last = account_step(r, epoch, pending, pending_step, pending_lr, &k);
+        if (st == MBT_OK || (st == MBT_ERR_INTERRUPTED && last != MBT_OK)) st = last; /* a bad loss wins over a stop */
     }
-    *lbt += a.lbt;
-    *lreg += a.lreg;
-    *n_steps += a.n_steps;
     if (isatty(fileno(r->log))) fputc('\n', r->log);
     return st;
+}
+
+/* Where r->pos stands: "epoch 2, batch 5 of 16, step 21", "end of epoch 3, step 48", ... */
+static void describe_position(const run *r, char *buf, size_t size) {
+    const mbt_train_position *p = &r->pos;
+    if (p->batch_in_epoch == r->steps_per_epoch) /* trained, the end of the epoch not done */
+        snprintf(buf, size, "epoch %d trained, step %lld", p->epoch + 1, (long long)p->step);
+    else if (p->batch_in_epoch > 0)
+        snprintf(buf, size, "epoch %d, batch %lld of %lld, step %lld", p->epoch + 1, (long long)p->batch_in_epoch,
+                 (long long)r->steps_per_epoch, (long long)p->step);
+    else if (p->epoch > 0) snprintf(buf, size, "end of epoch %d, step %lld", p->epoch, (long long)p->step);
+    else snprintf(buf, size, "before training, step 0");
+}
+
+/* "RUN/last.safetensors (end of epoch 3, step 48)", for the message after a bad loss. The file holds the
+ * position of the last completed epoch or stop (r->pos has moved on since, within the epoch). */
+static void last_checkpoint(run *r, char *buf, size_t size) {
+    char path[4096];
+    join(path, sizeof path, r->dir, "last.safetensors");
+    mbt_train_position pos;
+    if (access(path, F_OK) != 0 || mbt_checkpoint_read_position(path, &pos) != MBT_OK) {
+        snprintf(buf, size, "none was written yet");
+        return;
+    }
+    run at = *r;
+    at.pos = pos;
+    char where[160];
+    describe_position(&at, where, sizeof where);
+    snprintf(buf, size, "%s (%s)", path, where);
+}
+
+/* After a stop (a signal, or --max-steps; the message already set): saves last.safetensors at the
+ * position reached and returns MBT_ERR_INTERRUPTED with the whole message; after a failed save, its
+ * error. `again`: the k-NN pass cut short runs again on resume. */
+static mbt_status stop_with_checkpoint(run *r, int again) {
+    char msg[512], where[160];
+    snprintf(msg, sizeof msg, "%s", mbt_error_message());
+    MBT_TRY(save(r, "last.safetensors"));
+    describe_position(r, where, sizeof where);
+    return MBT_FAIL(MBT_ERR_INTERRUPTED, "%s; last checkpoint: %s/last.safetensors (%s); resume with --resume %s%s", msg,
+                    r->dir, where, r->dir, again ? " (the k-NN pass runs again)" : "");
 }
 
 mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
@@ -480,50 +557,56 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
     r.log = log;
     cJSON *tree = NULL;
     mbt_status st = setup(&r, given, &tree);
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    stop_requested = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
     r.start_time = mbt_now();
     const mbt_pretrain_config *c = &r.cfg;
-    if (st == MBT_OK && c->knn_every > 0 && r.pos.step == 0) {
+    /* a fresh run, or a resume of one stopped in this pass (a stop after it saves step 0 too) */
+    if (st == MBT_OK && c->knn_every > 0 && (!given->resume_dir || r.sums.knn_before_pending)) {
         double t1, t5;
-        st = knn_monitor(&r, &t1, &t5);
+        st = knn_monitor(&r, 0, &t1, &t5);
         if (st == MBT_OK) {
             fprintf(log, "k-NN before training: top-1 %.2f%%  top-5 %.2f%%\n", t1, t5);
             metrics_row(&r, 0, 0, NAN, NAN, t1, t5, 0);
+            r.sums.knn_before_pending = 0;
+        } else if (st == MBT_ERR_INTERRUPTED) { /* the untrained state: --resume starts with this pass */
+            r.sums.knn_before_pending = 1;
+            st = stop_with_checkpoint(&r, 1);
         }
     }
     int first_epoch = r.pos.epoch + 1;
     for (int epoch = first_epoch; st == MBT_OK && epoch <= c->epochs; epoch++) {
-        double lbt = 0, lreg = 0, lr = 0, t0 = mbt_now();
-        int64_t n = 0, done_before = r.pos.batch_in_epoch;
-        st = train_epoch(&r, epoch, &lbt, &lreg, &n, &lr);
+        double t0 = mbt_now();
+        int64_t n = 0;
+        if (r.pos.batch_in_epoch == 0) r.sums = (mbt_epoch_sums){0};
+        st = train_epoch(&r, epoch, &n);
         if (st == MBT_ERR_INTERRUPTED) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", mbt_error_message());
-            mbt_status s2 = save(&r, "last.safetensors");
-            if (s2 != MBT_OK) { /* through the common exit: teardown, handlers restored */
-                st = s2;
-                break;
-            }
-            MBT_FAIL(MBT_ERR_INTERRUPTED, "%s; saved %s/last.safetensors at step %lld (resume with --resume %s)", msg,
-                     r.dir, (long long)r.pos.step, r.dir);
+            st = stop_with_checkpoint(&r, 0);
+            break;
+        }
+        if (st == MBT_ERR_NUMERIC) {
+            char msg[512], last[4400];
+            snprintf(msg, sizeof msg, "%s", mbt_error_message()); /* before reading the checkpoint */
+            last_checkpoint(&r, last, sizeof last);
+            MBT_FAIL(MBT_ERR_NUMERIC, "%s; stopped; the last good checkpoint is kept: %s", msg, last);
             break;
         }
         if (st != MBT_OK) break;
-        (void)done_before;
-        r.pos.epoch = epoch;
-        r.pos.batch_in_epoch = 0;
-        double ips = n * c->batch_size / (mbt_now() - t0), top1 = -1, top5 = -1;
+        double lr = mbt_pretrain_lr(c, r.steps_per_epoch, epoch, r.steps_per_epoch - 1); /* its last step's */
+        double ips = n ? n * c->batch_size / (mbt_now() - t0) : 0, top1 = -1, top5 = -1;
         if (c->knn_every > 0 && (epoch % c->knn_every == 0 || epoch == c->epochs)) {
-            st = knn_monitor(&r, &top1, &top5);
+            st = knn_monitor(&r, epoch, &top1, &top5);
+            if (st == MBT_ERR_INTERRUPTED) {
+                /* epoch trained, its end not done: saved as "all batches of epoch E trained", so that
+                 * --resume runs this pass again and writes the epoch's row as an unstopped run would */
+                st = stop_with_checkpoint(&r, 1);
+            }
             if (st != MBT_OK) break;
             fprintf(log, "epoch %d: k-NN top-1 %.2f%%  top-5 %.2f%%\n", epoch, top1, top5);
         }
-        metrics_row(&r, epoch, lr, n ? lbt / n : NAN, n ? lreg / n : NAN, top1, top5, ips);
+        r.pos.epoch = epoch;
+        r.pos.batch_in_epoch = 0;
+        int64_t ns = r.sums.steps;
+        metrics_row(&r, epoch, lr, ns ? r.sums.loss_bt / ns : NAN, ns ? r.sums.loss_reg / ns : NAN, top1, top5, ips);
+        r.sums = (mbt_epoch_sums){0};
         if (top1 > r.pos.best_knn) {
             r.pos.best_knn = top1;
             st = save(&r, "best.safetensors");
@@ -535,8 +618,6 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
             st = save(&r, name);
         }
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     teardown(&r);
     cJSON_Delete(tree);
     return st;

@@ -41,6 +41,7 @@ typedef struct {
     const char *resume_dir;
     int checkpoint_every;     /* epochs between numbered checkpoints */
     int print_every;          /* steps between plain progress lines when not on a terminal */
+    double progress_seconds;  /* and at most this many seconds between them (training and k-NN passes) */
     int max_steps;            /* stop after this many steps in total (0: no limit; for tests/demos) */
 } mbt_pretrain_config;
 
@@ -52,8 +53,10 @@ void mbt_pretrain_config_defaults(mbt_pretrain_config *cfg);
  * one epoch ahead), times lr; or the step schedule (MultiStepLR at E-50 and E-25, gamma 0.2, 1e-3). */
 double mbt_pretrain_lr(const mbt_pretrain_config *cfg, int64_t steps_per_epoch, int epoch, int64_t i);
 
-/* Runs (or resumes) a pretraining; progress goes to `log`. Returns MBT_ERR_INTERRUPTED after a
- * SIGINT/SIGTERM once the checkpoint is saved. */
+/* Runs (or resumes) a pretraining; progress goes to `log`. Returns MBT_ERR_INTERRUPTED at --max-steps
+ * or, once the caller has installed tasks/stop.h's handlers, after a SIGINT/SIGTERM in any phase
+ * (training, the k-NN pass, between epochs), with RUN/last.safetensors saved such that --resume
+ * continues exactly as if the run had not stopped (a k-NN pass cut short runs again). */
 mbt_status mbt_pretrain_run(const mbt_pretrain_config *cfg, FILE *log);
 
 #endif

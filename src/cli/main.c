@@ -35,7 +35,7 @@ static void usage(FILE *out) {
                  "  MIXBT_NO_TF32=1           CUDA: exact fp32 products and convolutions (default: TF32)\n"
                  "  MIXBT_DOWNLOAD_CATALOG=F  download: more dataset sources from the JSON catalogue F\n"
                  "  MIXBT_PROGRESS_SECONDS=S  seconds between progress lines of long passes when the output\n"
-                 "                            is not a terminal (default 30)\n"
+                 "                            is not a terminal (default 30; 0: after every batch)\n"
                  "\nexit status: 0 done, 1 error, 2 bad usage, 130 stopped by SIGINT (Ctrl-C) or SIGTERM: pretrain,\n"
                  "knn, linear, transfer, embed and download stop within seconds at a safe point and say where in\n"
                  "one line (pretrain saves RUN/last.safetensors first); a second signal ends the process at once.\n");

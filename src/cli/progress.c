@@ -10,7 +10,7 @@ double progress_interval(void) {
     const char *v = getenv("MIXBT_PROGRESS_SECONDS");
     char *end;
     double s = v ? strtod(v, &end) : 0;
-    return v && end != v && !*end && s > 0 ? s : 30.0;
+    return v && end != v && !*end && s >= 0 ? s : 30.0; /* 0: a line after every batch */
 }
 
 void progress_format_duration(double s, char *buf, int size) {

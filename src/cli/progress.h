@@ -18,7 +18,8 @@ void progress_init(progress *p, FILE *out, const char *label, long total, double
 void progress_update(progress *p, long done, const char *extra);
 /* Ends the live line (prints a final line with the total time). */
 void progress_finish(progress *p, const char *extra);
-/* Seconds between plain progress lines of long passes off a terminal: MIXBT_PROGRESS_SECONDS, else 30. */
+/* Seconds between plain progress lines of long passes off a terminal: MIXBT_PROGRESS_SECONDS (0: after
+ * every batch), else 30. */
 double progress_interval(void);
 /* "1h02m" / "3m07s" / "12s" */
 void progress_format_duration(double seconds, char *buf, int size);

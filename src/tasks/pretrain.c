@@ -490,7 +490,14 @@ static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
         double lr = mbt_pretrain_lr(c, r->steps_per_epoch, epoch, i);
         r->adam_cfg.lr = (float)lr;
         mbt_mixbt_draw_mix(c->seed, r->pos.step, c->batch_size, r->perm, &params.alpha);
-        if ((st = mbt_mixbt_step_queue(&r->step, x1, x2, r->perm, &params)) != MBT_OK) break;
+        if ((st = mbt_mixbt_step_queue(&r->step, x1, x2, r->perm, &params)) != MBT_OK) {
+            if (st == MBT_ERR_NUMERIC) { /* non-finite outputs, found by the loss before the check on its value */
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", mbt_error_message());
+                st = MBT_FAIL(st, "%s at epoch %d, step %lld", msg, epoch, (long long)r->pos.step);
+            }
+            break;
+        }
         st = mbt_adam_step(&r->adam, &r->adam_cfg, mbt_model_flat_params(r->model), mbt_model_flat_grads(r->model));
         if (st == MBT_OK) st = mbt_model_sync_params(r->model);
         if (st != MBT_OK) break;

@@ -14,7 +14,7 @@
 #include "data/dataset_impl.h"
 #include "data/ppm.h"
 #include "parts.h"
-#include "stored_deflate.h"
+#include "zlib_streams.h"
 #include "tmp_files.h"
 
 static void fuzz_data_fail(const char *what) {
@@ -136,7 +136,7 @@ static int fuzz_idx_one(const uint8_t *data, size_t size) {
         snprintf(rel, sizeof rel, "%s%s-%s-idx%d-ubyte%s", sub, prefix, k ? "labels" : "images", k ? 1 : 3, gz ? ".gz" : "");
         if (gz && !(k == 0 && (mode & 16))) {
             size_t zlen;
-            uint8_t *z = fuzz_gzip_stored(part, len, &zlen);
+            uint8_t *z = fuzz_gzip(part, len, &zlen);
             if (!z) fuzz_data_fail("malloc");
             fuzz_tmp_put(rel, z, zlen);
             free(z);

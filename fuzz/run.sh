@@ -33,8 +33,8 @@ data_srcs="src/core/status.c src/core/tensor.c src/io/state_dict.c src/io/read_f
       src/data/flowers102.c src/data/gtsrb.c src/data/image_folder.c src/data/numpy_random.c src/data/image.c
       src/data/decode.c"
 flags="-std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc"
-io_libs="$(pkg-config --libs libzip libcjson) -lm"
-data_libs="$(pkg-config --libs libarchive libjpeg libpng) -lm"
+io_libs="$(pkg-config --libs libzip libcjson zlib) -lm"
+data_libs="$(pkg-config --libs libarchive libjpeg libpng zlib) -lm"
 harnesses=(pickle pth safetensors cifar stl idx ppm lists mat)
 if pkg-config --exists matio; then
   data_libs="$data_libs $(pkg-config --libs matio)"

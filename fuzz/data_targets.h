@@ -1,5 +1,5 @@
 /* The bodies of the dataset-reader fuzz targets, shared by the libFuzzer harnesses (fuzz/fuzz_cifar.c,
- * fuzz_stl.c, fuzz_idx.c, fuzz_ppm.c, fuzz_lists.c, fuzz_mat.c) and tests/test_data_fuzz_regress.c.
+ * fuzz_stl.c, fuzz_idx.c, fuzz_ppm.c, fuzz_lists.c, fuzz_mat.c) and tests/test_fuzz_regress.c.
  * Each writes the files an input describes into a temporary folder (fuzz/tmp_files.h), opens them
  * with the real reader and checks what a dataset promises; a broken invariant aborts. With
  * MBT_FUZZ_VERBOSE set, each input's error or dataset is printed (to check that seeds open). */

@@ -13,7 +13,7 @@
 #   grows in build-fuzz/corpus-<harness>/ (the committed seeds are not modified; minimise the grown one
 #   back with -set_cover_merge=1 -use_counters=0, see docs/DESIGN.md). Crashers land in
 #   build-fuzz/crashes-<harness>/; commit them under fuzz/regressions/<harness>/ so that
-#   tests/test_io_fuzz_regress.c (io) or tests/test_data_fuzz_regress.c (data) replays them.
+#   tests/test_fuzz_regress.c replays them.
 #   Prints libFuzzer's final statistics (executions, coverage) for each harness.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 /* The bodies of the fuzz targets, shared by the libFuzzer harnesses (fuzz/fuzz_*.c) and the regression
- * test that replays the corpus and past crashers (tests/test_io_fuzz_regress.c). Each returns 0; a
+ * test that replays the corpus and past crashers (tests/test_fuzz_regress.c). Each returns 0; a
  * broken invariant calls fuzz_fail(), which aborts (a crash for libFuzzer, a failure for the test). */
 #ifndef MBT_FUZZ_TARGETS_H
 #define MBT_FUZZ_TARGETS_H

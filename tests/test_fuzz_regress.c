@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fuzz/data_targets.h"
 #include "../fuzz/targets.h"
 #include "check.h"
 #include "io/read_file.h"
@@ -42,7 +43,9 @@ int main(void) {
     static const struct {
         const char *name;
         target_fn fn;
-    } targets[] = {{"pickle", fuzz_pickle_one}, {"pth", fuzz_pth_one}, {"safetensors", fuzz_safetensors_one}};
+    } targets[] = {{"pickle", fuzz_pickle_one}, {"pth", fuzz_pth_one},       {"safetensors", fuzz_safetensors_one},
+                   {"cifar", fuzz_cifar_one},   {"stl", fuzz_stl_one},       {"idx", fuzz_idx_one},
+                   {"ppm", fuzz_ppm_one},       {"lists", fuzz_lists_one},   {"mat", fuzz_mat_one}};
     for (size_t i = 0; i < sizeof targets / sizeof *targets; i++) {
         char dir[1024];
         snprintf(dir, sizeof dir, "%s/../../fuzz/corpus/%s", MIXBT_FIXTURES, targets[i].name);
@@ -56,5 +59,5 @@ int main(void) {
     int n = replay_dir(MIXBT_FIXTURES, fuzz_pth_one) + replay_dir(MIXBT_FIXTURES, fuzz_safetensors_one) +
             replay_dir(MIXBT_FIXTURES, fuzz_pickle_one);
     CHECK(n > 0);
-    return check_report("test_io_fuzz_regress");
+    return check_report("test_fuzz_regress");
 }

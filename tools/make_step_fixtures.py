@@ -9,16 +9,26 @@ Adam(weight_decay=1e-6) with the lr set every step by the cosine schedule on the
 epoch * steps_per_epoch + i (epochs from 1). Weights and inputs come from the deterministic pattern of
 make_model_fixtures.py; perm and a are stored.
 
+Each step starts from a state both sides know exactly: the pattern weights and BN buffers, and (steps 1
+and 2) Adam moments from the pattern, scaled by the rms of that step's float64 gradient per tensor, with
+torch's step counter at the step's index. Chaining the steps instead would carry Adam's first step into
+the next ones: with zero moments it moves every parameter by about +-lr whatever its gradient's size, so a
+gradient within rounding of zero moves its parameter by lr of either sign, and the next step's weights,
+gradients and changes then depend on how each machine rounded (a fresh machine's OpenBLAS kernels failed
+such a check). Moments of the size of (1 - beta) g and (1 - beta2) g^2 make the update a smooth function of
+the gradient: m = 0.1 s p1, v = 0.001 s^2 (0.25 + p2^2), s = |g| / sqrt(numel), p1, p2 from the pattern.
+
 Per step the fixture holds the losses; per parameter tensor the gradient before the update (norm, sum,
 sampled entries and K sign projections, from which the test estimates the relative error of each tensor
 and of the flat gradient vector without storing 11M values) and the change of the parameters (sum, norm,
 sampled entries); and the sensitivity of each of these: the largest relative error, against this float64
 run, of (a) float64 runs on inputs perturbed at float32 rounding level (1e-6 relative) and (b) PyTorch's
-own float32 run, once with this machine's instruction set and once with oneDNN, ATen and OpenBLAS held to
-AVX2 (in a subprocess, as the variables must be set before they load). The test allows mixbt the larger
-of 1e-4 and 4x that sensitivity. The step-0 inputs are chosen, among candidates, for the largest margin
-of the layer4 and projector ReLU inputs from zero: a ReLU whose input is within rounding distance of zero
-flips between float32 and float64 (or between instruction sets) and moves the gradients discontinuously.
+own float32 run, with this machine's instruction set, with oneDNN, ATen and OpenBLAS held to AVX2, and
+with OpenBLAS's own kernel choice (in subprocesses, as the variables must be set before they load). The
+test allows mixbt the larger of 1e-4 and 4x that sensitivity. Each step's inputs are chosen, among
+candidates, for the largest margin of the layer4 and projector ReLU inputs from zero: a ReLU whose input
+is within rounding distance of zero flips between float32 and float64 (or between instruction sets) and
+moves the gradients discontinuously.
 
 Run: /usr/bin/python3 tools/make_step_fixtures.py   (Debian python3-torch, python3-torchvision)
 """
@@ -84,8 +94,8 @@ def cosine_lr(step):
     return lr * LR
 
 
-def default_tag(step):
-    return 3000 + 10 * step
+def candidate_tag(c):
+    return 3000 + 10 * c
 
 
 def inputs(step, tag, dtype, noise_tag=None):
@@ -113,7 +123,7 @@ def start_model(dtype):
 
 
 def relu_margin(model, tag, mix):
-    """Smallest |input| / std over the calls of the layer4 and projector ReLUs in the step's three passes."""
+    """Smallest |input| / std over the calls of the layer4 and projector ReLUs in a step's three passes."""
     probe = copy.deepcopy(model)
     margins = []
     watched = [m for m in list(probe.f[-2].modules()) + list(probe.g.modules()) if isinstance(m, nn.ReLU)]
@@ -126,17 +136,43 @@ def relu_margin(model, tag, mix):
 
 
 def choose_tags(model, mix):
-    best = max((relu_margin(model, 3000 + 10 * c, mix[0]), 3000 + 10 * c) for c in range(CANDIDATES))
-    print("step 0: input tag %d, smallest layer4/projector ReLU input margin %.2e std" % (best[1], best[0]))
-    return [best[1]] + [default_tag(i) for i in range(1, STEPS)]
+    """Per step, the candidate input tag (not taken by an earlier step) with the largest ReLU margin."""
+    tags = []
+    for i in range(STEPS):
+        best = max((relu_margin(model, candidate_tag(c), mix[i]), candidate_tag(c))
+                   for c in range(CANDIDATES) if candidate_tag(c) not in tags)
+        print("step %d: input tag %d, smallest layer4/projector ReLU input margin %.2e std" % (i, best[1], best[0]))
+        tags.append(best[1])
+    return tags
 
 
-def train(model, mix, tags, noise_tag=None, on_step=None):
-    """Runs the steps; on_step(i, loss_bt, loss_reg, {name: gradient}, {name: parameter change})."""
+def moment_tags(i, t):
+    """Pattern tags of Adam's exp_avg and exp_avg_sq for trainable tensor t at step i."""
+    return 50000 + 1000 * i + t, 60000 + 1000 * i + t
+
+
+def set_adam_state(opt, model, i, scales):
+    """Steps i >= 1 start from known moments (the module docstring); torch's counter says i steps taken."""
+    for t, (name, p) in enumerate(model.named_parameters()):
+        tm, tv = moment_tags(i, t)
+        s = scales[name]
+        m = 0.1 * s * pattern(tm, p.numel())
+        v = 0.001 * s * s * (0.25 + pattern(tv, p.numel()) ** 2)
+        state = opt.state[p]
+        state["step"] = torch.tensor(float(i))
+        state["exp_avg"] = torch.from_numpy(m.reshape(p.shape)).to(p.dtype)
+        state["exp_avg_sq"] = torch.from_numpy(v.reshape(p.shape)).to(p.dtype)
+
+
+def train(model, mix, tags, noise_tag=None, on_step=None, scales=None):
+    """Runs the steps, each from the pattern state; on_step(i, loss_bt, loss_reg, {name: gradient},
+    {name: parameter change}). scales[i][name]: the moment scale of step i (default: this run's |g| / sqrt(n),
+    as the float64 reference does; the other runs take the reference's)."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-6)
     dtype = next(model.parameters()).dtype
     epoch = 1
     for i in range(STEPS):
+        set_params(model, "bn2")
         x1, x2 = inputs(i, tags[i], dtype, noise_tag)
         perm, alpha = mix[i]
         opt.param_groups[0]["lr"] = cosine_lr(epoch * STEPS_PER_EPOCH + i)
@@ -145,12 +181,20 @@ def train(model, mix, tags, noise_tag=None, on_step=None):
         opt.zero_grad()
         (loss_bt + loss_reg).backward()
         grads = {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+        if i > 0:
+            own = {n: float(g.double().norm()) / math.sqrt(g.numel()) for n, g in grads.items()}
+            set_adam_state(opt, model, i, scales[i] if scales is not None else own)
         opt.step()
         delta = {n: (p.detach() - before[n]) for n, p in model.named_parameters()}
         on_step(i, float(loss_bt), float(loss_reg), grads, delta)
 
 
-def float32_run(path, tags):
+def moment_scales(ref):
+    """Per step, the reference's moment scale |g| / sqrt(n) of each tensor (the C test's, from the fixture)."""
+    return [{n: float(np.linalg.norm(g)) / math.sqrt(g.size) for n, g in r[2].items()} for r in ref]
+
+
+def float32_run(path, tags, scales_path):
     """The float32 run (in this process: its instruction set is the environment's); saves to path."""
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     saved = {}
@@ -160,7 +204,9 @@ def float32_run(path, tags):
         for n in grads:
             saved["g%d:%s" % (i, n)] = grads[n].reshape(-1).numpy()
             saved["d%d:%s" % (i, n)] = delta[n].reshape(-1).numpy()
-    train(start_model(torch.float32), mixes(), tags, on_step=keep)
+    with np.load(scales_path) as f:
+        scales = [{k.split(":", 1)[1]: float(f[k]) for k in f.files if k.startswith("%d:" % i)} for i in range(STEPS)]
+    train(start_model(torch.float32), mixes(), tags, on_step=keep, scales=scales)
     np.savez(path, **saved)
 
 
@@ -194,6 +240,7 @@ def main():
     train(model, mix, tags, on_step=lambda i, a, b, g, d: ref.append(
         (a, b, {n: v.reshape(-1).numpy() for n, v in g.items()}, {n: v.reshape(-1).numpy() for n, v in d.items()})))
     names = list(ref[0][2].keys())
+    scales = moment_scales(ref)
     # sensitivity per step and key: the largest relative error of a run against the reference
     sens = {}
 
@@ -225,19 +272,21 @@ def main():
     others = []
     for k in range(2):
         other = start_model(torch.float64)
-        train(other, mix, tags, noise_tag=7000 + 100 * k,
+        train(other, mix, tags, noise_tag=7000 + 100 * k, scales=scales,
               on_step=lambda i, a, b, g, d, k=k: compare("float64, inputs perturbed (%d)" % k, i, a, b,
                                                          {n: v.numpy() for n, v in g.items()},
                                                          {n: v.numpy() for n, v in d.items()}))
         others.append(other)
     with tempfile.TemporaryDirectory() as tmp:
+        scales_path = os.path.join(tmp, "scales.npz")
+        np.savez(scales_path, **{"%d:%s" % (i, n): np.array(v) for i, sc in enumerate(scales) for n, v in sc.items()})
         # OpenBLAS's own kernel choice too: a fresh machine has no OPENBLAS_CORETYPE, and on AVX-512 its
         # SkylakeX kernels round the projector's products differently from the Haswell ones
         native_blas = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
         for label, env in (("float32, native ISA", dict(os.environ)), ("float32, AVX2", dict(os.environ, **AVX2_ENV)),
                            ("float32, native ISA, OpenBLAS's own kernels", native_blas)):
             path = os.path.join(tmp, "f32.npz")
-            subprocess.run([sys.executable, __file__, "--float32", path] + [str(t) for t in tags],
+            subprocess.run([sys.executable, __file__, "--float32", path, scales_path] + [str(t) for t in tags],
                            env=env, check=True)
             with np.load(path) as f:
                 for i in range(STEPS):
@@ -284,6 +333,6 @@ def main():
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--float32":
-        float32_run(sys.argv[2], [int(t) for t in sys.argv[3:]])
+        float32_run(sys.argv[2], [int(t) for t in sys.argv[4:]], sys.argv[3])
     else:
         main()

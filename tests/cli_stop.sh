@@ -60,6 +60,13 @@ check_stop() {
 grep -q "^k-NN pass after epoch 1: features of 400 bank + 32 test images" "$tmp/a.log" && ok ||
   bad "no line saying that the k-NN pass is under way in a log that is not a terminal"
 
+# a malformed MIXBT_PROGRESS_SECONDS is refused before any work, whatever the command
+for v in abc -1 nan inf 3s ""; do
+  MIXBT_PROGRESS_SECONDS=$v expect_error --rc 2 "MIXBT_PROGRESS_SECONDS='$v': expected seconds between progress lines" \
+    pretrain "${cfg[@]}" --out "$tmp/env"
+done
+[ ! -e "$tmp/env" ] && ok || bad "a refused MIXBT_PROGRESS_SECONDS left a run folder"
+
 # SIGTERM during training: epoch 1, right after its first step's line
 stop_run b "epoch 1/2  step 1/4" 0 pretrain "${cfg[@]}" --out "$tmp/b"
 check_stop b "training (epoch 1)"

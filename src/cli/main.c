@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 
 #define MIXBT_VERSION "0.1.0"
 
@@ -35,7 +36,8 @@ static void usage(FILE *out) {
                  "  MIXBT_NO_TF32=1           CUDA: exact fp32 products and convolutions (default: TF32)\n"
                  "  MIXBT_DOWNLOAD_CATALOG=F  download: more dataset sources from the JSON catalogue F\n"
                  "  MIXBT_PROGRESS_SECONDS=S  seconds between progress lines of long passes when the output\n"
-                 "                            is not a terminal (default 30; 0: after every batch)\n"
+                 "                            is not a terminal (default 30; 0: after every batch; not a\n"
+                 "                            number >= 0: refused with exit status 2)\n"
                  "\nexit status: 0 done, 1 error, 2 bad usage, 130 stopped by SIGINT (Ctrl-C) or SIGTERM: pretrain,\n"
                  "knn, linear, transfer, embed and download stop within seconds at a safe point and say where in\n"
                  "one line (pretrain saves RUN/last.safetensors first); a second signal ends the process at once.\n");
@@ -50,6 +52,7 @@ int main(int argc, char **argv) {
         printf("mixbt %s\n", MIXBT_VERSION);
         return 0;
     }
+    if (progress_interval_check(stderr) != 0) return 2;
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc, argv);
     fprintf(stderr, "mixbt: unknown command '%s' (see mixbt --help)\n", argv[1]);

@@ -1,16 +1,31 @@
 /* Terminal progress lines with throughput and estimated time left. */
 #include "cli/progress.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "core/runtime.h"
 
-double progress_interval(void) {
+/* The value of MIXBT_PROGRESS_SECONDS if it is a finite number >= 0; -1 if malformed; 30 if unset. */
+static double parse_interval(void) {
     const char *v = getenv("MIXBT_PROGRESS_SECONDS");
+    if (!v) return 30.0;
     char *end;
-    double s = v ? strtod(v, &end) : 0;
-    return v && end != v && !*end && s >= 0 ? s : 30.0; /* 0: a line after every batch */
+    double s = strtod(v, &end);
+    return end != v && !*end && isfinite(s) && s >= 0 ? s : -1;
+}
+
+int progress_interval_check(FILE *err) {
+    if (parse_interval() >= 0) return 0;
+    fprintf(err, "mixbt: MIXBT_PROGRESS_SECONDS='%s': expected seconds between progress lines, a number >= 0\n",
+            getenv("MIXBT_PROGRESS_SECONDS"));
+    return -1;
+}
+
+double progress_interval(void) {
+    double s = parse_interval();
+    return s >= 0 ? s : 30.0; /* 0: a line after every batch; malformed: refused by main first */
 }
 
 void progress_format_duration(double s, char *buf, int size) {

@@ -21,6 +21,8 @@ void progress_finish(progress *p, const char *extra);
 /* Seconds between plain progress lines of long passes off a terminal: MIXBT_PROGRESS_SECONDS (0: after
  * every batch), else 30. */
 double progress_interval(void);
+/* 0 if MIXBT_PROGRESS_SECONDS is unset or a number >= 0; else prints a one-line error to err, -1. */
+int progress_interval_check(FILE *err);
 /* "1h02m" / "3m07s" / "12s" */
 void progress_format_duration(double seconds, char *buf, int size);
 

@@ -48,7 +48,8 @@ build release build -DCMAKE_BUILD_TYPE=Release && run_suite release build
 if [ "${1:-}" != "--fast" ]; then
   # oneDNN's JIT code and OpenMP's runtime are not instrumented; leaks there are not ours.
   # protect_shadow_gap=0: the CUDA driver maps memory where ASan keeps its shadow gap (GPU machines)
-  build asan+ubsan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIXBT_SANITIZE=ON &&
+  # -march=native as in Release: the sanitizers then see the same vector code paths (#ifdef __AVX__ ...)
+  build asan+ubsan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIXBT_SANITIZE=ON -DCMAKE_C_FLAGS=-march=native &&
     run_suite asan+ubsan build-asan ASAN_OPTIONS=detect_leaks=0:protect_shadow_gap=0
 fi
 echo "test.sh: ${summary[*]/%/;}"

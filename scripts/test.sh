@@ -11,6 +11,10 @@ scripts/install-deps.sh --with-torch || exit 1
 jobs=$(nproc)
 isas=(native)
 grep -qw avx512f /proc/cpuinfo && isas+=(AVX2)
+# the host, so that a log says which instruction sets it proved
+echo "== host: $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores," \
+     "$(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || { grep -qw avx2 /proc/cpuinfo && echo AVX2 || echo 'no AVX2'; })," \
+     "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; suites: ${isas[*]}"
 
 summary=()
 failed=0

@@ -2,8 +2,8 @@
  * the same inputs: values and the three gradients, with the regulariser on (paper and gt_uses_z2 targets)
  * and off (lambda_reg = 0, dzm zeroed), B < d and B > d (the CPU then takes its d x d order, the GPU its
  * Gram order), a batch smaller than planned, a perm with repeated entries, values without gradients, calls
- * queued before collecting (their perms changed right after queuing, behind a busy stream), and the
- * zero-std error. Skipped (exit 77) without a CUDA build or a GPU.
+ * queued before collecting (with different device perms, behind a busy stream), and the zero-std error.
+ * perm is device memory, as the step hands it over. Skipped (exit 77) without a CUDA build or a GPU.
  * Tolerances (relative; gradients relative to the array's largest |CPU value|): 1e-4 with fp32 products
  * (MIXBT_NO_TF32=1), 1e-2 with TF32 products (the default). */
 #include <math.h>
@@ -39,6 +39,12 @@ static float *dev_alloc(size_t n) {
 static float *dev_from(const float *h, size_t n) {
     float *d = dev_alloc(n);
     CHECK_OK(mbt_cuda_to_device(d, h, n * sizeof(float)));
+    return d;
+}
+
+static int32_t *dev_perm(const int32_t *h, int n) {
+    int32_t *d = (int32_t *)dev_alloc((size_t)n); /* as many 4-byte entries */
+    CHECK_OK(mbt_cuda_to_device(d, h, (size_t)n * sizeof(int32_t)));
     return d;
 }
 
@@ -96,9 +102,10 @@ static void run_case(int B, int d, int extra, float lambda_reg, int gt_uses_z2, 
 
     float *z1d = dev_from(z1, n), *z2d = dev_from(z2, n), *zmd = dev_from(zm, n);
     float *g1 = dev_alloc(n), *g2 = dev_alloc(n), *gm = dev_from(z1, n); /* dzm holds garbage before */
+    int32_t *perm_d = dev_perm(perm, B);
     if (CHECK_OK(mbt_bt_workspace_init(&wg, B + extra, d, 1, MBT_BT_PATH_AUTO, MBT_DEVICE_CUDA))) {
         CHECK(wg.path == MBT_BT_PATH_GRAM);
-        if (CHECK_OK(mbt_bt_loss(&wg, B, z1d, z2d, zmd, perm, &p, &lg, g1, g2, gm))) {
+        if (CHECK_OK(mbt_bt_loss(&wg, B, z1d, z2d, zmd, perm_d, &p, &lg, g1, g2, gm))) {
             check_value(ctx, "loss_bt", lg.loss_bt, lc.loss_bt);
             check_value(ctx, "loss_reg", lg.loss_reg, lc.loss_reg);
             check_value(ctx, "on_diag", lg.on_diag, lc.on_diag);
@@ -108,7 +115,7 @@ static void run_case(int B, int d, int extra, float lambda_reg, int gt_uses_z2, 
             check_grad(ctx, "dzm", gm, cm, n); /* zero when lambda_reg == 0 */
         }
         /* Values alone, twice on the same workspace: the same numbers. */
-        if (CHECK_OK(mbt_bt_loss(&wg, B, z1d, z2d, zmd, perm, &p, &lv, NULL, NULL, NULL))) {
+        if (CHECK_OK(mbt_bt_loss(&wg, B, z1d, z2d, zmd, perm_d, &p, &lv, NULL, NULL, NULL))) {
             check_value(ctx, "loss_bt (no gradients)", lv.loss_bt, lc.loss_bt);
             check_value(ctx, "loss_reg (no gradients)", lv.loss_reg, lc.loss_reg);
             CHECK(lv.loss_bt == lg.loss_bt && lv.loss_reg == lg.loss_reg);
@@ -117,38 +124,37 @@ static void run_case(int B, int d, int extra, float lambda_reg, int gt_uses_z2, 
         mbt_bt_losses q1, q2;
         mbt_bt_params p2 = p;
         p2.lambda_bt = 2 * p.lambda_bt;
-        if (CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, perm, &p, g1, g2, gm)) &&
-            CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, perm, &p2, NULL, NULL, NULL)) &&
+        if (CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, perm_d, &p, g1, g2, gm)) &&
+            CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, perm_d, &p2, NULL, NULL, NULL)) &&
             CHECK_OK(mbt_bt_loss_collect(&wg, &q1)) && CHECK_OK(mbt_bt_loss_collect(&wg, &q2))) {
             CHECK(q1.loss_bt == lg.loss_bt && q1.loss_reg == lg.loss_reg);
             CHECK(q2.on_diag == lg.on_diag && q2.off_diag == lg.off_diag);
             CHECK(q2.loss_bt == q2.on_diag + (double)p2.lambda_bt * q2.off_diag);
         }
-        /* Two calls with different perms queued behind a busy stream, each perm overwritten as soon as its
-         * call returns: each call keeps its own (own pinned ring slot), as synchronous calls afterwards say. */
+        /* Two calls with different device perms queued behind a busy stream: each reads its own, as
+         * synchronous calls afterwards say. */
         if (lambda_reg != 0.0f) {
-            int32_t *perm2 = malloc(B * sizeof(int32_t)), *scratch = malloc(B * sizeof(int32_t));
+            int32_t *perm2 = malloc(B * sizeof(int32_t));
             for (int b = 0; b < B; b++) perm2[b] = perm[B - 1 - b];
+            int32_t *perm2_d = dev_perm(perm2, B);
             mbt_bt_losses r1, r2, s1, s2;
             cuda_keep_busy(20);
-            memcpy(scratch, perm, B * sizeof(int32_t));
-            int queued = CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, scratch, &p, NULL, NULL, NULL));
-            memcpy(scratch, perm2, B * sizeof(int32_t));
-            queued = queued && CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, scratch, &p, NULL, NULL, NULL));
-            memset(scratch, 0, B * sizeof(int32_t));
+            int queued = CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, perm_d, &p, NULL, NULL, NULL));
+            queued = queued && CHECK_OK(mbt_bt_loss_queue(&wg, B, z1d, z2d, zmd, perm2_d, &p, NULL, NULL, NULL));
             if (queued && CHECK_OK(mbt_bt_loss_collect(&wg, &r1)) && CHECK_OK(mbt_bt_loss_collect(&wg, &r2)) &&
-                CHECK_OK(mbt_bt_loss(&wg, B, z1d, z2d, zmd, perm, &p, &s1, NULL, NULL, NULL)) &&
-                CHECK_OK(mbt_bt_loss(&wg, B, z1d, z2d, zmd, perm2, &p, &s2, NULL, NULL, NULL))) {
+                CHECK_OK(mbt_bt_loss(&wg, B, z1d, z2d, zmd, perm_d, &p, &s1, NULL, NULL, NULL)) &&
+                CHECK_OK(mbt_bt_loss(&wg, B, z1d, z2d, zmd, perm2_d, &p, &s2, NULL, NULL, NULL))) {
                 CHECK_MSG(r1.loss_reg == s1.loss_reg && r2.loss_reg == s2.loss_reg,
                           "%s: queued loss_reg %.9g, %.9g; synchronous %.9g, %.9g", ctx, r1.loss_reg, r2.loss_reg,
                           s1.loss_reg, s2.loss_reg);
                 CHECK_MSG(s1.loss_reg != s2.loss_reg, "%s: the two perms give the same loss_reg", ctx);
             }
-            free(perm2), free(scratch);
+            free(perm2);
+            cudaFree(perm2_d);
         }
         mbt_bt_workspace_free(&wg);
     }
-    cudaFree(z1d), cudaFree(z2d), cudaFree(zmd), cudaFree(g1), cudaFree(g2), cudaFree(gm);
+    cudaFree(z1d), cudaFree(z2d), cudaFree(zmd), cudaFree(g1), cudaFree(g2), cudaFree(gm), cudaFree(perm_d);
     free(z1), free(z2), free(zm), free(perm), free(c1), free(c2), free(cm);
 }
 
@@ -164,19 +170,20 @@ static void error_paths(void) {
     CHECK(mbt_bt_workspace_init(&ws, B, D, 1, MBT_BT_PATH_COV, MBT_DEVICE_CUDA) == MBT_ERR_UNSUPPORTED);
     float *z1d = dev_from(z1, B * D), *z2d = dev_from(z2, B * D), *zmd = dev_from(zm, B * D);
     float *g1 = dev_alloc(B * D), *g2 = dev_alloc(B * D), *gm = dev_alloc(B * D);
+    int32_t *perm_d = dev_perm(perm, B);
     if (CHECK_OK(mbt_bt_workspace_init(&ws, B, D, 1, MBT_BT_PATH_GRAM, MBT_DEVICE_CUDA))) {
-        CHECK(mbt_bt_loss(&ws, B, z1d, z2d, zmd, perm, &p, &L, g1, g2, gm) == MBT_ERR_NUMERIC);
+        CHECK(mbt_bt_loss(&ws, B, z1d, z2d, zmd, perm_d, &p, &L, g1, g2, gm) == MBT_ERR_NUMERIC);
         CHECK_MSG(strstr(mbt_error_message(), "column 4 of zm") != NULL, "message: %s", mbt_error_message());
         /* queued, the error comes with the collect */
-        CHECK_OK(mbt_bt_loss_queue(&ws, B, z1d, z2d, zmd, perm, &p, g1, g2, gm));
+        CHECK_OK(mbt_bt_loss_queue(&ws, B, z1d, z2d, zmd, perm_d, &p, g1, g2, gm));
         CHECK(mbt_bt_loss_collect(&ws, &L) == MBT_ERR_NUMERIC);
         CHECK_MSG(strstr(mbt_error_message(), "column 4 of zm") != NULL, "message: %s", mbt_error_message());
         /* without the regulariser zm is not used: no error */
         p.lambda_reg = 0.0f;
-        CHECK_OK(mbt_bt_loss(&ws, B, z1d, z2d, zmd, perm, &p, &L, g1, g2, gm));
+        CHECK_OK(mbt_bt_loss(&ws, B, z1d, z2d, zmd, perm_d, &p, &L, g1, g2, gm));
         mbt_bt_workspace_free(&ws);
     }
-    cudaFree(z1d), cudaFree(z2d), cudaFree(zmd), cudaFree(g1), cudaFree(g2), cudaFree(gm);
+    cudaFree(z1d), cudaFree(z2d), cudaFree(zmd), cudaFree(g1), cudaFree(g2), cudaFree(gm), cudaFree(perm_d);
     free(z1), free(z2), free(zm);
 }
 

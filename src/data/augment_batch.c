@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dispatch.h"
 #include "data/augment_batch_stages.h"
 #include "data/resample.h"
 
@@ -39,17 +40,18 @@ mbt_status mbt_augment_batch_init(mbt_augment_batch *b, mbt_device device, const
     mbt_plan_bytes(&b->plan, (void **)&b->dev.img, (size_t)views * r->size * r->size * 3);
     mbt_plan_bytes(&b->plan, (void **)&b->dev.sums, (size_t)views * sizeof(uint32_t));
     mbt_status st = MBT_OK;
-    if (device == MBT_DEVICE_CUDA) {
-#ifdef MIXBT_HAVE_CUDA
-        st = mbt_augment_batch_cuda_init(b); /* the context (and its plan allocator) first */
-#else
-        st = MBT_FAIL(MBT_ERR_UNSUPPORTED, "batch augmentation: this build has no CUDA backend");
-#endif
-    } else if (device != MBT_DEVICE_CPU) {
-        st = MBT_FAIL(MBT_ERR_UNSUPPORTED, "batch augmentation: device %s", mbt_device_name(device));
+    if (!mbt_device_host_memory(device)) {
+        /* plans and tables in one staging buffer; the upload first: on CUDA it creates the context,
+         * whose allocator the plan's commit needs */
+        b->tables_at = ((size_t)views * sizeof(mbt_augment_view_plan) + 63) / 64 * 64;
+        st = mbt_upload_init(&b->up, device, 1, b->tables_at + tables, "batch augmentation (plans)");
+        if (st == MBT_OK) {
+            b->host_plans = (mbt_augment_view_plan *)b->up.staging;
+            b->host_tables = (int32_t *)(b->up.staging + b->tables_at);
+        }
     }
     if (st == MBT_OK) st = mbt_plan_commit(&b->plan);
-    if (st == MBT_OK && device == MBT_DEVICE_CPU) {
+    if (st == MBT_OK && mbt_device_host_memory(device)) {
         b->host_plans = (mbt_augment_view_plan *)b->dev.plans;
         b->host_tables = (int32_t *)b->dev.tables;
     }
@@ -60,20 +62,16 @@ mbt_status mbt_augment_batch_init(mbt_augment_batch *b, mbt_device device, const
 }
 
 void mbt_augment_batch_free(mbt_augment_batch *b) {
-#ifdef MIXBT_HAVE_CUDA
-    if (b->device == MBT_DEVICE_CUDA) mbt_augment_batch_cuda_free(b);
-#endif
+    mbt_upload_free(&b->up); /* waits for the upload in flight */
     mbt_plan_free(&b->plan);
     free(b->pre);
     memset(b, 0, sizeof *b);
 }
 
 mbt_status mbt_augment_batch_begin(mbt_augment_batch *b) {
-#ifdef MIXBT_HAVE_CUDA
-    if (b->device == MBT_DEVICE_CUDA) return mbt_augment_batch_cuda_begin(b);
-#endif
-    (void)b;
-    return MBT_OK;
+    if (mbt_device_host_memory(b->device)) return MBT_OK;
+    void *staging; /* the one slot, b->host_plans: once its last upload is done */
+    return mbt_upload_begin(&b->up, &staging);
 }
 
 /* One pass's tables at *at of the view's table: offsets into *k_off, *b_off; -1 when in == out. */
@@ -134,17 +132,23 @@ void mbt_augment_batch_run_cpu(const mbt_augment_batch_shape *s, const mbt_augme
     }
 }
 
+static mbt_status run_cpu(const mbt_augment_batch_shape *s, const mbt_augment_batch_bufs *bufs) {
+    mbt_augment_batch_run_cpu(s, bufs);
+    return MBT_OK;
+}
+
+static mbt_status run_stages(mbt_device device, const mbt_augment_batch_shape *s, const mbt_augment_batch_bufs *bufs) {
+    MBT_DISPATCH("batch augmentation", device, run_cpu(s, bufs), mbt_augment_batch_run_cuda(s, bufs));
+}
+
 mbt_status mbt_augment_batch_run(mbt_augment_batch *b, const uint8_t *images, float *out) {
-    if (b->device == MBT_DEVICE_CPU) {
-        mbt_augment_batch_bufs bufs = b->dev;
-        bufs.images = images;
-        bufs.out = out;
-        mbt_augment_batch_run_cpu(&b->shape, &bufs);
-        return MBT_OK;
+    mbt_augment_batch_bufs bufs = b->dev;
+    bufs.images = images;
+    bufs.out = out;
+    if (!mbt_device_host_memory(b->device)) {
+        const size_t views = (size_t)b->shape.views;
+        MBT_TRY(mbt_upload_copy(&b->up, (void *)bufs.plans, 0, views * sizeof(mbt_augment_view_plan)));
+        MBT_TRY(mbt_upload_copy(&b->up, (void *)bufs.tables, b->tables_at, views * b->shape.table * sizeof(int32_t)));
     }
-#ifdef MIXBT_HAVE_CUDA
-    return mbt_augment_batch_run_cuda(b, images, out);
-#else
-    return MBT_FAIL(MBT_ERR_UNSUPPORTED, "batch augmentation: this build has no CUDA backend");
-#endif
+    return run_stages(b->device, &b->shape, &bufs);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/plan.h"
+#include "core/upload.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "data/augment.h"
@@ -62,10 +63,12 @@ typedef struct {
     mbt_augment_batch_shape shape;
     mbt_plan plan;                   /* device buffers: plans, tables, work, tmp, img, sums */
     mbt_augment_batch_bufs dev;
-    mbt_augment_view_plan *host_plans; /* where mbt_augment_batch_set_view writes (CUDA: pinned) */
+    mbt_augment_view_plan *host_plans; /* where mbt_augment_batch_set_view writes: dev.plans where the
+                                          device's memory is the host's, else the upload's staging */
     int32_t *host_tables;
     double *pre;                     /* coefficient scratch */
-    void *uploaded;                  /* CUDA: cudaEvent_t after the last upload of the host plans */
+    mbt_upload up;                   /* the plans and tables onto the device (unused on the CPU) */
+    size_t tables_at;                /* byte offset of the tables in the upload's staging buffer */
 } mbt_augment_batch;
 
 /* Buffers for `views` augmentations with `recipe` of src_w x src_h sources on `device`. MBT_ERR_ARG
@@ -81,16 +84,14 @@ mbt_status mbt_augment_batch_begin(mbt_augment_batch *b);
  * offset src of the array. */
 void mbt_augment_batch_set_view(mbt_augment_batch *b, int v, const mbt_augment_params *p, int64_t src);
 /* Runs every view: out[v] = mbt_augment_apply(recipe, p_v, image_v), float [views][3][size][size] in
- * the device's memory, from `images` there. CUDA: queued on the context's stream (the plans are copied
+ * the device's memory, from `images` there. CUDA: queued on the context's stream (the plans are uploaded
  * there first); the host does not wait. */
 mbt_status mbt_augment_batch_run(mbt_augment_batch *b, const uint8_t *images, float *out);
 
-/* The CPU and CUDA runners of the stages (used by mbt_augment_batch_run). */
+/* The CPU and CUDA runners of the stages (mbt_augment_batch_run dispatches), over buffers in the
+ * device's memory; CUDA: queued on the context's stream (augment_batch_cuda.cu, CUDA builds only). */
 void mbt_augment_batch_run_cpu(const mbt_augment_batch_shape *shape, const mbt_augment_batch_bufs *bufs);
-mbt_status mbt_augment_batch_run_cuda(mbt_augment_batch *b, const uint8_t *images, float *out);
-mbt_status mbt_augment_batch_cuda_init(mbt_augment_batch *b);
-mbt_status mbt_augment_batch_cuda_begin(mbt_augment_batch *b);
-void mbt_augment_batch_cuda_free(mbt_augment_batch *b);
+mbt_status mbt_augment_batch_run_cuda(const mbt_augment_batch_shape *shape, const mbt_augment_batch_bufs *bufs);
 
 #ifdef __cplusplus
 }

@@ -1,27 +1,29 @@
 /* Barlow Twins / Mixed Barlow Twins loss: workspace planning, argument checks, standardisation, the mixed
- * residual D and the gradient paths through it; the products are in barlow_twins_gram.c / _cov.c. */
+ * residual D and the gradient paths through it, the read-back of the values; the products are in
+ * barlow_twins_gram.c / _cov.c. Every step is a device-dispatched op, so this runs on any device. */
 #include "methods/barlow_twins.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
 #include "methods/barlow_twins_internal.h"
-#include "methods/batch_standardize.h"
+#include "ops/eltwise.h"
+#include "ops/mix.h"
+#include "ops/reduce.h"
+#include "ops/standardize.h"
 
 mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, int with_reg, mbt_bt_path path,
                                  mbt_device device) {
     memset(ws, 0, sizeof *ws);
     if (device != MBT_DEVICE_CPU && device != MBT_DEVICE_CUDA)
         return MBT_FAIL(MBT_ERR_ARG, "barlow twins loss: unknown device %d", (int)device);
-#ifndef MIXBT_HAVE_CUDA
-    if (device == MBT_DEVICE_CUDA)
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "barlow twins loss: device cuda: this build has no CUDA backend");
-#endif
     if (max_batch < 2 || dim < 1)
         return MBT_FAIL(MBT_ERR_ARG, "barlow twins loss: need max_batch >= 2 and dim >= 1, got max_batch=%d dim=%d",
                         max_batch, dim);
     if (path != MBT_BT_PATH_AUTO && path != MBT_BT_PATH_GRAM && path != MBT_BT_PATH_COV)
         return MBT_FAIL(MBT_ERR_ARG, "barlow twins loss: unknown path %d", (int)path);
+    /* the d x d order has not run on a GPU yet: CUDA keeps to the Gram order */
     if (device == MBT_DEVICE_CUDA && path == MBT_BT_PATH_COV)
         return MBT_FAIL(MBT_ERR_UNSUPPORTED, "barlow twins loss: the CUDA loss has only the gram path (cov asked)");
     if (path == MBT_BT_PATH_AUTO)
@@ -62,13 +64,17 @@ mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, i
             mbt_plan_floats(p, &ws->e2, dd);
         }
     }
+    mbt_plan_bytes(p, (void **)&ws->dot_scratch, MBT_DOT_SCRATCH * sizeof(double));
+    mbt_plan_bytes(p, &ws->sums, sizeof(mbt_bt_sums));
+    /* the events first: on CUDA they create the context, whose allocator the plan's commit needs */
     mbt_status s = MBT_OK;
-#ifdef MIXBT_HAVE_CUDA
-    if (device == MBT_DEVICE_CUDA) s = mbt_bt_cuda_plan(ws);
-#endif
+    for (int k = 0; s == MBT_OK && k < MBT_BT_IN_FLIGHT; k++) s = mbt_event_init(&ws->ready[k], device);
+    if (s == MBT_OK)
+        s = mbt_staging_alloc(device, "barlow twins loss (values)", &ws->host_sums,
+                              MBT_BT_IN_FLIGHT * sizeof(mbt_bt_sums));
     if (s == MBT_OK) s = mbt_plan_commit(p);
     if (s != MBT_OK) {
-        mbt_bt_workspace_free(ws); /* also a CUDA workspace's pinned buffers and events */
+        mbt_bt_workspace_free(ws);
         return MBT_FAIL(s, "barlow twins loss: cannot allocate the workspace for B=%d d=%d (%s): %s", max_batch,
                         dim, path == MBT_BT_PATH_GRAM ? "gram" : "cov", mbt_error_message());
     }
@@ -76,46 +82,10 @@ mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, i
 }
 
 void mbt_bt_workspace_free(mbt_bt_workspace *ws) {
-#ifdef MIXBT_HAVE_CUDA
-    if (ws->plan.device == MBT_DEVICE_CUDA) mbt_bt_cuda_free(ws);
-#endif
+    for (int k = 0; k < MBT_BT_IN_FLIGHT; k++) mbt_event_free(&ws->ready[k]); /* waits for the read-backs */
+    if (ws->host_sums) mbt_staging_free(ws->plan.device, ws->host_sums);
     mbt_plan_free(&ws->plan);
     memset(ws, 0, sizeof *ws);
-}
-
-double mbt_bt_dot(const float *x, const float *y, long n) {
-    double s = 0.0;
-#pragma omp parallel for simd reduction(+ : s) schedule(static)
-    for (long i = 0; i < n; i++) s += (double)x[i] * y[i];
-    return s;
-}
-
-/* D = zmn - a * y - (1-a) * z2n[perm] (rows). */
-static void build_residual(int B, int d, float a, const float *zmn, const float *y, const float *z2n,
-                           const int32_t *perm, float *D) {
-    const float ra = 1.0f - a;
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
-        const float *m = zmn + (size_t)b * d, *u = y + (size_t)b * d, *s = z2n + (size_t)perm[b] * d;
-        float *o = D + (size_t)b * d;
-#pragma omp simd
-        for (int j = 0; j < d; j++) o[j] = m[j] - a * u[j] - ra * s[j];
-    }
-}
-
-/* y -= a * x over n floats. */
-static void axpy_minus(long n, float a, const float *restrict x, float *restrict y) {
-#pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < n; i++) y[i] -= a * x[i];
-}
-
-static mbt_status standardize_input(const char *name, int B, int d, const float *z, float *zn, float *is) {
-    int bad = mbt_standardize_forward(B, d, z, zn, is);
-    if (bad >= 0)
-        return MBT_FAIL(MBT_ERR_NUMERIC,
-                        "barlow twins loss: column %d of %s [%d x %d] has zero or non-finite std over the batch",
-                        bad, name, B, d);
-    return MBT_OK;
 }
 
 mbt_status mbt_bt_loss(mbt_bt_workspace *ws, int batch, const float *z1, const float *z2, const float *zm,
@@ -129,9 +99,38 @@ mbt_status mbt_bt_loss(mbt_bt_workspace *ws, int batch, const float *z1, const f
     return mbt_bt_loss_collect(ws, out);
 }
 
-static mbt_status loss_cpu(mbt_bt_workspace *ws, int B, int reg, int grads, const float *z1, const float *z2,
-                           const float *zm, const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out,
-                           float *dz1, float *dz2, float *dzm);
+static const char *const input_names[3] = {"z1", "z2", "zm"};
+
+/* The losses of ring slot `slot` from its read-back sums, with the checks on them. */
+static mbt_status finish(const mbt_bt_workspace *ws, int slot, mbt_bt_losses *out) {
+    const mbt_bt_sums *r = (const mbt_bt_sums *)ws->host_sums + slot;
+    const int B = ws->pending[slot].B, reg = ws->pending[slot].reg, d = ws->dim;
+    const double lambda_bt = ws->pending[slot].lambda_bt, kappa = ws->pending[slot].kappa;
+    const double inv_b2 = 1.0 / ((double)B * B);
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < (reg ? 3 : 2); k++)
+        if (r->bad[k] != UINT_MAX)
+            return MBT_FAIL(MBT_ERR_NUMERIC,
+                            "barlow twins loss: column %u of %s [%d x %d] has zero or non-finite std over the batch",
+                            r->bad[k], input_names[k], B, d);
+    out->on_diag = r->on_diag;
+    if (ws->path == MBT_BT_PATH_GRAM) {
+        out->off_diag = r->dot[0] * inv_b2 - r->diag_sq;
+        if (reg) out->loss_reg = kappa * inv_b2 * (r->dot[1] + r->dot[2]);
+    } else {
+        out->off_diag = r->off_diag;
+        if (reg) out->loss_reg = kappa * (r->dot[1] + r->dot[2]);
+    }
+    out->loss_bt = out->on_diag + lambda_bt * out->off_diag;
+    if (!isfinite(out->loss_bt) || !isfinite(out->loss_reg))
+        return MBT_FAIL(MBT_ERR_NUMERIC, "barlow twins loss: non-finite loss (bt %g, reg %g) for B=%d d=%d",
+                        out->loss_bt, out->loss_reg, B, d);
+    return MBT_OK;
+}
+
+static mbt_status run(mbt_bt_workspace *ws, int B, int reg, int grads, const float *z1, const float *z2,
+                      const float *zm, const int32_t *perm, const mbt_bt_params *params, float *dz1, float *dz2,
+                      float *dzm);
 
 mbt_status mbt_bt_loss_queue(mbt_bt_workspace *ws, int batch, const float *z1, const float *z2, const float *zm,
                              const int32_t *perm, const mbt_bt_params *params, float *dz1, float *dz2, float *dzm) {
@@ -153,22 +152,21 @@ mbt_status mbt_bt_loss_queue(mbt_bt_workspace *ws, int batch, const float *z1, c
                       (double)params->lambda_reg);
         MBT_CHECK_ARG(perm, "barlow twins loss: the regulariser needs perm[%d]", B);
         MBT_CHECK_ARG(!grads || dzm, "barlow twins loss: the regulariser needs dzm with dz1 and dz2");
-        for (int b = 0; b < B; b++)
-            if (perm[b] < 0 || perm[b] >= B)
-                return MBT_FAIL(MBT_ERR_ARG, "barlow twins loss: perm[%d] = %d outside [0, %d)", b, (int)perm[b], B);
     }
-    int slot = (ws->pending_head + ws->pending_count) % MBT_BT_IN_FLIGHT;
-    memset(&ws->pending[slot], 0, sizeof ws->pending[slot]);
+    const int slot = (ws->pending_head + ws->pending_count) % MBT_BT_IN_FLIGHT;
     ws->pending[slot].B = B;
     ws->pending[slot].reg = reg;
     ws->pending[slot].lambda_bt = params->lambda_bt;
     ws->pending[slot].kappa = (double)params->lambda_reg * params->lambda_bt;
-#ifdef MIXBT_HAVE_CUDA
-    if (ws->plan.device == MBT_DEVICE_CUDA)
-        MBT_TRY(mbt_bt_loss_cuda_queue(ws, B, z1, z2, reg ? zm : NULL, perm, params, dz1, dz2, dzm, slot));
-    else
-#endif
-        MBT_TRY(loss_cpu(ws, B, reg, grads, z1, z2, zm, perm, params, &ws->pending[slot].losses, dz1, dz2, dzm));
+    MBT_TRY(run(ws, B, reg, grads, z1, z2, zm, perm, params, dz1, dz2, dzm));
+    /* the values go back to the host without waiting: collect waits for this slot's event */
+    const mbt_device dev = ws->plan.device;
+    MBT_TRY(mbt_copy_to_host_async(dev, (mbt_bt_sums *)ws->host_sums + slot, ws->sums, sizeof(mbt_bt_sums)));
+    MBT_TRY(mbt_event_record(&ws->ready[slot], "barlow twins loss (read-back)"));
+    if (mbt_device_synchronous(dev)) { /* the values are there already: their errors come at once */
+        mbt_bt_losses now;
+        MBT_TRY(finish(ws, slot, &now));
+    }
     ws->pending_count++;
     return MBT_OK;
 }
@@ -179,70 +177,51 @@ mbt_status mbt_bt_loss_collect(mbt_bt_workspace *ws, mbt_bt_losses *out) {
     int slot = ws->pending_head;
     ws->pending_head = (slot + 1) % MBT_BT_IN_FLIGHT;
     ws->pending_count--;
-#ifdef MIXBT_HAVE_CUDA
-    if (ws->plan.device == MBT_DEVICE_CUDA) {
-        memset(out, 0, sizeof *out);
-        return mbt_bt_loss_cuda_collect(ws, slot, ws->pending[slot].B, ws->pending[slot].reg,
-                                        ws->pending[slot].lambda_bt, ws->pending[slot].kappa, out);
-    }
-#endif
-    *out = ws->pending[slot].losses;
-    return MBT_OK;
+    memset(out, 0, sizeof *out);
+    MBT_TRY(mbt_event_wait(&ws->ready[slot], "barlow twins loss (read-back)"));
+    return finish(ws, slot, out);
 }
 
-/* The whole loss on the CPU into *out (zeroed first). */
-static mbt_status loss_cpu(mbt_bt_workspace *ws, int B, int reg, int grads, const float *z1, const float *z2,
-                           const float *zm, const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out,
-                           float *dz1, float *dz2, float *dzm) {
+/* The whole loss queued on the workspace's device, its sums into ws->sums. */
+static mbt_status run(mbt_bt_workspace *ws, int B, int reg, int grads, const float *z1, const float *z2,
+                      const float *zm, const int32_t *perm, const mbt_bt_params *params, float *dz1, float *dz2,
+                      float *dzm) {
+    const mbt_device dev = ws->plan.device;
     const int d = ws->dim;
-    memset(out, 0, sizeof *out);
-    MBT_TRY(standardize_input("z1", B, d, z1, ws->z1n, ws->is1));
-    MBT_TRY(standardize_input("z2", B, d, z2, ws->z2n, ws->is2));
+    mbt_bt_sums *sums = ws->sums;
+    MBT_TRY(mbt_standardize_forward(dev, B, d, z1, ws->z1n, ws->is1, &sums->bad[0]));
+    MBT_TRY(mbt_standardize_forward(dev, B, d, z2, ws->z2n, ws->is2, &sums->bad[1]));
     mbt_bt_job job = {.B = B, .d = d, .reg = reg, .grads = grads, .lambda_bt = params->lambda_bt,
                       .kappa = (double)params->lambda_reg * params->lambda_bt, .d2 = ws->d1, .separate_d2 = 0};
     const float a = params->alpha;
     if (reg) {
-        MBT_TRY(standardize_input("zm", B, d, zm, ws->zmn, ws->ism));
-        build_residual(B, d, a, ws->zmn, ws->z1n, ws->z2n, perm, ws->d1);
+        MBT_TRY(mbt_standardize_forward(dev, B, d, zm, ws->zmn, ws->ism, &sums->bad[2]));
+        MBT_TRY(mbt_mix_residual(dev, B, d, a, ws->zmn, ws->z1n, ws->z2n, perm, ws->d1));
         if (params->gt_uses_z2) {
-            build_residual(B, d, a, ws->zmn, ws->z2n, ws->z2n, perm, ws->d2);
+            MBT_TRY(mbt_mix_residual(dev, B, d, a, ws->zmn, ws->z2n, ws->z2n, perm, ws->d2));
             job.d2 = ws->d2;
             job.separate_d2 = 1;
         }
     }
 
     float *gq = reg && grads ? dzm : NULL; /* dL/dD is built in the dzm buffer: it is dL/dzmn */
-    if (ws->path == MBT_BT_PATH_GRAM) mbt_bt_run_gram(ws, &job, out, dz1, dz2, gq);
-    else mbt_bt_run_cov(ws, &job, out, dz1, dz2, gq);
-    if (!isfinite(out->loss_bt) || !isfinite(out->loss_reg))
-        return MBT_FAIL(MBT_ERR_NUMERIC, "barlow twins loss: non-finite loss (bt %g, reg %g) for B=%d d=%d",
-                        out->loss_bt, out->loss_reg, B, d);
+    if (ws->path == MBT_BT_PATH_GRAM) MBT_TRY(mbt_bt_run_gram(ws, &job, dz1, dz2, gq));
+    else MBT_TRY(mbt_bt_run_cov(ws, &job, dz1, dz2, gq));
     if (!grads) return MBT_OK;
 
-    const long n = (long)B * d;
-    if (!reg && dzm) memset(dzm, 0, (size_t)n * sizeof(float)); /* no gradient reaches zm */
+    const size_t n = (size_t)B * d;
+    if (!reg && dzm) MBT_TRY(mbt_zero(dev, n, dzm)); /* no gradient reaches zm */
     if (reg) {
         /* D1 = zmn - a z1n - (1-a) S and D2 = zmn - a y - (1-a) S (y = z1n, or z2n with gt_uses_z2). */
-        axpy_minus(n, a, gq, dz1);
+        MBT_TRY(mbt_axpy(dev, n, -a, gq, dz1));
         if (job.separate_d2) {
-            axpy_minus(n, a, ws->q2, dz2);
-            axpy_minus(n, -1.0f, ws->q2, gq); /* dL/dzmn = dL/dD1 + dL/dD2 */
+            MBT_TRY(mbt_axpy(dev, n, -a, ws->q2, dz2));
+            MBT_TRY(mbt_axpy(dev, n, 1.0f, ws->q2, gq)); /* dL/dzmn = dL/dD1 + dL/dD2 */
         }
-        /* S[b] = z2n[perm[b]]: scatter-add by columns so that repeated indices cannot race. */
-        const float ra = 1.0f - a;
-#pragma omp parallel for schedule(static)
-        for (int j0 = 0; j0 < d; j0 += 64) {
-            const int j1 = j0 + 64 < d ? j0 + 64 : d;
-            for (int b = 0; b < B; b++) {
-                const float *src = gq + (size_t)b * d;
-                float *dst = dz2 + (size_t)perm[b] * d;
-#pragma omp simd
-                for (int j = j0; j < j1; j++) dst[j] -= ra * src[j];
-            }
-        }
-        mbt_standardize_backward(B, d, ws->zmn, ws->ism, dzm);
+        /* S[b] = z2n[perm[b]] */
+        MBT_TRY(mbt_scatter_sub(dev, B, d, 1.0f - a, perm, gq, dz2));
+        MBT_TRY(mbt_standardize_backward(dev, B, d, ws->zmn, ws->ism, dzm));
     }
-    mbt_standardize_backward(B, d, ws->z1n, ws->is1, dz1);
-    mbt_standardize_backward(B, d, ws->z2n, ws->is2, dz2);
-    return MBT_OK;
+    MBT_TRY(mbt_standardize_backward(dev, B, d, ws->z1n, ws->is1, dz1));
+    return mbt_standardize_backward(dev, B, d, ws->z2n, ws->is2, dz2);
 }

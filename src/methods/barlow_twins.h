@@ -19,18 +19,18 @@
  *   MBT_BT_PATH_GRAM uses C_MA - C_MA_gt = D^T z1n / B with D = zmn - a z1n - (1-a) S, and
  *                    ||X^T Y||_F^2 = <X X^T, Y Y^T>, so only B x B Gram matrices are formed: cost ~ B^2 d.
  *   MBT_BT_PATH_AUTO takes GRAM when max_batch <= dim (every official recipe), else COV.
- * All products go through OpenBLAS (sgemm/ssyrk); everything else is OpenMP loops. The workspace is
- * one planned allocation; a call allocates nothing.
- *
- * On the GPU (device CUDA, barlow_twins_cuda.c/.cu) the same computation runs in the Gram order only
- * (cuBLAS ssyrk/sgemm, CUDA kernels for the rest), whatever max_batch and dim; z1, z2, zm and the
- * gradients are device memory, perm and the losses stay on the host. */
+ * Written once over the device-dispatched ops (ops/blas.h, standardize.h, mix.h, xcorr.h, reduce.h,
+ * eltwise.h), so the same steps run on the CPU (OpenBLAS and OpenMP loops) and on CUDA (cuBLAS and
+ * kernels). The workspace is one planned allocation on the device; a call allocates nothing.
+ * On CUDA the Gram order is taken whatever max_batch and dim (the d x d order has not run on a GPU).
+ * z1, z2, zm, perm and the gradients are in the device's memory; the losses come back to the host. */
 #ifndef MBT_BARLOW_TWINS_H
 #define MBT_BARLOW_TWINS_H
 
 #include <stdint.h>
 
 #include "core/plan.h"
+#include "core/queue.h"
 #include "core/status.h"
 #include "core/tensor.h"
 
@@ -59,7 +59,7 @@ typedef struct {
 typedef struct {
     int max_batch, dim, with_reg;
     mbt_bt_path path; /* GRAM or COV after init */
-    mbt_plan plan;
+    mbt_plan plan;    /* in the device's memory */
     float *z1n, *z2n, *zmn;            /* standardised inputs [B, d] */
     float *is1, *is2, *ism;            /* inverse stds [d] */
     double *acc;                       /* column sums [d] (diagonal of C, Gram path) */
@@ -67,19 +67,16 @@ typedef struct {
     float *d1, *d2, *q2;               /* D1, D2 (gt_uses_z2), dL/dD2 [B, d] */
     float *k1, *k2, *kd1, *kd2, *kmix; /* GRAM: B x B Gram matrices and a combination */
     float *c, *e1, *e2;                /* COV: C, C_MA - C_MA_gt, C_MB - C_MB_gt [d, d] */
-    int32_t *perm_dev;                 /* CUDA: perm copied to the device [max_batch] */
-    double *partial;                   /* CUDA: partial sums of the reductions */
-    void *cuda_result;                 /* CUDA: the values read back to the host at the end of a call */
+    double *dot_scratch;               /* mbt_dot's scratch [MBT_DOT_SCRATCH] */
+    void *sums;                        /* a call's reductions (mbt_bt_sums, barlow_twins_internal.h) */
     /* calls queued and not collected yet, oldest at pending_head (a ring of MBT_BT_IN_FLIGHT) */
     int pending_head, pending_count;
     struct {
         int B, reg;
         double lambda_bt, kappa;
-        mbt_bt_losses losses;          /* CPU: the values, computed at queue time */
     } pending[MBT_BT_IN_FLIGHT];
-    void *host_results;                /* CUDA: pinned copies of cuda_result, one per ring slot */
-    int32_t *host_perm;                /* CUDA: pinned copies of perm, one per ring slot [max_batch] */
-    void *results_ready[MBT_BT_IN_FLIGHT]; /* CUDA: cudaEvent_t recorded after each slot's copy */
+    void *host_sums;                   /* staging memory: each ring slot's copy of sums, read back */
+    mbt_event ready[MBT_BT_IN_FLIGHT]; /* recorded after each slot's read-back */
 } mbt_bt_workspace;
 
 /* Plans and allocates the scratch for batches of up to max_batch (>= 2) rows of dim features. with_reg = 0
@@ -94,23 +91,24 @@ void mbt_bt_workspace_free(mbt_bt_workspace *ws);
  * (dz1 and dz2 both given, or both NULL; dzm required with them when the regulariser is on, and zeroed
  * when it is given while the regulariser is off).
  * The regulariser is on when lambda_reg != 0 and zm != NULL; it then needs perm[batch] with entries in
- * [0, batch) (a permutation in the recipe; repeated entries are handled as a gather). No output buffer may
+ * [0, batch) in the workspace's device memory (a permutation in the recipe; repeated entries are handled
+ * as a gather; the CPU checks the range, on CUDA the caller does before the upload). No output buffer may
  * overlap an input. Returns MBT_ERR_NUMERIC, naming the input and column, when a column of z1, z2 or zm
  * has zero (or non-finite) std over the batch.
- * CUDA workspace: z1, z2, zm, dz1, dz2, dzm are device memory; perm and out are host memory (perm is
- * copied to the device inside the call). The work is queued on the context's stream and the call waits
- * for it once, to read the losses back (so the gradients are ready when it returns). It is
- * mbt_bt_loss_queue then mbt_bt_loss_collect (below). */
+ * All arrays are the workspace's device memory, out host memory. On CUDA the work is queued on the
+ * context's stream and the call waits for it once, to read the losses back (so the gradients are ready
+ * when it returns). It is mbt_bt_loss_queue then mbt_bt_loss_collect (below). */
 mbt_status mbt_bt_loss(mbt_bt_workspace *ws, int batch, const float *z1, const float *z2, const float *zm,
                        const int32_t *perm, const mbt_bt_params *params, mbt_bt_losses *out, float *dz1,
                        float *dz2, float *dzm);
 
 /* mbt_bt_loss in two halves, for a host that runs ahead of the device: queue does all the work but the
- * wait (CUDA: the values are copied back asynchronously into a pinned slot; the gradients are queued,
- * ready for the backward passes queued after them); collect waits for the values of the oldest queued
- * call and checks them, returning the errors mbt_bt_loss returns for non-finite values or a zero-std
- * column, one call late. On the CPU queue computes everything (its errors come at once) and collect
- * hands the values over. At most MBT_BT_IN_FLIGHT calls may wait; mbt_bt_loss needs none waiting. */
+ * wait: the values are copied back into a staging slot without waiting (CUDA: pinned; the gradients
+ * are queued, ready for the backward passes queued after them); collect waits for the values of the
+ * oldest queued call and checks them, returning the errors mbt_bt_loss returns for non-finite values or
+ * a zero-std column, one call late. On a synchronous device (the CPU) queue checks them at once, so its
+ * errors come at once, and collect hands the values over. At most MBT_BT_IN_FLIGHT calls may wait;
+ * mbt_bt_loss needs none waiting. */
 mbt_status mbt_bt_loss_queue(mbt_bt_workspace *ws, int batch, const float *z1, const float *z2, const float *zm,
                              const int32_t *perm, const mbt_bt_params *params, float *dz1, float *dz2, float *dzm);
 mbt_status mbt_bt_loss_collect(mbt_bt_workspace *ws, mbt_bt_losses *out);

@@ -5,6 +5,7 @@
 #define MBT_BACKEND_CPU_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/status.h"
 #include "ops/batchnorm.h" /* flags of the object ops */
@@ -63,5 +64,33 @@ mbt_status mbt_add_cpu(size_t n, const float *a, const float *b, float *y);
 mbt_status mbt_axpy_cpu(size_t n, float alpha, const float *x, float *y);
 mbt_status mbt_zero_cpu(size_t n, float *x);
 mbt_status mbt_copy_cpu(size_t n, const float *x, float *y);
+mbt_status mbt_axpby_cpu(size_t n, float a, const float *x, float b, const float *y, float *out);
+
+/* matrix products (ops/blas.h) */
+mbt_status mbt_sgemm_cpu(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, float *c, int ldc);
+mbt_status mbt_ssyrk_cpu(int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc);
+
+/* reductions (ops/reduce.h) */
+mbt_status mbt_dot_cpu(size_t n, const float *x, const float *y, double *out);
+
+/* batch standardisation (ops/standardize.h) */
+mbt_status mbt_standardize_forward_cpu(int B, int d, const float *z, float *zn, float *inv_std, unsigned *bad_column);
+mbt_status mbt_standardize_backward_cpu(int B, int d, const float *zn, const float *inv_std, float *g);
+
+/* row mixing (ops/mix.h) */
+mbt_status mbt_mix_rows_cpu(int rows, size_t row, float a, const float *x1, const float *x2, const int32_t *perm,
+                            float *out);
+mbt_status mbt_mix_residual_cpu(int rows, int d, float a, const float *m, const float *y, const float *s,
+                                const int32_t *perm, float *D);
+mbt_status mbt_scatter_sub_cpu(int rows, int d, float a, const int32_t *perm, const float *x, float *y);
+
+/* cross-correlation loss parts (ops/xcorr.h) */
+mbt_status mbt_xcorr_diagonal_cpu(int B, int d, const float *x, const float *y, double *acc, float *diag, double *on,
+                                  double *sq);
+mbt_status mbt_xcorr_diag_grad_cpu(int B, int d, float lambda, const float *diag, const float *x, const float *y,
+                                   float *gx, float *gy);
+mbt_status mbt_xcorr_cov_terms_cpu(int d, const float *c, double *on, double *off);
+mbt_status mbt_xcorr_cov_grad_cpu(int d, float lambda2, float *c);
 
 #endif

@@ -7,6 +7,7 @@
 #define MBT_BACKEND_CUDA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/status.h"
 #include "ops/batchnorm.h" /* flags of the object ops */
@@ -74,6 +75,34 @@ mbt_status mbt_copy_cuda(size_t n, const float *x, float *y); /* copy_cuda.c */
 mbt_status mbt_relu_backward_bf16_cuda(size_t n, const void *y, const void *dy, void *dx);
 mbt_status mbt_add_relu_forward_bf16_cuda(size_t n, const void *a, const void *b, void *y);
 mbt_status mbt_add_bf16_cuda(size_t n, const void *a, const void *b, void *y);
+mbt_status mbt_axpby_cuda(size_t n, float a, const float *x, float b, const float *y, float *out);
+
+/* matrix products (ops/blas.h) */
+mbt_status mbt_sgemm_cuda(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                          const float *b, int ldb, float beta, float *c, int ldc);
+mbt_status mbt_ssyrk_cuda(int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc);
+
+/* reductions (ops/reduce.h) */
+mbt_status mbt_dot_cuda(size_t n, const float *x, const float *y, double *scratch, double *out);
+
+/* batch standardisation (ops/standardize.h) */
+mbt_status mbt_standardize_forward_cuda(int B, int d, const float *z, float *zn, float *inv_std, unsigned *bad_column);
+mbt_status mbt_standardize_backward_cuda(int B, int d, const float *zn, const float *inv_std, float *g);
+
+/* row mixing (ops/mix.h) */
+mbt_status mbt_mix_rows_cuda(int rows, size_t row, float a, const float *x1, const float *x2, const int32_t *perm,
+                             float *out);
+mbt_status mbt_mix_residual_cuda(int rows, int d, float a, const float *m, const float *y, const float *s,
+                                 const int32_t *perm, float *D);
+mbt_status mbt_scatter_sub_cuda(int rows, int d, float a, const int32_t *perm, const float *x, float *y);
+
+/* cross-correlation loss parts (ops/xcorr.h) */
+mbt_status mbt_xcorr_diagonal_cuda(int B, int d, const float *x, const float *y, double *acc, float *diag, double *on,
+                                   double *sq);
+mbt_status mbt_xcorr_diag_grad_cuda(int B, int d, float lambda, const float *diag, const float *x, const float *y,
+                                    float *gx, float *gy);
+mbt_status mbt_xcorr_cov_terms_cuda(int d, const float *c, double *on, double *off);
+mbt_status mbt_xcorr_cov_grad_cuda(int d, float lambda2, float *c);
 
 /* bf16 conversions inside the backend (eltwise_cuda.cu): y = x rounded to bf16 (nearest even), and
  * y += x for a bf16 x (the fp32 accumulation of a bf16 weight gradient). */

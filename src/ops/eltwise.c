@@ -23,6 +23,10 @@ mbt_status mbt_axpy(mbt_device device, size_t n, float alpha, const float *x, fl
     MBT_DISPATCH("axpy", device, mbt_axpy_cpu(n, alpha, x, y), mbt_axpy_cuda(n, alpha, x, y));
 }
 
+mbt_status mbt_axpby(mbt_device device, size_t n, float a, const float *x, float b, const float *y, float *out) {
+    MBT_DISPATCH("axpby", device, mbt_axpby_cpu(n, a, x, b, y, out), mbt_axpby_cuda(n, a, x, b, y, out));
+}
+
 mbt_status mbt_zero(mbt_device device, size_t n, float *x) {
     MBT_DISPATCH("zero", device, mbt_zero_cpu(n, x), mbt_zero_cuda(n, x));
 }

@@ -1,4 +1,4 @@
-/* Element-wise operations (layout-independent): ReLU, residual addition, scaled accumulation,
+/* Element-wise operations (layout-independent): ReLU, residual addition, scaled accumulation and combination,
  * zeroing and copying; the residual blocks' ops also on bf16 activations. */
 #ifndef MBT_ELTWISE_H
 #define MBT_ELTWISE_H
@@ -17,6 +17,8 @@ mbt_status mbt_add_relu_forward(mbt_device device, size_t n, const float *a, con
 mbt_status mbt_add(mbt_device device, size_t n, const float *a, const float *b, float *y);
 /* y += alpha * x. */
 mbt_status mbt_axpy(mbt_device device, size_t n, float alpha, const float *x, float *y);
+/* out = a * x + b * y; out may alias x or y. */
+mbt_status mbt_axpby(mbt_device device, size_t n, float a, const float *x, float b, const float *y, float *out);
 /* Sets n floats to zero. */
 mbt_status mbt_zero(mbt_device device, size_t n, float *x);
 /* y = x over n floats, both in the device's memory (CUDA: a device-to-device copy queued on the

@@ -36,6 +36,13 @@ mbt_status mbt_axpy_cpu(size_t n, float alpha, const float *x, float *y) {
     return MBT_OK;
 }
 
+mbt_status mbt_axpby_cpu(size_t count, float a, const float *x, float b, const float *y, float *out) {
+    const long n = (long)count;
+#pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < n; i++) out[i] = a * x[i] + b * y[i];
+    return MBT_OK;
+}
+
 mbt_status mbt_zero_cpu(size_t n, float *x) {
     memset(x, 0, n * sizeof(float));
     return MBT_OK;

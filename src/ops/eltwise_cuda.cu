@@ -35,6 +35,10 @@ static __global__ void axpy_kernel(size_t n, float alpha, const float *x, float 
     MBT_CUDA_FOR(i, n) y[i] += alpha * x[i];
 }
 
+static __global__ void axpby_kernel(size_t n, float a, const float *x, float b, const float *y, float *out) {
+    MBT_CUDA_FOR(i, n) out[i] = a * x[i] + b * y[i];
+}
+
 /* Launches kernel over n elements (nothing when n == 0) and checks the launch. */
 #define LAUNCH_1D(what, kernel, n, ...)                                                        \
     do {                                                                                       \
@@ -86,6 +90,10 @@ extern "C" mbt_status mbt_bf16_accumulate_cuda(size_t n, const void *x, float *y
 
 extern "C" mbt_status mbt_axpy_cuda(size_t n, float alpha, const float *x, float *y) {
     LAUNCH_1D("axpy", axpy_kernel, n, alpha, x, y);
+}
+
+extern "C" mbt_status mbt_axpby_cuda(size_t n, float a, const float *x, float b, const float *y, float *out) {
+    LAUNCH_1D("axpby", axpby_kernel, n, a, x, b, y, out);
 }
 
 extern "C" mbt_status mbt_zero_cuda(size_t n, float *x) {

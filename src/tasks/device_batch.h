@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "core/plan.h"
+#include "core/upload.h"
 #include "core/tensor.h"
 
 #define MBT_DEVICE_BATCH_MAX_VIEWS 2
@@ -15,10 +16,9 @@ typedef struct {
     mbt_device device;
     int views;
     size_t numel;                                  /* floats per view */
-    mbt_plan plan;                                 /* CUDA: the device buffers */
-    float *dev[MBT_DEVICE_BATCH_MAX_VIEWS];        /* CUDA: device copies */
-    float *staging[MBT_DEVICE_BATCH_MAX_VIEWS];    /* CUDA: pinned host buffers the copies start from */
-    void *copied[MBT_DEVICE_BATCH_MAX_VIEWS];      /* CUDA: cudaEvent_t recorded after each copy */
+    mbt_plan plan;                                 /* the device buffers (none where memory is the host's) */
+    float *dev[MBT_DEVICE_BATCH_MAX_VIEWS];        /* device copies */
+    mbt_upload up[MBT_DEVICE_BATCH_MAX_VIEWS];     /* their uploads (staging buffer and event) */
 } mbt_device_batch;
 
 /* Buffers for `views` (1..MBT_DEVICE_BATCH_MAX_VIEWS) arrays of numel floats on `device`. */
@@ -26,11 +26,11 @@ mbt_status mbt_device_batch_init(mbt_device_batch *b, mbt_device device, int vie
 void mbt_device_batch_free(mbt_device_batch *b);
 
 /* Makes n <= numel floats of host memory `host` available on the device as view `view`: *out is the
- * array to pass to the model. CPU: *out = host. CUDA: host is copied into the view's pinned buffer and
- * an asynchronous copy to the device buffer is queued on the context's stream, ordered before any
- * work queued after it; the host does not wait for it (only, before refilling the pinned buffer, for
- * the previous copy of the same view, which the step in between has long finished). *out stays valid
- * and unchanged until the next put of the same view. */
+ * array to pass to the model. Where the device's memory is the host's (the CPU): *out = host. Else host
+ * is copied into the view's staging buffer and an asynchronous copy to the device buffer is queued,
+ * ordered before any work queued after it; the host does not wait for it (only, before refilling the
+ * staging buffer, for the previous copy of the same view, which the step in between has long finished).
+ * *out stays valid and unchanged until the next put of the same view. */
 mbt_status mbt_device_batch_put(mbt_device_batch *b, int view, const float *host, size_t n, const float **out);
 
 #endif

@@ -2,10 +2,10 @@
  * exp(sim/T) class votes, ranked predictions and top-1/top-5 hit counts. */
 #include "tasks/knn_classify.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
+#include "ops/blas.h"
 #include "tasks/stop.h"
 
 mbt_status mbt_knn_workspace_init(mbt_knn_workspace *ws, int block, int max_bank, int dim, int k, int num_classes,
@@ -114,8 +114,8 @@ mbt_status mbt_knn_classify(mbt_knn_workspace *ws, const float *bank, const int3
     for (int q0 = 0; q0 < n_queries; q0 += ws->block) {
         MBT_TRY(mbt_stop_check("the k-NN classification")); /* 10,000 queries x 50,000 take a minute */
         const int bq = n_queries - q0 < ws->block ? n_queries - q0 : ws->block;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bq, N, D, 1.0f, queries + (size_t)q0 * D, D, bank, D,
-                    0.0f, ws->sim, N);
+        MBT_TRY(mbt_sgemm(MBT_DEVICE_CPU, 0, 1, bq, N, D, 1.0f, queries + (size_t)q0 * D, D, bank, D, 0.0f, ws->sim,
+                          N));
 #pragma omp parallel for schedule(dynamic, 4) reduction(+ : top1, top5)
         for (int r = 0; r < bq; r++) {
             float *v = ws->top_sim + (size_t)r * k;

@@ -4,10 +4,7 @@
 #include <string.h>
 
 #include "core/rng.h"
-#ifdef MIXBT_HAVE_CUDA
-#include "core/cuda.h"
-#include "tasks/mixbt_mix_cuda.h"
-#endif
+#include "ops/mix.h"
 
 #define MBT_RNG_TAG_MIX 2
 
@@ -28,52 +25,21 @@ mbt_status mbt_mixbt_step_init(mbt_mixbt_step *s, mbt_model *model, int with_reg
     if (with_reg) {
         mbt_plan_floats(&s->plan, &s->dzm, n_out);
         mbt_plan_floats(&s->plan, &s->xm, (size_t)s->batch * s->image_numel);
-        if (s->device != MBT_DEVICE_CPU) mbt_plan_bytes(&s->plan, (void **)&s->perm_dev, (size_t)s->batch * sizeof(int32_t));
+        mbt_plan_bytes(&s->plan, (void **)&s->perm_dev, (size_t)s->batch * sizeof(int32_t));
     }
     mbt_status st = mbt_plan_commit(&s->plan);
-#ifdef MIXBT_HAVE_CUDA
-    if (st == MBT_OK && with_reg && s->device == MBT_DEVICE_CUDA)
-        st = mbt_cuda_host_alloc("mixbt step (perm)", (void **)&s->perm_pinned,
-                                 (size_t)MBT_BT_IN_FLIGHT * s->batch * sizeof(int32_t));
-#endif
+    /* a staging slot per step in flight: a slot is refilled once the step that read it is collected */
+    if (st == MBT_OK && with_reg)
+        st = mbt_upload_init(&s->perm_up, s->device, MBT_BT_IN_FLIGHT, (size_t)s->batch * sizeof(int32_t),
+                             "mixbt step (perm)");
     if (st != MBT_OK) mbt_mixbt_step_free(s);
     return st;
 }
 
 void mbt_mixbt_step_free(mbt_mixbt_step *s) {
-    mbt_bt_workspace_free(&s->bt); /* waits for the calls in flight, whose copies read perm_pinned */
-#ifdef MIXBT_HAVE_CUDA
-    mbt_cuda_host_free(s->perm_pinned);
-    s->perm_pinned = NULL;
-#endif
+    mbt_bt_workspace_free(&s->bt);
+    mbt_upload_free(&s->perm_up); /* waits for the copies in flight */
     mbt_plan_free(&s->plan);
-}
-
-static mbt_status mix_inputs(mbt_mixbt_step *s, const float *x1, const float *x2, const int32_t *perm, float a) {
-    size_t n = (size_t)s->image_numel;
-    for (int b = 0; b < s->batch; b++)
-        if (perm[b] < 0 || perm[b] >= s->batch)
-            return MBT_FAIL(MBT_ERR_ARG, "mixbt step: perm[%d] = %d outside [0, %d)", b, (int)perm[b], s->batch);
-#ifdef MIXBT_HAVE_CUDA
-    if (s->device == MBT_DEVICE_CUDA) {
-        /* the slot this step's loss takes: its pinned copy is not rewritten before the step is collected,
-         * and collecting waits for the loss, queued after this copy */
-        int slot = (s->bt.pending_head + s->bt.pending_count) % MBT_BT_IN_FLIGHT;
-        int32_t *pinned = s->perm_pinned + (size_t)slot * s->batch;
-        memcpy(pinned, perm, (size_t)s->batch * sizeof(int32_t));
-        return mbt_mixbt_mix_cuda(s->batch, n, a, x1, x2, pinned, s->perm_dev, s->xm);
-    }
-#endif
-    if (s->device != MBT_DEVICE_CPU)
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "mixbt step: no input mix for device %s in this build",
-                        mbt_device_name(s->device));
-#pragma omp parallel for
-    for (int b = 0; b < s->batch; b++) {
-        const float *p = x1 + b * n, *q = x2 + (size_t)perm[b] * n;
-        float *o = s->xm + b * n;
-        for (size_t i = 0; i < n; i++) o[i] = a * p[i] + (1.0f - a) * q[i];
-    }
-    return MBT_OK;
 }
 
 mbt_status mbt_mixbt_step_run(mbt_mixbt_step *s, const float *x1, const float *x2, const int32_t *perm,
@@ -90,19 +56,25 @@ mbt_status mbt_mixbt_step_queue(mbt_mixbt_step *s, const float *x1, const float 
     if (mix && !s->with_reg)
         return MBT_FAIL(MBT_ERR_ARG, "mixbt step: lambda_reg = %g but the step was set up without the regulariser",
                         params->lambda_reg);
-    /* before the mix writes this step's pinned perm slot, which a full ring still reads */
     MBT_CHECK_ARG(s->bt.pending_count < MBT_BT_IN_FLIGHT, "mixbt step: %d steps queued and not collected",
                   s->bt.pending_count);
+    if (mix) { /* checked here, on the host: the ops read the device's copy */
+        for (int b = 0; b < s->batch; b++)
+            if (perm[b] < 0 || perm[b] >= s->batch)
+                return MBT_FAIL(MBT_ERR_ARG, "mixbt step: perm[%d] = %d outside [0, %d)", b, (int)perm[b], s->batch);
+        MBT_TRY(mbt_upload_put(&s->perm_up, s->perm_dev, perm, (size_t)s->batch * sizeof(int32_t)));
+    }
     mbt_model *m = s->model;
     const float *z1, *z2, *zm = NULL;
     MBT_TRY(mbt_model_zero_grads(m));
     MBT_TRY(mbt_model_forward_train(m, 0, x1, NULL, &z1));
     MBT_TRY(mbt_model_forward_train(m, 1, x2, NULL, &z2));
     if (mix) { /* xm = a x1 + (1-a) x2[perm], on the normalised inputs as the reference */
-        MBT_TRY(mix_inputs(s, x1, x2, perm, params->alpha));
+        MBT_TRY(mbt_mix_rows(s->device, s->batch, (size_t)s->image_numel, params->alpha, x1, x2, s->perm_dev, s->xm));
         MBT_TRY(mbt_model_forward_train(m, 2, s->xm, NULL, &zm));
     }
-    MBT_TRY(mbt_bt_loss_queue(&s->bt, s->batch, z1, z2, zm, perm, params, s->dz1, s->dz2, mix ? s->dzm : NULL));
+    MBT_TRY(mbt_bt_loss_queue(&s->bt, s->batch, z1, z2, zm, mix ? s->perm_dev : NULL, params, s->dz1, s->dz2,
+                              mix ? s->dzm : NULL));
     if (mix) MBT_TRY(mbt_model_backward(m, 2, s->dzm, NULL));
     MBT_TRY(mbt_model_backward(m, 1, s->dz2, NULL));
     return mbt_model_backward(m, 0, s->dz1, NULL);

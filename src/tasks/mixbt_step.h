@@ -3,18 +3,19 @@
  * parameter gradients. With lambda_reg = 0 it is plain Barlow Twins: two passes, no mixing.
  * The optimizer update is the caller's. All buffers are planned at init; a step allocates nothing.
  *
- * The step runs on the model's device. On CUDA the views x1, x2 are device memory, perm and the
- * losses host memory; the mix is a kernel (perm copied to the device on the stream from a pinned copy,
- * one per step in flight), and the loss
- * (methods/barlow_twins.h) waits once per step for its values to come back: one host
- * synchronisation per step with mbt_mixbt_step_run. mbt_mixbt_step_queue queues the whole step without
- * waiting and mbt_mixbt_step_collect later returns its losses (methods/barlow_twins.h), so a training
- * loop can queue step t + 1 before it reads step t's losses and the GPU never waits for the host. */
+ * The step runs on the model's device, over device-dispatched ops only. The views x1, x2 are in its
+ * memory, perm and the losses host memory: perm is uploaded once per step (core/upload.h) and both the
+ * mix and the loss read that copy. On CUDA the loss (methods/barlow_twins.h) waits once per step for
+ * its values to come back: one host synchronisation per step with mbt_mixbt_step_run.
+ * mbt_mixbt_step_queue queues the whole step without waiting and mbt_mixbt_step_collect later returns
+ * its losses, so a training loop can queue step t + 1 before it reads step t's losses and the GPU never
+ * waits for the host. */
 #ifndef MBT_MIXBT_STEP_H
 #define MBT_MIXBT_STEP_H
 
 #include <stdint.h>
 
+#include "core/upload.h"
 #include "methods/barlow_twins.h"
 #include "models/model.h"
 
@@ -26,8 +27,8 @@ typedef struct {
     mbt_plan plan;
     float *xm;              /* mixed input [batch, 3, H, W] */
     float *dz1, *dz2, *dzm; /* loss gradients [batch, dim] */
-    int32_t *perm_dev;      /* CUDA: the mix's permutation on the device [batch] */
-    int32_t *perm_pinned;   /* CUDA: pinned copies of it, one per loss ring slot [MBT_BT_IN_FLIGHT][batch] */
+    int32_t *perm_dev;      /* the step's permutation in the device's memory [batch] */
+    mbt_upload perm_up;     /* its upload, one staging slot per step in flight */
 } mbt_mixbt_step;
 
 /* model must be a training model with at least 3 slots (2 when with_reg = 0). */

@@ -3,7 +3,7 @@
  * fixed order (reproducible), then the same block writes the columns. */
 #include <math.h>
 
-#include "methods/batch_standardize.h"
+#include "ops/backend_cuda.h"
 #include "core/cuda_grid.cuh"
 
 #define COLS 32
@@ -90,6 +90,7 @@ extern "C" mbt_status mbt_standardize_forward_cuda(int B, int d, const float *z,
                                                    unsigned *bad_column) {
     cudaStream_t stream;
     MBT_TRY(mbt_cuda_stream(&stream));
+    MBT_CUDA("batch standardisation forward", cudaMemsetAsync(bad_column, 0xff, sizeof *bad_column, stream));
     standardize_forward_kernel<<<(d + COLS - 1) / COLS, dim3(COLS, ROWS), 0, stream>>>(B, d, z, zn, inv_std,
                                                                                       bad_column);
     MBT_CUDA_LAUNCHED("batch standardisation forward");

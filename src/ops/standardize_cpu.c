@@ -1,14 +1,16 @@
 /* Batch standardisation (mean / unbiased std over rows) forward and backward, by column blocks. */
-#include "methods/batch_standardize.h"
-
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
+
+#include "ops/backend_cpu.h"
 
 /* Columns per OpenMP work item: rows are read in contiguous runs of this many floats, and the per-column
  * sums of a block live in small local arrays (no aliasing with the data, so the loops vectorise). */
 #define COL_BLOCK 128
 
-int mbt_standardize_forward(int B, int d, const float *restrict z, float *restrict zn, float *restrict inv_std) {
+mbt_status mbt_standardize_forward_cpu(int B, int d, const float *restrict z, float *restrict zn,
+                                       float *restrict inv_std, unsigned *bad_column) {
     const int nblk = (d + COL_BLOCK - 1) / COL_BLOCK;
     int first_bad = d;
 #pragma omp parallel for schedule(static) reduction(min : first_bad)
@@ -43,11 +45,12 @@ int mbt_standardize_forward(int B, int d, const float *restrict z, float *restri
             for (int j = 0; j < w; j++) o[j] = (float)((r[j] - mean[j]) * ss[j]);
         }
     }
-    return first_bad < d ? first_bad : -1;
+    *bad_column = first_bad < d ? (unsigned)first_bad : UINT_MAX;
+    return MBT_OK;
 }
 
-void mbt_standardize_backward(int B, int d, const float *restrict zn, const float *restrict inv_std,
-                              float *restrict g) {
+mbt_status mbt_standardize_backward_cpu(int B, int d, const float *restrict zn, const float *restrict inv_std,
+                                        float *restrict g) {
     const int nblk = (d + COL_BLOCK - 1) / COL_BLOCK;
 #pragma omp parallel for schedule(static)
     for (int blk = 0; blk < nblk; blk++) {
@@ -75,4 +78,5 @@ void mbt_standardize_backward(int B, int d, const float *restrict zn, const floa
             for (int j = 0; j < w; j++) gr[j] = is[j] * (gr[j] - mg[j] - nr[j] * mgn[j]);
         }
     }
+    return MBT_OK;
 }

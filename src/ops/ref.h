@@ -6,6 +6,8 @@
 #ifndef MBT_OPS_REF_H
 #define MBT_OPS_REF_H
 
+#include <stdint.h>
+
 #include "ops/shapes.h"
 
 /* conv2d, no bias. x [n,c_in,h,w], w [c_out,c_in,k,k] (PyTorch OIHW), y [n,c_out,h_out,w_out]. */
@@ -54,5 +56,24 @@ void mbt_ref_add_forward(long n, const double *a, const double *b, double *y);
  * y[i,:] = x[i,:] / max(||x[i,:]||, 1e-12), x [n,d]. */
 void mbt_ref_l2norm_forward(int n, int d, const double *x, double *y);
 void mbt_ref_l2norm_backward(int n, int d, const double *x, const double *dy, double *dx);
+
+/* Row-major products as ops/blas.h: C [m,n] = alpha op(A) op(B) + beta C, and the full symmetric
+ * C [n,n] = alpha A A^T + beta C for A [n,k]. */
+void mbt_ref_gemm(int trans_a, int trans_b, int m, int n, int k, double alpha, const double *a, int lda,
+                  const double *b, int ldb, double beta, double *c, int ldc);
+void mbt_ref_syrk(int n, int k, double alpha, const double *a, int lda, double beta, double *c, int ldc);
+
+/* Standardisation over the B rows of [B,d] per column with the unbiased std (ops/standardize.h):
+ * zn and inv_std[d]; backward in place, g = dL/dzn in, dL/dz out. */
+void mbt_ref_standardize_forward(int B, int d, const double *z, double *zn, double *inv_std);
+void mbt_ref_standardize_backward(int B, int d, const double *zn, const double *inv_std, double *g);
+
+/* Row mixing (ops/mix.h), rows of `row` values: out[b] = a x1[b] + (1-a) x2[perm[b]];
+ * D[b] = m[b] - a y[b] - (1-a) s[perm[b]]; y[perm[b]] -= a x[b] for every b. */
+void mbt_ref_mix_rows(int rows, int row, double a, const double *x1, const double *x2, const int32_t *perm,
+                      double *out);
+void mbt_ref_mix_residual(int rows, int row, double a, const double *m, const double *y, const double *s,
+                          const int32_t *perm, double *D);
+void mbt_ref_scatter_sub(int rows, int row, double a, const int32_t *perm, const double *x, double *y);
 
 #endif

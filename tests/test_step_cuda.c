@@ -220,7 +220,8 @@ int main(void) {
     }
 
     { /* Two steps queued before either is collected, behind a busy stream, each perm overwritten as soon as its
-       * step is queued: each step mixes with its own perm (the step's pinned ring), as synchronous steps say. */
+       * step is queued: each step mixes with its own perm (uploaded once per step from its own staging slot), as
+       * synchronous steps say. */
         int32_t pa[B], pb[B], scratch[B];
         mbt_bt_params bp = {(float)0.0078125, 4.0f, 0.0f, 0};
         mbt_mixbt_draw_mix(5, 100, B, pa, &bp.alpha);

@@ -6,6 +6,7 @@
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/embed.h"
 #include "tasks/stop.h"
 
@@ -13,9 +14,10 @@ int cmd_embed(int argc, char **argv) {
     mbt_embed_config c;
     mbt_embed_defaults(&c);
     const char *split = "train";
+    char kinds[256];
     flag flags[] = {
         {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
-        {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "dataset", 0, 0, -1},
+        {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "dataset", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"split", FLAG_CHOICE, &split, "train|test", "S", "which split", 0, 0, -1},
         {"subset", FLAG_INT, &c.subset, NULL, "N", "the first N images of the split (0: all)", 0, 0, 1e9},

@@ -7,15 +7,17 @@
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/evaluate.h"
 #include "tasks/stop.h"
 
 int cmd_knn(int argc, char **argv) {
     mbt_knn_eval_config c;
     mbt_knn_eval_defaults(&c);
+    char kinds[256];
     flag flags[] = {
         {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
-        {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "evaluation dataset", 0, 0, -1},
+        {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "evaluation dataset", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
         {"k", FLAG_INT, &c.k, NULL, "K", "neighbours (clamped to the memory bank size)", 0, 1, 1e6},

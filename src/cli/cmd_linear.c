@@ -6,6 +6,7 @@
 #include "cli/flags.h"
 #include "cli/probe_cli.h"
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/linear_probe.h"
 #include "tasks/stop.h"
 
@@ -14,9 +15,10 @@ int cmd_linear(int argc, char **argv) {
     mbt_linear_probe_defaults(&c);
     const char *bn = "train";
     int64_t seed = 0;
+    char kinds[256];
     flag flags[] = {
         {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
-        {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "evaluation dataset", 0, 0, -1},
+        {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "evaluation dataset", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
         {"epochs", FLAG_INT, &c.epochs, NULL, "E", "epochs; the learning rate decays from 1e-2 to 1e-6 over them", 0, 1, 1e6},

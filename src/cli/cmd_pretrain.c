@@ -6,6 +6,7 @@
 #include "cli/flags.h"
 #include "cli/progress.h"
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/pretrain.h"
 #include "tasks/stop.h"
 
@@ -39,9 +40,10 @@ int cmd_pretrain(int argc, char **argv) {
     const char *preset_name = NULL;
     int64_t seed = (int64_t)c.seed;
     int64_t max_steps = c.max_steps;
+    char kinds[256];
     flag flags[] = {
         {"preset", FLAG_STRING, &preset_name, NULL, "NAME", "an official recipe: {cifar10,cifar100,stl10,tiny_imagenet}-{resnet18,resnet50}; explicit flags override it", 0, 0, -1},
-        {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "training set", 0, 0, -1},
+        {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_PRETRAIN, "|", NULL), "NAME", "training set", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"subset", FLAG_INT, &c.subset, NULL, "N", "use the first N training images (0: all)", 0, 0, 1e9},
         {"image-size", FLAG_INT, &c.image_size, NULL, "PX", "train and monitor at PX x PX pixels (0: the dataset's; smaller is faster, for trials and tests)", 0, 0, 4096},

@@ -9,6 +9,7 @@
 #include "cli/flags.h"
 #include "cli/probe_cli.h"
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/stop.h"
 #include "tasks/transfer.h"
 
@@ -46,9 +47,10 @@ int cmd_transfer(int argc, char **argv) {
     mbt_transfer_defaults(&c);
     const char *bn = "train", *mean = NULL, *std = NULL, *milestones = "60,80";
     int64_t seed = 0;
+    char kinds[256], names[256];
     flag flags[] = {
         {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
-        {"target", FLAG_CHOICE, &c.target, "mnist|fashionmnist|dtd|cub200|cu_birds|flowers102|vgg_flower|gtsrb|traffic_sign|aircraft|folder", "NAME", "target dataset (required; cu_birds, vgg_flower, traffic_sign are the reference's names)", 0, 0, -1},
+        {"target", FLAG_CHOICE, &c.target, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_TRANSFER, "|", "|"), "NAME", "target dataset (required; cu_birds, vgg_flower, traffic_sign are the reference's names)", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the target's files in their official layout (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
         {"size", FLAG_INT, &c.size, NULL, "S", "Resize((S, S)) of every image (0: the checkpoint's input size, 32 for CIFAR, 64 for STL-10/Tiny-ImageNet)", 0, 0, 1024},
@@ -91,8 +93,8 @@ int cmd_transfer(int argc, char **argv) {
         return 2;
     }
     if (!c.target) {
-        fprintf(stderr, "mixbt transfer: --target NAME is required (mnist, fashionmnist, dtd, cub200, flowers102, gtsrb, "
-                        "aircraft, folder)\n");
+        fprintf(stderr, "mixbt transfer: --target NAME is required (%s)\n",
+                mbt_dataset_kind_names(names, sizeof names, MBT_KIND_TRANSFER, ", ", NULL));
         return 2;
     }
     if (!c.data_dir) {
@@ -111,8 +113,7 @@ int cmd_transfer(int argc, char **argv) {
     c.has_mean_std = mean != NULL;
     float scratch[2][3];
     if (c.norm && !mbt_transfer_norm_find(c.norm, scratch[0], scratch[1])) {
-        fprintf(stderr, "mixbt transfer: --norm %s: unknown (a target's name, cifar10, cifar100, stl10 or imagenet)\n",
-                c.norm);
+        fprintf(stderr, "mixbt transfer: --norm %s: unknown (%s)\n", c.norm, mbt_transfer_norm_names(names, sizeof names));
         return 2;
     }
     if (!parse_milestones(milestones, c.milestones, &c.n_milestones)) {

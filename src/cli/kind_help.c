@@ -27,3 +27,14 @@ const char *kind_help_titles(char *buf, size_t cap, unsigned uses, mbt_subset_ru
     }
     return buf;
 }
+
+const char *kind_help_subset(char *buf, size_t cap, const char *what, unsigned uses) {
+    char spread[256] = "";
+    for (int i = 0; i < mbt_dataset_kind_count(); i++) {
+        const mbt_dataset_kind *k = mbt_dataset_kind_at(i);
+        if ((k->uses & uses) && k->subset == MBT_SUBSET_SPREAD) append(spread, sizeof spread, ", ", k->name);
+    }
+    if (spread[0]) snprintf(buf, cap, "%s (N spread over the classes for %s; 0: all)", what, spread);
+    else snprintf(buf, cap, "%s (0: all)", what);
+    return buf;
+}

@@ -13,7 +13,9 @@ static mbt_status open_cifar10(mbt_dataset **ds, const char *dir, mbt_split spli
 static mbt_status open_cifar100(mbt_dataset **ds, const char *dir, mbt_split split) {
     return mbt_cifar_open(ds, 100, dir, split);
 }
-static mbt_status open_mnist(mbt_dataset **ds, const char *dir, mbt_split split) { return mbt_mnist_open(ds, 0, dir, split); }
+static mbt_status open_mnist(mbt_dataset **ds, const char *dir, mbt_split split) {
+    return mbt_mnist_open(ds, 0, dir, split);
+}
 static mbt_status open_fashionmnist(mbt_dataset **ds, const char *dir, mbt_split split) {
     return mbt_mnist_open(ds, 1, dir, split);
 }
@@ -37,8 +39,8 @@ static const mbt_dataset_kind KINDS[] = {
     {"mnist", NULL, "MNIST", open_mnist, NULL, MBT_SUBSET_FIRST, 0, 0, GRAY(0.170f, 0.320f), 10, MBT_KIND_TRANSFER},
     {"fashionmnist", NULL, "Fashion-MNIST", open_fashionmnist, NULL, MBT_SUBSET_FIRST, 0, 0, GRAY(0.348f, 0.347f), 10,
      MBT_KIND_TRANSFER},
-    {"dtd", NULL, "DTD", mbt_dtd_open, NULL, MBT_SUBSET_SPREAD, 0, 1, {0.533f, 0.474f, 0.426f}, {0.261f, 0.250f, 0.259f},
-     47, MBT_KIND_TRANSFER},
+    {"dtd", NULL, "DTD", mbt_dtd_open, NULL, MBT_SUBSET_SPREAD, 0, 1, {0.533f, 0.474f, 0.426f},
+     {0.261f, 0.250f, 0.259f}, 47, MBT_KIND_TRANSFER},
     {"cub200", "cu_birds", "CUB-200-2011", mbt_cub200_open, NULL, MBT_SUBSET_SPREAD, 0, 1, {0.483f, 0.491f, 0.424f},
      {0.228f, 0.224f, 0.259f}, 200, MBT_KIND_TRANSFER},
     {"flowers102", "vgg_flower", "Flowers-102", mbt_flowers102_open, NULL, MBT_SUBSET_SPREAD, 0, 1,
@@ -69,8 +71,9 @@ const char *mbt_dataset_kind_names(char *buf, size_t cap, unsigned uses, const c
     for (int i = 0; i < N_KINDS && len < cap; i++) {
         const mbt_dataset_kind *k = &KINDS[i];
         if (uses && !(k->uses & uses)) continue;
-        int n = snprintf(buf + len, cap - len, "%s%s%s%s", len ? sep : "", k->name, alias_sep && k->alias ? alias_sep : "",
-                         alias_sep && k->alias ? k->alias : "");
+        int alias = alias_sep && k->alias;
+        int n = snprintf(buf + len, cap - len, "%s%s%s%s", len ? sep : "", k->name, alias ? alias_sep : "",
+                         alias ? k->alias : "");
         len += n > 0 ? (size_t)n : 0;
     }
     return buf;
@@ -120,5 +123,6 @@ mbt_status mbt_dataset_kind_recipe(const mbt_dataset_kind *k, const mbt_dataset 
 
 mbt_status mbt_dataset_kind_subset(const mbt_dataset_kind *k, const mbt_dataset *base, int64_t count,
                                    mbt_dataset **out) {
-    return k->subset == MBT_SUBSET_SPREAD ? mbt_dataset_view_spread(out, base, count) : mbt_dataset_view(out, base, count);
+    if (k->subset == MBT_SUBSET_SPREAD) return mbt_dataset_view_spread(out, base, count);
+    return mbt_dataset_view(out, base, count);
 }

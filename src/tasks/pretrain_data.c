@@ -77,7 +77,8 @@ static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg,
     MBT_CHECK_ARG(batch >= 1, "pretrain: batch size %d", batch);
     MBT_TRY(mbt_dataset_kind_get(kind, &d->kind));
     int unlabeled = d->kind->unlabeled;
-    MBT_TRY(mbt_dataset_open(&d->train_full, kind, cfg->data_dir, unlabeled ? MBT_SPLIT_TRAIN_UNLABELED : MBT_SPLIT_TRAIN));
+    mbt_split train_split = unlabeled ? MBT_SPLIT_TRAIN_UNLABELED : MBT_SPLIT_TRAIN;
+    MBT_TRY(mbt_dataset_open(&d->train_full, kind, cfg->data_dir, train_split));
     d->num_classes = mbt_dataset_num_classes(d->train_full);
     MBT_TRY(mbt_dataset_kind_subset(d->kind, d->train_full, cfg->subset, &d->train));
     MBT_TRY(mbt_dataset_kind_recipe(d->kind, d->train_full, cfg->image_size, &d->recipe));

@@ -116,18 +116,22 @@ static void defaults_and_names(void) {
     static const char *const pairs[][2] = {{"cu_birds", "cub200"}, {"vgg_flower", "flowers102"}, {"traffic_sign", "gtsrb"},
                                            {"mnist", "mnist"},     {"aircraft", "aircraft"},      {"folder", "folder"}};
     for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
-        const mbt_transfer_target *t = mbt_transfer_target_find(pairs[i][0]);
-        CHECK_MSG(t && !strcmp(t->dataset, pairs[i][1]), "target %s", pairs[i][0]);
+        const mbt_dataset_kind *t = mbt_transfer_target_find(pairs[i][0]);
+        CHECK_MSG(t && !strcmp(t->name, pairs[i][1]), "target %s", pairs[i][0]);
     }
     CHECK(mbt_transfer_target_find("cifar10") == NULL && mbt_transfer_target_find(NULL) == NULL);
     float mean[3], std[3];
-    const mbt_transfer_target *g = mbt_transfer_target_find("gtsrb");
+    const mbt_dataset_kind *g = mbt_transfer_target_find("gtsrb");
     CHECK(mbt_transfer_norm_find("traffic_sign", mean, std) && g && !memcmp(mean, g->mean, sizeof mean));
     CHECK(mbt_transfer_norm_find("cifar100", mean, std) && mean[0] == 0.5f && std[2] == 0.5f);
     CHECK(!mbt_transfer_norm_find("svhn", mean, std));
-    int n;
-    const mbt_transfer_target *all = mbt_transfer_targets(&n);
-    for (int i = 0; i < n; i++) CHECK(mbt_transfer_target_find(all[i].name) == &all[i]);
+    /* every kind marked for transfer is a target under its names, the others are not */
+    for (int i = 0; i < mbt_dataset_kind_count(); i++) {
+        const mbt_dataset_kind *k = mbt_dataset_kind_at(i);
+        int target = (k->uses & MBT_KIND_TRANSFER) != 0;
+        CHECK_MSG((mbt_transfer_target_find(k->name) == k) == target, "kind %s", k->name);
+        if (k->alias) CHECK_MSG((mbt_transfer_target_find(k->alias) == k) == target, "alias %s", k->alias);
+    }
 }
 
 /* The transfer protocol's training batches: the evaluation transform of each image (no augmentation),
@@ -151,7 +155,7 @@ static void plain_batches(const char *tmp) {
     mbt_eval_data d;
     mbt_eval_data_config c = {"mnist", dir, 0, 0, 0, 1, 1};
     if (!CHECK_OK(mbt_eval_data_open(&d, &c))) return;
-    const mbt_transfer_target *t = mbt_transfer_target_find("mnist");
+    const mbt_dataset_kind *t = mbt_transfer_target_find("mnist");
     mbt_augment_recipe r;
     CHECK_OK(mbt_augment_recipe_resize(12, t->mean, t->std, &r));
     CHECK_OK(mbt_eval_data_set_recipe(&d, &r));

@@ -5,7 +5,9 @@
 #include "cli/commands.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
+#include "cli/kind_help.h"
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/embed.h"
 #include "tasks/stop.h"
 
@@ -13,12 +15,15 @@ int cmd_embed(int argc, char **argv) {
     mbt_embed_config c;
     mbt_embed_defaults(&c);
     const char *split = "train";
+    char kinds[256];
+    char limit_help[1][256];
+    kind_help_subset(limit_help[0], sizeof limit_help[0], "the first N images of the split", MBT_KIND_EVAL);
     flag flags[] = {
         {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
-        {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "dataset", 0, 0, -1},
+        {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "dataset", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"split", FLAG_CHOICE, &split, "train|test", "S", "which split", 0, 0, -1},
-        {"subset", FLAG_INT, &c.subset, NULL, "N", "the first N images of the split (0: all)", 0, 0, 1e9},
+        {"subset", FLAG_INT, &c.subset, NULL, "N", limit_help[0], 0, 0, 1e9},
         {"head", FLAG_BOOL, &c.head, NULL, NULL, "projector outputs normalize(g(h)) instead of backbone features", 0, 0, -1},
         {"out", FLAG_STRING, &c.out, NULL, "FILE.npy", "features file; labels go to FILE_labels.npy (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},

@@ -6,22 +6,28 @@
 #include "cli/commands.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
+#include "cli/kind_help.h"
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/evaluate.h"
 #include "tasks/stop.h"
 
 int cmd_knn(int argc, char **argv) {
     mbt_knn_eval_config c;
     mbt_knn_eval_defaults(&c);
+    char kinds[256];
+    char limit_help[2][256];
+    kind_help_subset(limit_help[0], sizeof limit_help[0], "memory bank: the first N training images", MBT_KIND_EVAL);
+    kind_help_subset(limit_help[1], sizeof limit_help[1], "test images: the first N", MBT_KIND_EVAL);
     flag flags[] = {
         {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
-        {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "evaluation dataset", 0, 0, -1},
+        {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "evaluation dataset", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
         {"k", FLAG_INT, &c.k, NULL, "K", "neighbours (clamped to the memory bank size)", 0, 1, 1e6},
         {"t", FLAG_FLOAT, &c.temperature, NULL, "T", "temperature of the weights exp(sim/T)", 0, 1e-6, 1e6},
-        {"subset", FLAG_INT, &c.subset, NULL, "N", "memory bank: the first N training images (0: all)", 0, 0, 1e9},
-        {"test-subset", FLAG_INT, &c.test_subset, NULL, "N", "test images: the first N (0: all)", 0, 0, 1e9},
+        {"subset", FLAG_INT, &c.subset, NULL, "N", limit_help[0], 0, 0, 1e9},
+        {"test-subset", FLAG_INT, &c.test_subset, NULL, "N", limit_help[1], 0, 0, 1e9},
         {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per forward pass", 0, 1, 65536},
         {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
         {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},

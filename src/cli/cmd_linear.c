@@ -4,8 +4,10 @@
 #include "cli/commands.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
+#include "cli/kind_help.h"
 #include "cli/probe_cli.h"
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/linear_probe.h"
 #include "tasks/stop.h"
 
@@ -14,9 +16,13 @@ int cmd_linear(int argc, char **argv) {
     mbt_linear_probe_defaults(&c);
     const char *bn = "train";
     int64_t seed = 0;
+    char kinds[256];
+    char limit_help[2][256];
+    kind_help_subset(limit_help[0], sizeof limit_help[0], "training images: the first N", MBT_KIND_EVAL);
+    kind_help_subset(limit_help[1], sizeof limit_help[1], "test images: the first N", MBT_KIND_EVAL);
     flag flags[] = {
         {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
-        {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "evaluation dataset", 0, 0, -1},
+        {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "evaluation dataset", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
         {"epochs", FLAG_INT, &c.epochs, NULL, "E", "epochs; the learning rate decays from 1e-2 to 1e-6 over them", 0, 1, 1e6},
@@ -24,8 +30,8 @@ int cmd_linear(int argc, char **argv) {
         {"weight-decay", FLAG_FLOAT, &c.weight_decay, NULL, "WD", "Adam L2 weight decay", 0, 0, 1},
         {"bn", FLAG_CHOICE, &bn, "train|frozen", "MODE", "backbone BN on training batches: batch statistics with drifting running statistics (the reference), or frozen", 0, 0, -1},
         {"features-once", FLAG_BOOL, &c.features_once, NULL, NULL, "extract features once (no augmentation, frozen BN) and train on them: much faster", 0, 0, -1},
-        {"subset", FLAG_INT, &c.subset, NULL, "N", "training images: the first N (0: all)", 0, 0, 1e9},
-        {"test-subset", FLAG_INT, &c.test_subset, NULL, "N", "test images: the first N (0: all)", 0, 0, 1e9},
+        {"subset", FLAG_INT, &c.subset, NULL, "N", limit_help[0], 0, 0, 1e9},
+        {"test-subset", FLAG_INT, &c.test_subset, NULL, "N", limit_help[1], 0, 0, 1e9},
         {"extract-batch", FLAG_INT, &c.extract_batch, NULL, "B", "images per forward pass where BN is frozen", 0, 1, 65536},
         {"seed", FLAG_INT64, &seed, NULL, "S", "seed of the classifier's initialisation, the shuffling and the augmentations", 0, 0, 9.2e18},
         {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},

@@ -4,8 +4,10 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/kind_help.h"
 #include "cli/progress.h"
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/pretrain.h"
 #include "tasks/stop.h"
 
@@ -39,11 +41,16 @@ int cmd_pretrain(int argc, char **argv) {
     const char *preset_name = NULL;
     int64_t seed = (int64_t)c.seed;
     int64_t max_steps = c.max_steps;
+    char kinds[256];
+    char limit_help[3][256];
+    kind_help_subset(limit_help[0], sizeof limit_help[0], "use the first N training images", MBT_KIND_PRETRAIN);
+    kind_help_subset(limit_help[1], sizeof limit_help[1], "k-NN memory bank: the first N training images", MBT_KIND_PRETRAIN);
+    kind_help_subset(limit_help[2], sizeof limit_help[2], "k-NN test images: the first N", MBT_KIND_PRETRAIN);
     flag flags[] = {
         {"preset", FLAG_STRING, &preset_name, NULL, "NAME", "an official recipe: {cifar10,cifar100,stl10,tiny_imagenet}-{resnet18,resnet50}; explicit flags override it", 0, 0, -1},
-        {"dataset", FLAG_CHOICE, &c.dataset, "cifar10|cifar100|stl10|tiny_imagenet|folder", "NAME", "training set", 0, 0, -1},
+        {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_PRETRAIN, "|", NULL), "NAME", "training set", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
-        {"subset", FLAG_INT, &c.subset, NULL, "N", "use the first N training images (0: all)", 0, 0, 1e9},
+        {"subset", FLAG_INT, &c.subset, NULL, "N", limit_help[0], 0, 0, 1e9},
         {"image-size", FLAG_INT, &c.image_size, NULL, "PX", "train and monitor at PX x PX pixels (0: the dataset's; smaller is faster, for trials and tests)", 0, 0, 4096},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone", 0, 0, -1},
         {"feature-dim", FLAG_INT, &c.feature_dim, NULL, "D", "projector output size d", 0, 1, 65536},
@@ -64,8 +71,8 @@ int cmd_pretrain(int argc, char **argv) {
         {"knn-every", FLAG_INT, &c.knn_every, NULL, "E", "run the k-NN monitor every E epochs (0: never)", 0, 0, 1e6},
         {"knn-k", FLAG_INT, &c.knn_k, NULL, "K", "neighbours of the k-NN monitor", 0, 1, 1e6},
         {"knn-t", FLAG_FLOAT, &c.knn_t, NULL, "T", "temperature of the k-NN weights exp(sim/T)", 0, 1e-6, 1e6},
-        {"knn-subset", FLAG_INT, &c.knn_subset, NULL, "N", "k-NN memory bank: the first N training images (0: all)", 0, 0, 1e9},
-        {"knn-test-subset", FLAG_INT, &c.knn_test_subset, NULL, "N", "k-NN test images: the first N (0: all)", 0, 0, 1e9},
+        {"knn-subset", FLAG_INT, &c.knn_subset, NULL, "N", limit_help[1], 0, 0, 1e9},
+        {"knn-test-subset", FLAG_INT, &c.knn_test_subset, NULL, "N", limit_help[2], 0, 0, 1e9},
         {"checkpoint-every", FLAG_INT, &c.checkpoint_every, NULL, "E", "keep a numbered checkpoint every E epochs", 0, 1, 1e6},
         {"print-every", FLAG_INT, &c.print_every, NULL, "N", "steps between progress lines when not on a terminal", 0, 1, 1e9},
         {"max-steps", FLAG_INT64, &max_steps, NULL, "N", "stop after N steps in total (0: run all epochs)", 0, 0, 1e12},

@@ -7,8 +7,10 @@
 #include "cli/commands.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
+#include "cli/kind_help.h"
 #include "cli/probe_cli.h"
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/stop.h"
 #include "tasks/transfer.h"
 
@@ -46,9 +48,15 @@ int cmd_transfer(int argc, char **argv) {
     mbt_transfer_defaults(&c);
     const char *bn = "train", *mean = NULL, *std = NULL, *milestones = "60,80";
     int64_t seed = 0;
+    char kinds[256], names[256], target_help[256], subset_help[256];
+    snprintf(target_help, sizeof target_help, "target dataset (required; %s are the reference's names)",
+             kind_help_aliases(names, sizeof names, MBT_KIND_TRANSFER));
+    snprintf(subset_help, sizeof subset_help,
+             "training images: N of them (the first N for %s, else spread over the classes; 0: all)",
+             kind_help_titles(names, sizeof names, MBT_KIND_TRANSFER, MBT_SUBSET_FIRST, "/"));
     flag flags[] = {
         {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
-        {"target", FLAG_CHOICE, &c.target, "mnist|fashionmnist|dtd|cub200|cu_birds|flowers102|vgg_flower|gtsrb|traffic_sign|aircraft|folder", "NAME", "target dataset (required; cu_birds, vgg_flower, traffic_sign are the reference's names)", 0, 0, -1},
+        {"target", FLAG_CHOICE, &c.target, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_TRANSFER, "|", "|"), "NAME", target_help, 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the target's files in their official layout (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
         {"size", FLAG_INT, &c.size, NULL, "S", "Resize((S, S)) of every image (0: the checkpoint's input size, 32 for CIFAR, 64 for STL-10/Tiny-ImageNet)", 0, 0, 1024},
@@ -63,7 +71,7 @@ int cmd_transfer(int argc, char **argv) {
         {"milestones", FLAG_STRING, &milestones, NULL, "E1,E2", "epochs after which the learning rate is multiplied by 0.1 (MultiStepLR; 'none')", 0, 0, -1},
         {"bn", FLAG_CHOICE, &bn, "train|frozen", "MODE", "backbone BN on training batches: batch statistics with drifting running statistics (the reference), or frozen", 0, 0, -1},
         {"features-once", FLAG_BOOL, &c.features_once, NULL, NULL, "frozen BN, features extracted once and the classifier trained on them: the same numbers as --bn frozen, much faster", 0, 0, -1},
-        {"subset", FLAG_INT, &c.subset, NULL, "N", "training images: N of them (the first N for MNIST/Fashion-MNIST, else spread over the classes; 0: all)", 0, 0, 1e9},
+        {"subset", FLAG_INT, &c.subset, NULL, "N", subset_help, 0, 0, 1e9},
         {"test-subset", FLAG_INT, &c.test_subset, NULL, "N", "test images: N of them, chosen the same way (0: all)", 0, 0, 1e9},
         {"extract-batch", FLAG_INT, &c.extract_batch, NULL, "B", "images per forward pass where BN is frozen", 0, 1, 65536},
         {"seed", FLAG_INT64, &seed, NULL, "S", "seed of the classifier's initialisation and the shuffling", 0, 0, 9.2e18},
@@ -91,8 +99,8 @@ int cmd_transfer(int argc, char **argv) {
         return 2;
     }
     if (!c.target) {
-        fprintf(stderr, "mixbt transfer: --target NAME is required (mnist, fashionmnist, dtd, cub200, flowers102, gtsrb, "
-                        "aircraft, folder)\n");
+        fprintf(stderr, "mixbt transfer: --target NAME is required (%s)\n",
+                mbt_dataset_kind_names(names, sizeof names, MBT_KIND_TRANSFER, ", ", NULL));
         return 2;
     }
     if (!c.data_dir) {
@@ -111,8 +119,7 @@ int cmd_transfer(int argc, char **argv) {
     c.has_mean_std = mean != NULL;
     float scratch[2][3];
     if (c.norm && !mbt_transfer_norm_find(c.norm, scratch[0], scratch[1])) {
-        fprintf(stderr, "mixbt transfer: --norm %s: unknown (a target's name, cifar10, cifar100, stl10 or imagenet)\n",
-                c.norm);
+        fprintf(stderr, "mixbt transfer: --norm %s: unknown (%s)\n", c.norm, mbt_transfer_norm_names(names, sizeof names));
         return 2;
     }
     if (!parse_milestones(milestones, c.milestones, &c.n_milestones)) {

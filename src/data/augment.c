@@ -2,6 +2,7 @@
 #include "data/augment.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,68 +28,48 @@ mbt_status mbt_augment_recipe_resize(int size, const float mean[3], const float 
     return MBT_OK;
 }
 
+/* The reference's recipes at their own output size. eval_resize is at that size too: Resize(eval_resize)
+ * scales with a replaced size (STL-10: 70 at 64 px, ImageNet: 256 at 224 px; the others: the size). */
+static const mbt_augment_recipe RECIPES[] = {
+    {.name = "cifar", .size = 32, .crop_first = 1, .scale_min = 0.08f, .scale_max = 1.0f, .ratio_min = 3.0f / 4.0f,
+     .ratio_max = 4.0f / 3.0f, .filter = MBT_FILTER_BILINEAR, .flip_p = 0.5f, .jitter_p = 0.8f, .brightness = 0.4f,
+     .contrast = 0.4f, .saturation = 0.4f, .hue = 0.1f, .gray_p = 0.2f, .mean = {0.4914f, 0.4822f, 0.4465f},
+     .std = {0.2023f, 0.1994f, 0.2010f}, .eval_resize = 32, .eval_filter = MBT_FILTER_BILINEAR},
+    {.name = "tiny_imagenet", .size = 64, .crop_first = 0, .scale_min = 0.2f, .scale_max = 1.0f,
+     .ratio_min = 3.0f / 4.0f, .ratio_max = 4.0f / 3.0f, .filter = MBT_FILTER_BICUBIC, .flip_p = 0.5f, .jitter_p = 0.8f,
+     .brightness = 0.4f, .contrast = 0.4f, .saturation = 0.4f, .hue = 0.1f, .gray_p = 0.1f,
+     .mean = {0.480f, 0.448f, 0.398f}, .std = {0.277f, 0.269f, 0.282f}, .eval_resize = 64,
+     .eval_filter = MBT_FILTER_BICUBIC},
+    {.name = "stl10", .size = 64, .crop_first = 0, .scale_min = 0.2f, .scale_max = 1.0f, .ratio_min = 3.0f / 4.0f,
+     .ratio_max = 4.0f / 3.0f, .filter = MBT_FILTER_BICUBIC, .flip_p = 0.5f, .jitter_p = 0.8f, .brightness = 0.4f,
+     .contrast = 0.4f, .saturation = 0.4f, .hue = 0.1f, .gray_p = 0.1f, .mean = {0.43f, 0.42f, 0.39f},
+     .std = {0.27f, 0.26f, 0.27f}, .eval_resize = 70, .eval_filter = MBT_FILTER_BICUBIC},
+    /* evaluate_imagenet.py: Resize(256) with torchvision's default (bilinear) */
+    {.name = "imagenet", .size = 224, .crop_first = 1, .scale_min = 0.08f, .scale_max = 1.0f,
+     .ratio_min = 3.0f / 4.0f, .ratio_max = 4.0f / 3.0f, .filter = MBT_FILTER_BICUBIC, .flip_p = 0.5f,
+     .jitter_p = 0.8f, .brightness = 0.4f, .contrast = 0.4f, .saturation = 0.2f, .hue = 0.1f, .gray_p = 0.2f,
+     .blur_p = {1.0f, 0.1f}, .blur_sigma_min = 0.1f, .blur_sigma_max = 2.0f, .solarize_p = {0.0f, 0.2f},
+     .solarize_threshold = 128, .mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f},
+     .eval_resize = 256, .eval_filter = MBT_FILTER_BILINEAR},
+};
+
+#define N_RECIPES ((int)(sizeof RECIPES / sizeof *RECIPES))
+
 mbt_status mbt_augment_recipe_get(const char *name, int size, mbt_augment_recipe *r) {
     memset(r, 0, sizeof *r);
-    r->ratio_min = 3.0f / 4.0f;
-    r->ratio_max = 4.0f / 3.0f;
-    r->flip_p = 0.5f;
-    r->jitter_p = 0.8f;
-    r->brightness = r->contrast = r->saturation = 0.4f;
-    r->hue = 0.1f;
-    r->eval_filter = MBT_FILTER_BICUBIC;
-    if (!strcmp(name, "cifar")) {
-        static const float mean[3] = {0.4914f, 0.4822f, 0.4465f}, std[3] = {0.2023f, 0.1994f, 0.2010f};
-        r->name = "cifar";
-        r->size = 32;
-        r->crop_first = 1;
-        r->scale_min = 0.08f;
-        r->scale_max = 1.0f;
-        r->filter = MBT_FILTER_BILINEAR;
-        r->gray_p = 0.2f;
-        memcpy(r->mean, mean, sizeof mean);
-        memcpy(r->std, std, sizeof std);
-        r->eval_filter = MBT_FILTER_BILINEAR;
-    } else if (!strcmp(name, "tiny_imagenet") || !strcmp(name, "stl10")) {
-        static const float tmean[3] = {0.480f, 0.448f, 0.398f}, tstd[3] = {0.277f, 0.269f, 0.282f};
-        static const float smean[3] = {0.43f, 0.42f, 0.39f}, sstd[3] = {0.27f, 0.26f, 0.27f};
-        int stl = !strcmp(name, "stl10");
-        r->name = stl ? "stl10" : "tiny_imagenet";
-        r->size = 64;
-        r->crop_first = 0;
-        r->scale_min = 0.2f;
-        r->scale_max = 1.0f;
-        r->filter = MBT_FILTER_BICUBIC;
-        r->gray_p = 0.1f;
-        memcpy(r->mean, stl ? smean : tmean, sizeof tmean);
-        memcpy(r->std, stl ? sstd : tstd, sizeof tstd);
-    } else if (!strcmp(name, "imagenet")) {
-        static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
-        r->name = "imagenet";
-        r->size = 224;
-        r->crop_first = 1;
-        r->scale_min = 0.08f;
-        r->scale_max = 1.0f;
-        r->filter = MBT_FILTER_BICUBIC;
-        r->saturation = 0.2f;
-        r->gray_p = 0.2f;
-        r->blur_p[0] = 1.0f;
-        r->blur_p[1] = 0.1f;
-        r->blur_sigma_min = 0.1f;
-        r->blur_sigma_max = 2.0f;
-        r->solarize_p[0] = 0.0f;
-        r->solarize_p[1] = 0.2f;
-        r->solarize_threshold = 128;
-        memcpy(r->mean, mean, sizeof mean);
-        memcpy(r->std, std, sizeof std);
-        r->eval_filter = MBT_FILTER_BILINEAR; /* evaluate_imagenet.py: Resize(256) with torchvision's default */
-    } else {
-        return MBT_FAIL(MBT_ERR_ARG, "augmentation recipe '%s' is unknown (cifar, tiny_imagenet, stl10, imagenet)", name);
+    const mbt_augment_recipe *base = NULL;
+    for (int i = 0; name && i < N_RECIPES && !base; i++)
+        if (!strcmp(name, RECIPES[i].name)) base = &RECIPES[i];
+    if (!base) {
+        char names[128] = "";
+        for (int i = 0; i < N_RECIPES; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", RECIPES[i].name);
+        return MBT_FAIL(MBT_ERR_ARG, "augmentation recipe '%s' is unknown (%s)", name ? name : "(none)", names);
     }
     if (size < 0 || size > 4096) return MBT_FAIL(MBT_ERR_ARG, "image size %d is out of range (1..4096)", size);
+    *r = *base;
     if (size > 0) r->size = size;
-    r->eval_resize = !strcmp(r->name, "stl10")      ? (int)nearbyint(r->size * 70.0 / 64.0)
-                     : !strcmp(r->name, "imagenet") ? (int)nearbyint(r->size * 256.0 / 224.0)
-                                                    : r->size;
+    r->eval_resize = (int)nearbyint(r->size * (double)base->eval_resize / (double)base->size);
     return MBT_OK;
 }
 

@@ -1,7 +1,7 @@
-/* The dataset interface: shared storage with a reference count, views, and the opener by name. */
+/* The dataset interface: shared storage with a reference count and views (the opener by name is in
+ * dataset_kind.c). */
 #include "data/dataset.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -146,41 +146,4 @@ mbt_status mbt_dataset_image(const mbt_dataset *ds, int64_t i, mbt_dataset_reade
         return MBT_FAIL(MBT_ERR_ARG, "%s: image %lld is out of range (%lld images)", ds->s->description, (long long)i,
                         (long long)ds->count);
     return ds->s->ops->read(ds->s->impl, resolve(ds, i), rd, img);
-}
-
-mbt_status mbt_dataset_open(mbt_dataset **ds, const char *kind, const char *dir, mbt_split split) {
-    *ds = NULL;
-    if (!dir || !*dir) return MBT_FAIL(MBT_ERR_ARG, "--data: no folder given for dataset %s", kind);
-    if (!mbt_is_dir(dir)) return MBT_FAIL(MBT_ERR_IO, "--data %s: not a folder", dir);
-    int stl = !strcmp(kind, "stl10");
-    if ((split == MBT_SPLIT_UNLABELED || split == MBT_SPLIT_TRAIN_UNLABELED) && !stl)
-        return MBT_FAIL(MBT_ERR_ARG, "dataset %s has no unlabelled split (only stl10 has)", kind);
-    if (!strcmp(kind, "cifar10")) return mbt_cifar_open(ds, 10, dir, split);
-    if (!strcmp(kind, "cifar100")) return mbt_cifar_open(ds, 100, dir, split);
-    if (stl) return mbt_stl10_open(ds, dir, split);
-    if (!strcmp(kind, "tiny_imagenet")) return mbt_tiny_imagenet_open(ds, dir, split);
-    if (!strcmp(kind, "mnist") || !strcmp(kind, "fashionmnist"))
-        return mbt_mnist_open(ds, !strcmp(kind, "fashionmnist"), dir, split);
-    if (!strcmp(kind, "dtd")) return mbt_dtd_open(ds, dir, split);
-    if (!strcmp(kind, "cub200")) return mbt_cub200_open(ds, dir, split);
-    if (!strcmp(kind, "flowers102")) return mbt_flowers102_open(ds, dir, split);
-    if (!strcmp(kind, "gtsrb")) return mbt_gtsrb_open(ds, dir, split);
-    if (!strcmp(kind, "aircraft")) return mbt_aircraft_open(ds, dir, split);
-    if (!strcmp(kind, "folder")) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/train", dir);
-        if (mbt_is_dir(path)) {
-            if (split == MBT_SPLIT_TEST) snprintf(path, sizeof path, "%s/test", dir);
-            if (!mbt_is_dir(path)) return MBT_FAIL(MBT_ERR_IO, "--data %s: has train/ but no test/ folder", dir);
-            return mbt_dataset_open_image_folder(ds, path);
-        }
-        if (split == MBT_SPLIT_TEST)
-            return MBT_FAIL(MBT_ERR_IO, "--data %s: an image folder without train/ and test/ subfolders has no test split",
-                            dir);
-        return mbt_dataset_open_image_folder(ds, dir);
-    }
-    return MBT_FAIL(MBT_ERR_ARG,
-                    "dataset '%s' is unknown (cifar10, cifar100, stl10, tiny_imagenet, folder, mnist, fashionmnist, dtd, "
-                    "cub200, flowers102, gtsrb, aircraft)",
-                    kind);
 }

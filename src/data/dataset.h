@@ -28,7 +28,8 @@ typedef struct {
 } mbt_dataset_reader;
 void mbt_dataset_reader_free(mbt_dataset_reader *rd);
 
-/* Opens split of dataset `kind` found under dir:
+/* Opens split of the dataset kind called `kind` (data/dataset_kind.h: its table row gives the reader)
+ * found under dir:
  *   "cifar10", "cifar100": dir holds the files (data_batch_1.bin ... test_batch.bin / train.bin,
  *     test.bin; or the pickles data_batch_1 ... test_batch / train, test) or one of the archive's top
  *     folders (cifar-10-batches-bin, cifar-10-batches-py, cifar-100-binary, cifar-100-python);
@@ -44,7 +45,8 @@ void mbt_dataset_reader_free(mbt_dataset_reader *rd);
  *     rule of each are described at the top of its file): "mnist", "fashionmnist" (mnist_idx.c: the
  *     idx files, plain or .gz, in dir or dir/MNIST/raw, dir/FashionMNIST/raw), "dtd" (dtd.c),
  *     "cub200" (cub200.c), "flowers102" (flowers102.c), "gtsrb" (gtsrb.c), "aircraft" (aircraft.c).
- * Errors name the file and what is wrong (missing file, wrong size, bad label, empty class folder). */
+ * Errors name the file and what is wrong (missing file, wrong size, bad label, empty class folder), an
+ * unknown kind (listing the known ones) and an unlabelled split of a kind without one. */
 mbt_status mbt_dataset_open(mbt_dataset **ds, const char *kind, const char *dir, mbt_split split);
 /* An ImageFolder rooted at dir (sorted class subfolders, each searched recursively in sorted order). */
 mbt_status mbt_dataset_open_image_folder(mbt_dataset **ds, const char *dir);

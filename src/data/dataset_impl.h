@@ -20,6 +20,8 @@ mbt_status mbt_dataset_wrap(mbt_dataset **ds, const mbt_dataset_ops *ops, void *
 mbt_status mbt_cifar_open(mbt_dataset **ds, int classes, const char *dir, mbt_split split);
 mbt_status mbt_stl10_open(mbt_dataset **ds, const char *dir, mbt_split split);
 mbt_status mbt_tiny_imagenet_open(mbt_dataset **ds, const char *dir, mbt_split split);
+/* "folder": dir/train and dir/test, or dir alone as the training split (image_folder.c). */
+mbt_status mbt_folder_open(mbt_dataset **ds, const char *dir, mbt_split split);
 /* The transfer sets (fashion: 0 MNIST, 1 Fashion-MNIST); each file says its layout and split rule. */
 mbt_status mbt_mnist_open(mbt_dataset **ds, int fashion, const char *dir, mbt_split split);
 mbt_status mbt_dtd_open(mbt_dataset **ds, const char *dir, mbt_split split);

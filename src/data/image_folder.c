@@ -126,6 +126,23 @@ mbt_status mbt_dataset_open_image_folder(mbt_dataset **ds, const char *dir) {
     return st;
 }
 
+/* The "folder" kind: dir/train and dir/test when dir/train exists, else dir itself is the training
+ * split and there is no test split. */
+mbt_status mbt_folder_open(mbt_dataset **ds, const char *dir, mbt_split split) {
+    *ds = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/train", dir);
+    if (mbt_is_dir(path)) {
+        if (split == MBT_SPLIT_TEST) snprintf(path, sizeof path, "%s/test", dir);
+        if (!mbt_is_dir(path)) return MBT_FAIL(MBT_ERR_IO, "--data %s: has train/ but no test/ folder", dir);
+        return mbt_dataset_open_image_folder(ds, path);
+    }
+    if (split == MBT_SPLIT_TEST)
+        return MBT_FAIL(MBT_ERR_IO, "--data %s: an image folder without train/ and test/ subfolders has no test split",
+                        dir);
+    return mbt_dataset_open_image_folder(ds, dir);
+}
+
 /* ---- Tiny-ImageNet -------------------------------------------------------------------------------- */
 
 /* The sorted class ids of wnids.txt (one per line). */

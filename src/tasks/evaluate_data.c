@@ -19,24 +19,8 @@ void mbt_eval_data_close(mbt_eval_data *d) {
 mbt_status mbt_eval_data_set_image_size(mbt_eval_data *d, int image_size) {
     MBT_CHECK_ARG(d->kind != NULL, "evaluation data: not opened");
     MBT_CHECK_ARG(image_size >= 8, "evaluation data: image size %d", image_size);
-    const char *name;
-    if (!strcmp(d->kind, "cifar10") || !strcmp(d->kind, "cifar100")) {
-        name = "cifar";
-    } else if (!strcmp(d->kind, "stl10") || !strcmp(d->kind, "tiny_imagenet")) {
-        name = d->kind;
-    } else {
-        const mbt_dataset *any = d->full[MBT_EVAL_TRAIN] ? d->full[MBT_EVAL_TRAIN] : d->full[MBT_EVAL_TEST];
-        mbt_dataset_reader rd = {0};
-        mbt_image img = {0};
-        mbt_status st = mbt_dataset_count(any) > 0 ? mbt_dataset_image(any, 0, &rd, &img)
-                                                   : MBT_FAIL(MBT_ERR_FORMAT, "%s: no images", mbt_dataset_describe(any));
-        int big = img.width > 32 || img.height > 32;
-        mbt_image_free(&img);
-        mbt_dataset_reader_free(&rd);
-        MBT_TRY(st);
-        name = big ? "tiny_imagenet" : "cifar";
-    }
-    MBT_TRY(mbt_augment_recipe_get(name, image_size, &d->recipe));
+    const mbt_dataset *any = d->full[MBT_EVAL_TRAIN] ? d->full[MBT_EVAL_TRAIN] : d->full[MBT_EVAL_TEST];
+    MBT_TRY(mbt_dataset_kind_recipe(d->kind, any, image_size, &d->recipe));
     d->image_size = image_size;
     return MBT_OK;
 }
@@ -50,27 +34,18 @@ mbt_status mbt_eval_data_set_recipe(mbt_eval_data *d, const mbt_augment_recipe *
 }
 
 static mbt_status open_all(mbt_eval_data *d, const mbt_eval_data_config *c) {
-    static const char *const kinds[] = {"cifar10", "cifar100", "stl10",      "tiny_imagenet", "folder",
-                                        "mnist",   "fashionmnist", "dtd", "cub200",     "flowers102",
-                                        "gtsrb",   "aircraft"};
-    for (size_t i = 0; c->dataset && i < sizeof kinds / sizeof *kinds; i++)
-        if (!strcmp(c->dataset, kinds[i])) d->kind = kinds[i];
-    MBT_CHECK_ARG(d->kind != NULL,
-                  "--dataset %s: unknown (cifar10, cifar100, stl10, tiny_imagenet, folder, or a transfer set: mnist, "
-                  "fashionmnist, dtd, cub200, flowers102, gtsrb, aircraft)",
-                  c->dataset ? c->dataset : "(none)");
+    char names[256];
+    d->kind = mbt_dataset_kind_find(c->dataset, 0);
+    MBT_CHECK_ARG(d->kind != NULL, "--dataset %s: unknown (%s)", c->dataset ? c->dataset : "(none)",
+                  mbt_dataset_kind_names(names, sizeof names, 0, ", ", NULL));
     MBT_CHECK_ARG(c->data_dir && *c->data_dir, "--data: no folder given");
     MBT_CHECK_ARG(c->open_train || c->open_test, "evaluation data: no split asked for");
-    /* first N where the files mix the classes, N spread evenly where they are stored class by class */
-    int spread = strcmp(c->dataset, "cifar10") && strcmp(c->dataset, "cifar100") && strcmp(c->dataset, "stl10") &&
-                 strcmp(c->dataset, "mnist") && strcmp(c->dataset, "fashionmnist");
     const mbt_split splits[2] = {MBT_SPLIT_TRAIN, MBT_SPLIT_TEST};
     const int want[2] = {c->open_train, c->open_test}, limit[2] = {c->train_limit, c->test_limit};
     for (int p = 0; p < 2; p++) {
         if (!want[p]) continue;
         MBT_TRY(mbt_dataset_open(&d->full[p], c->dataset, c->data_dir, splits[p]));
-        if (spread) MBT_TRY(mbt_dataset_view_spread(&d->part[p], d->full[p], limit[p]));
-        else MBT_TRY(mbt_dataset_view(&d->part[p], d->full[p], limit[p]));
+        MBT_TRY(mbt_dataset_kind_subset(d->kind, d->full[p], limit[p], &d->part[p]));
         if (mbt_dataset_count(d->part[p]) < 1)
             return MBT_FAIL(MBT_ERR_FORMAT, "%s: no images", mbt_dataset_describe(d->full[p]));
         if (mbt_dataset_label(d->part[p], 0) < 0)

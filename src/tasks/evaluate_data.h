@@ -4,13 +4,11 @@
  * order with the last partial batch kept (the linear probe's training batches, as a PyTorch
  * DataLoader(shuffle=True) gives them).
  *
- * Choices (the same as the pretraining k-NN monitor's, tasks/pretrain_data.c): recipes cifar10 and
- * cifar100 -> "cifar", stl10 -> "stl10" (its 5000 labelled training images, not the unlabelled ones),
- * tiny_imagenet -> "tiny_imagenet" (test = val), folder -> "cifar" when the first training image is at
- * most 32 px on each side, else "tiny_imagenet"; the recipe's output size is the model's input size.
- * A limit of N images takes the first N (CIFAR, STL-10, MNIST, Fashion-MNIST: their files mix the
- * classes) or N spread evenly (the others: stored class by class). The transfer sets have no recipe
- * of their own: mbt_eval_data_set_recipe gives them the transfer transform. */
+ * The dataset kind's row (data/dataset_kind.h) decides, as for the pretraining k-NN monitor
+ * (tasks/pretrain_data.c): the recipe at the model's input size (folder: from the first training
+ * image), and whether a limit of N images takes the first N or N spread evenly. stl10 is evaluated on
+ * its 5000 labelled training images, not the unlabelled ones. The transfer sets have no recipe of their
+ * own: mbt_eval_data_set_recipe gives them the transfer transform. */
 #ifndef MBT_EVALUATE_DATA_H
 #define MBT_EVALUATE_DATA_H
 
@@ -19,6 +17,7 @@
 #include "core/status.h"
 #include "data/augment.h"
 #include "data/dataset.h"
+#include "data/dataset_kind.h"
 #include "data/loader.h"
 
 /* Philox stream tags of the evaluation tasks (mbt_rng_stream_id's first argument). */
@@ -29,8 +28,7 @@
 typedef enum { MBT_EVAL_TRAIN = 0, MBT_EVAL_TEST = 1 } mbt_eval_part;
 
 typedef struct {
-    const char *dataset;  /* cifar10, cifar100, stl10, tiny_imagenet, folder, or a transfer set (mnist,
-                           * fashionmnist, dtd, cub200, flowers102, gtsrb, aircraft: data/dataset.h) */
+    const char *dataset;  /* any kind of data/dataset_kind.h (mixbt's name) */
     const char *data_dir;
     int image_size;       /* the model's input side (32 or 64 for the small-data models); 0: set later */
     int train_limit;      /* images of the training split (0: all) */
@@ -42,7 +40,7 @@ typedef struct {
     mbt_augment_recipe recipe;      /* valid once the image size is set */
     mbt_dataset *full[2], *part[2]; /* indexed by mbt_eval_part; NULL when not opened */
     int num_classes;
-    const char *kind;               /* the dataset name (static storage) */
+    const mbt_dataset_kind *kind;   /* the dataset's row of the kinds' table */
     int image_size;                 /* 0: not set yet */
 } mbt_eval_data;
 

@@ -10,9 +10,9 @@
 
 typedef struct {
     /* data */
-    const char *dataset;      /* cifar10, cifar100, stl10, tiny_imagenet, folder */
+    const char *dataset;      /* a dataset kind's name (data/dataset_kind.h; the CLI offers MBT_KIND_PRETRAIN) */
     const char *data_dir;
-    int subset;               /* use the first N training images (0: all) */
+    int subset;               /* use N training images by the kind's subset rule (0: all) */
     int image_size;           /* 0: the dataset's */
     /* model */
     const char *arch;         /* resnet18, resnet50 */

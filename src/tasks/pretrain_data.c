@@ -1,15 +1,12 @@
 /* The data side of pretraining over the data layer (see pretrain_data.h). Choices:
- *   recipes: cifar10/cifar100 -> "cifar" (32 px); stl10 -> "stl10" (64 px; pretraining on train +
- *     unlabeled, k-NN bank = train, test = test); tiny_imagenet -> "tiny_imagenet" (64 px; test = val);
- *     folder -> "cifar" at 32 px when the first training image is at most 32 px on each side, else
- *     "tiny_imagenet" at 64 px (evaluation: shorter side resized to the size, centre crop);
- *   --subset / --knn-subset / --knn-test-subset: the first N images for CIFAR and STL-10, whose files
- *     mix the classes; N images spread evenly over the split for tiny_imagenet and folder, which are
- *     stored class by class (the first N would hold only the first classes);
+ *   the dataset kind's row (data/dataset_kind.h) gives the recipe and its image size (folder: from the
+ *     first training image), the subset rule of --subset / --knn-subset / --knn-test-subset (the first
+ *     N, or N spread evenly over a split stored class by class), and whether it has an unlabelled split
+ *     (stl10: pretraining on train + unlabeled, k-NN bank = train, test = test);
  *   the k-NN bank is taken from the whole training split, not from the --subset;
  *   loader: "host" is the threaded loader (host batches); "device" keeps the training set on the
  *     training device and augments it there (data/resident_loader.h: the same batches); "auto" (or
- *     NULL) is "device" on a GPU for the datasets of one image size (not folder) when the set takes at
+ *     NULL) is "device" on a GPU for the kinds of one image size (not folder) when the set takes at
  *     most a quarter of the GPU's free memory, else "host". */
 #include "tasks/pretrain_data.h"
 
@@ -18,11 +15,13 @@
 
 #include "data/augment.h"
 #include "data/dataset.h"
+#include "data/dataset_kind.h"
 #include "core/device.h"
 #include "data/loader.h"
 #include "data/resident_loader.h"
 
 struct mbt_pretrain_data {
+    const mbt_dataset_kind *kind;
     mbt_augment_recipe recipe;
     mbt_dataset *train_full, *train, *bank_full, *bank, *test_full, *test;
     mbt_loader *pair, *eval[2];
@@ -46,31 +45,6 @@ void mbt_pretrain_data_close(mbt_pretrain_data *d) {
     free(d);
 }
 
-/* The first n images (spread: n images evenly spaced) of base; n <= 0: all. */
-static mbt_status limit(mbt_dataset **out, const mbt_dataset *base, int n, int spread) {
-    return spread ? mbt_dataset_view_spread(out, base, n) : mbt_dataset_view(out, base, n);
-}
-
-static mbt_status choose_recipe(mbt_pretrain_data *d, const mbt_pretrain_config *cfg) {
-    const char *name;
-    if (!strcmp(cfg->dataset, "cifar10") || !strcmp(cfg->dataset, "cifar100")) {
-        name = "cifar";
-    } else if (!strcmp(cfg->dataset, "stl10") || !strcmp(cfg->dataset, "tiny_imagenet")) {
-        name = cfg->dataset;
-    } else {
-        /* folder: the first image decides */
-        mbt_dataset_reader rd = {0};
-        mbt_image img = {0};
-        mbt_status st = mbt_dataset_image(d->train_full, 0, &rd, &img);
-        int big = img.width > 32 || img.height > 32;
-        mbt_image_free(&img);
-        mbt_dataset_reader_free(&rd);
-        MBT_TRY(st);
-        name = big ? "tiny_imagenet" : "cifar";
-    }
-    return mbt_augment_recipe_get(name, cfg->image_size, &d->recipe);
-}
-
 /* Whether the training set goes on the device (see the loader choice above). */
 static mbt_status use_device_data(const mbt_pretrain_data *d, const mbt_pretrain_config *cfg, mbt_device device,
                                   int *yes) {
@@ -81,7 +55,7 @@ static mbt_status use_device_data(const mbt_pretrain_data *d, const mbt_pretrain
         return MBT_OK;
     }
     MBT_CHECK_ARG(!strcmp(mode, "host") || !strcmp(mode, "auto"), "--loader %s: expected auto, host or device", mode);
-    if (!strcmp(mode, "host") || device == MBT_DEVICE_CPU || !strcmp(cfg->dataset, "folder") ||
+    if (!strcmp(mode, "host") || device == MBT_DEVICE_CPU || d->kind->mixed_sizes ||
         mbt_augment_recipe_blurs(&d->recipe))
         return MBT_OK;
     mbt_dataset_reader rd = {0};
@@ -100,13 +74,14 @@ static mbt_status use_device_data(const mbt_pretrain_data *d, const mbt_pretrain
 static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg, int batch, mbt_device device) {
     const char *kind = cfg->dataset;
     MBT_CHECK_ARG(kind != NULL, "pretrain: no dataset");
-    int stl = !strcmp(kind, "stl10");
-    int spread = !strcmp(kind, "tiny_imagenet") || !strcmp(kind, "folder");
     MBT_CHECK_ARG(batch >= 1, "pretrain: batch size %d", batch);
-    MBT_TRY(mbt_dataset_open(&d->train_full, kind, cfg->data_dir, stl ? MBT_SPLIT_TRAIN_UNLABELED : MBT_SPLIT_TRAIN));
+    MBT_TRY(mbt_dataset_kind_get(kind, &d->kind));
+    int unlabeled = d->kind->unlabeled;
+    mbt_split train_split = unlabeled ? MBT_SPLIT_TRAIN_UNLABELED : MBT_SPLIT_TRAIN;
+    MBT_TRY(mbt_dataset_open(&d->train_full, kind, cfg->data_dir, train_split));
     d->num_classes = mbt_dataset_num_classes(d->train_full);
-    MBT_TRY(limit(&d->train, d->train_full, cfg->subset, spread));
-    MBT_TRY(choose_recipe(d, cfg));
+    MBT_TRY(mbt_dataset_kind_subset(d->kind, d->train_full, cfg->subset, &d->train));
+    MBT_TRY(mbt_dataset_kind_recipe(d->kind, d->train_full, cfg->image_size, &d->recipe));
     int workers = cfg->workers > 0 ? cfg->workers : 1;
     mbt_loader_config lc = {d->train, d->recipe, MBT_LOADER_PAIR, batch, workers, cfg->seed, 0};
     int on_device;
@@ -114,10 +89,10 @@ static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg,
     if (on_device) MBT_TRY(mbt_resident_loader_create(&d->resident, &lc, device));
     else MBT_TRY(mbt_loader_create(&d->pair, &lc));
     if (cfg->knn_every <= 0) return MBT_OK;
-    if (stl) MBT_TRY(mbt_dataset_open(&d->bank_full, kind, cfg->data_dir, MBT_SPLIT_TRAIN));
-    MBT_TRY(limit(&d->bank, stl ? d->bank_full : d->train_full, cfg->knn_subset, spread));
+    if (unlabeled) MBT_TRY(mbt_dataset_open(&d->bank_full, kind, cfg->data_dir, MBT_SPLIT_TRAIN));
+    MBT_TRY(mbt_dataset_kind_subset(d->kind, unlabeled ? d->bank_full : d->train_full, cfg->knn_subset, &d->bank));
     MBT_TRY(mbt_dataset_open(&d->test_full, kind, cfg->data_dir, MBT_SPLIT_TEST));
-    MBT_TRY(limit(&d->test, d->test_full, cfg->knn_test_subset, spread));
+    MBT_TRY(mbt_dataset_kind_subset(d->kind, d->test_full, cfg->knn_test_subset, &d->test));
     mbt_loader_config ec = {d->bank, d->recipe, MBT_LOADER_EVAL, batch, workers, cfg->seed, 0};
     MBT_TRY(mbt_loader_create(&d->eval[MBT_EVAL_BANK], &ec));
     ec.dataset = d->test;

@@ -1,4 +1,5 @@
-/* The transfer evaluation protocol as a configuration of the probe engine, and the targets' table. */
+/* The transfer evaluation protocol as a configuration of the probe engine; its targets are the dataset
+ * kinds marked for transfer (data/dataset_kind.c). */
 #include "tasks/transfer.h"
 
 #include <cjson/cJSON.h>
@@ -6,57 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* data_statistics.py's get_data_mean_and_stdev and get_data_nclass (FGVC-Aircraft: the reference's
- * table says 102 classes, a slip for the 100 variants of the data; the classifier here has as many
- * outputs as the data have classes). "folder" has no statistics of its own: 0.5 (maps [0, 1] to
- * [-1, 1]); pick another set with --norm or --mean / --std. */
-static const mbt_transfer_target TARGETS[] = {
-    {"mnist", NULL, "MNIST", "mnist", {0.170f, 0.170f, 0.170f}, {0.320f, 0.320f, 0.320f}, 10},
-    {"fashionmnist", NULL, "Fashion-MNIST", "fashionmnist", {0.348f, 0.348f, 0.348f}, {0.347f, 0.347f, 0.347f}, 10},
-    {"dtd", NULL, "DTD", "dtd", {0.533f, 0.474f, 0.426f}, {0.261f, 0.250f, 0.259f}, 47},
-    {"cub200", "cu_birds", "CUB-200-2011", "cub200", {0.483f, 0.491f, 0.424f}, {0.228f, 0.224f, 0.259f}, 200},
-    {"flowers102", "vgg_flower", "Flowers-102", "flowers102", {0.518f, 0.410f, 0.329f}, {0.296f, 0.249f, 0.285f}, 102},
-    {"gtsrb", "traffic_sign", "GTSRB", "gtsrb", {0.335f, 0.291f, 0.295f}, {0.267f, 0.249f, 0.251f}, 43},
-    {"aircraft", NULL, "FGVC-Aircraft", "aircraft", {0.486f, 0.507f, 0.525f}, {0.266f, 0.260f, 0.276f}, 100},
-    {"folder", NULL, "image folder", "folder", {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, 0},
-};
-
-#define N_TARGETS ((int)(sizeof TARGETS / sizeof *TARGETS))
-
-const mbt_transfer_target *mbt_transfer_target_find(const char *name) {
-    for (int i = 0; name && i < N_TARGETS; i++)
-        if (!strcmp(name, TARGETS[i].name) || (TARGETS[i].alias && !strcmp(name, TARGETS[i].alias))) return &TARGETS[i];
-    return NULL;
+const mbt_dataset_kind *mbt_transfer_target_find(const char *name) {
+    const mbt_dataset_kind *k = mbt_dataset_kind_find(name, 1);
+    return k && (k->uses & MBT_KIND_TRANSFER) ? k : NULL;
 }
 
-const mbt_transfer_target *mbt_transfer_targets(int *n) {
-    *n = N_TARGETS;
-    return TARGETS;
-}
+/* ImageNet has no reader here, so its constants are not a kind's; the name is only good for --norm. */
+static const float IMAGENET_MEAN[3] = {0.485f, 0.456f, 0.406f}, IMAGENET_STD[3] = {0.229f, 0.224f, 0.225f};
 
 int mbt_transfer_norm_find(const char *name, float mean[3], float std[3]) {
-    static const struct {
-        const char *name;
-        float mean[3], std[3];
-    } OTHERS[] = {
-        {"cifar10", {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}},
-        {"cifar100", {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}},
-        {"stl10", {0.491f, 0.482f, 0.447f}, {0.247f, 0.244f, 0.262f}},
-        {"imagenet", {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}},
-    };
-    const mbt_transfer_target *t = mbt_transfer_target_find(name);
-    if (t) {
-        memcpy(mean, t->mean, 3 * sizeof(float));
-        memcpy(std, t->std, 3 * sizeof(float));
-        return 1;
+    const mbt_dataset_kind *k = mbt_dataset_kind_find(name, 1);
+    int imagenet = name && !strcmp(name, "imagenet");
+    if (!imagenet && !(k && k->std[0] > 0)) return 0;
+    memcpy(mean, imagenet ? IMAGENET_MEAN : k->mean, 3 * sizeof(float));
+    memcpy(std, imagenet ? IMAGENET_STD : k->std, 3 * sizeof(float));
+    return 1;
+}
+
+const char *mbt_transfer_norm_names(char *buf, size_t cap) {
+    snprintf(buf, cap, "a target's name");
+    for (int i = 0; i < mbt_dataset_kind_count(); i++) {
+        const mbt_dataset_kind *k = mbt_dataset_kind_at(i);
+        size_t len = strlen(buf);
+        if (k->std[0] > 0 && !(k->uses & MBT_KIND_TRANSFER)) snprintf(buf + len, cap - len, ", %s", k->name);
     }
-    for (size_t i = 0; name && i < sizeof OTHERS / sizeof *OTHERS; i++)
-        if (!strcmp(name, OTHERS[i].name)) {
-            memcpy(mean, OTHERS[i].mean, 3 * sizeof(float));
-            memcpy(std, OTHERS[i].std, 3 * sizeof(float));
-            return 1;
-        }
-    return 0;
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, " or imagenet");
+    return buf;
 }
 
 void mbt_transfer_defaults(mbt_transfer_config *c) {
@@ -103,17 +80,16 @@ static void describe(const void *ctx, cJSON *j) {
 mbt_status mbt_transfer_run(const mbt_transfer_config *c, const mbt_eval_progress *progress,
                             mbt_probe_epoch_fn on_epoch, void *ctx, FILE *log, mbt_transfer_result *res) {
     memset(res, 0, sizeof *res);
-    const mbt_transfer_target *t = mbt_transfer_target_find(c->target);
+    const mbt_dataset_kind *t = mbt_transfer_target_find(c->target);
+    char names[256];
     if (!t)
-        return MBT_FAIL(MBT_ERR_ARG,
-                        "--target %s: unknown (mnist, fashionmnist, dtd, cub200 or cu_birds, flowers102 or vgg_flower, "
-                        "gtsrb or traffic_sign, aircraft, folder)",
-                        c->target ? c->target : "(none)");
+        return MBT_FAIL(MBT_ERR_ARG, "--target %s: unknown (%s)", c->target ? c->target : "(none)",
+                        mbt_dataset_kind_names(names, sizeof names, MBT_KIND_TRANSFER, ", ", " or "));
     res->target = t;
     memcpy(res->mean, t->mean, sizeof res->mean);
     memcpy(res->std, t->std, sizeof res->std);
     if (c->norm && !mbt_transfer_norm_find(c->norm, res->mean, res->std))
-        return MBT_FAIL(MBT_ERR_ARG, "--norm %s: unknown (a target's name, cifar10, cifar100, stl10 or imagenet)", c->norm);
+        return MBT_FAIL(MBT_ERR_ARG, "--norm %s: unknown (%s)", c->norm, mbt_transfer_norm_names(names, sizeof names));
     if (c->has_mean_std) {
         memcpy(res->mean, c->mean, sizeof res->mean);
         memcpy(res->std, c->std, sizeof res->std);
@@ -131,7 +107,7 @@ mbt_status mbt_transfer_run(const mbt_transfer_config *c, const mbt_eval_progres
     s.command = "transfer";
     s.checkpoint = c->checkpoint;
     s.arch = c->arch;
-    s.dataset = t->dataset;
+    s.dataset = t->name;
     s.data_dir = c->data_dir;
     s.augment = 0;
     s.out_dir = c->out_dir;

@@ -6,9 +6,9 @@
  * test top-1 reported. The backbone runs in training mode on the training batches by default (SPEC
  * quirk 4), or with frozen statistics. It is one configuration of the probe engine (linear_probe.h).
  *
- * Targets (names as the reference's --transfer_dataset, with mixbt's names beside them): the data
- * layer's readers (data/dataset.h) with the reference's splits; the normalisation constants are the
- * reference's data_statistics.py. */
+ * Targets: the dataset kinds marked MBT_KIND_TRANSFER (data/dataset_kind.c: mixbt's names and the
+ * reference's --transfer_dataset names, the readers with the reference's splits, the normalisation
+ * constants of the reference's data_statistics.py). */
 #ifndef MBT_TRANSFER_H
 #define MBT_TRANSFER_H
 
@@ -16,24 +16,18 @@
 #include <stdio.h>
 
 #include "core/status.h"
+#include "data/dataset_kind.h"
 #include "tasks/linear_probe.h"
 
-typedef struct {
-    const char *name;    /* mixbt's name: mnist, fashionmnist, dtd, cub200, flowers102, gtsrb, aircraft, folder */
-    const char *alias;   /* the reference's name (cu_birds, vgg_flower, traffic_sign, ...) or NULL */
-    const char *title;   /* "Flowers-102" */
-    const char *dataset; /* the data layer's kind (mbt_dataset_open) */
-    float mean[3], std[3];
-    int classes;         /* the official class count (0: from the data) */
-} mbt_transfer_target;
-
-/* The target called name (mixbt's or the reference's name), or NULL. */
-const mbt_transfer_target *mbt_transfer_target_find(const char *name);
-/* All targets, *n of them (for help texts and documentation). */
-const mbt_transfer_target *mbt_transfer_targets(int *n);
-/* Normalisation constants by name: any target, or "cifar10" / "cifar100" (0.5, 0.5, 0.5; what the
- * reference's table evidently meant for them, SPEC quirk 6), "stl10", "imagenet". 0 if unknown. */
+/* The target called name (mixbt's or the reference's name): a kind with MBT_KIND_TRANSFER, whose mean
+ * and std are the target's constants; NULL if there is none. */
+const mbt_dataset_kind *mbt_transfer_target_find(const char *name);
+/* Normalisation constants by name: any kind that has them (every target; "cifar10" / "cifar100"
+ * (0.5, 0.5, 0.5; what the reference's table evidently meant for them, SPEC quirk 6), "stl10"), or
+ * "imagenet". 0 if unknown. */
 int mbt_transfer_norm_find(const char *name, float mean[3], float std[3]);
+/* The names mbt_transfer_norm_find knows, for messages ("a target's name, cifar10, ... or imagenet"). */
+const char *mbt_transfer_norm_names(char *buf, size_t cap);
 
 typedef struct {
     const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
@@ -64,7 +58,7 @@ void mbt_transfer_defaults(mbt_transfer_config *c);
 
 typedef struct {
     mbt_probe_result probe;
-    const mbt_transfer_target *target;
+    const mbt_dataset_kind *target;
     float mean[3], std[3]; /* the constants used */
 } mbt_transfer_result;
 

@@ -87,7 +87,9 @@ void mbt_staging_free(mbt_device device, void *ptr) {
 #endif
 }
 
-mbt_status mbt_copy_to_device_async(mbt_device device, void *dst, const void *src, size_t bytes) {
+/* One asynchronous copy on the device's queue, host to device (to_device) or back; on the CPU a memcpy. */
+static mbt_status copy_async(mbt_device device, void *dst, const void *src, size_t bytes, int to_device) {
+    const char *what = to_device ? "copy to the device" : "copy to the host";
     if (device == MBT_DEVICE_CPU) {
         if (bytes && dst != src) memcpy(dst, src, bytes);
         return MBT_OK;
@@ -96,25 +98,18 @@ mbt_status mbt_copy_to_device_async(mbt_device device, void *dst, const void *sr
     if (device == MBT_DEVICE_CUDA) {
         mbt_cuda_context *ctx;
         MBT_TRY(mbt_cuda_context_get(&ctx));
-        MBT_CUDA("copy to the device", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx->stream));
+        MBT_CUDA(what, cudaMemcpyAsync(dst, src, bytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
+                                       ctx->stream));
         return MBT_OK;
     }
 #endif
-    return unavailable("copy to the device", device);
+    return unavailable(what, device);
+}
+
+mbt_status mbt_copy_to_device_async(mbt_device device, void *dst, const void *src, size_t bytes) {
+    return copy_async(device, dst, src, bytes, 1);
 }
 
 mbt_status mbt_copy_to_host_async(mbt_device device, void *dst, const void *src, size_t bytes) {
-    if (device == MBT_DEVICE_CPU) {
-        if (bytes && dst != src) memcpy(dst, src, bytes);
-        return MBT_OK;
-    }
-#ifdef MIXBT_HAVE_CUDA
-    if (device == MBT_DEVICE_CUDA) {
-        mbt_cuda_context *ctx;
-        MBT_TRY(mbt_cuda_context_get(&ctx));
-        MBT_CUDA("copy to the host", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream));
-        return MBT_OK;
-    }
-#endif
-    return unavailable("copy to the host", device);
+    return copy_async(device, dst, src, bytes, 0);
 }

@@ -40,7 +40,8 @@ typedef enum {
 
 typedef enum {
     MBT_NAMES_SMALL = 0,   /* the reference's small-data Model: f.<i>.*, g.<i>.* */
-    MBT_NAMES_IMAGENET = 1 /* the ImageNet Barlow Twins model: backbone.<torchvision name>, projector.<i>.* */
+    MBT_NAMES_IMAGENET = 1, /* the ImageNet Barlow Twins model: backbone.<torchvision name>, projector.<i>.* */
+    MBT_NAMES_PREFIXED = 2  /* a backbone alone: <name_prefix><torchvision name> (ssl-sota: "model.module.") */
 } mbt_naming;
 
 typedef struct {
@@ -54,6 +55,8 @@ typedef struct {
     int proj_out_bias;                        /* the last projector Linear has a bias (small-data model) */
     int normalize_output;                     /* forward returns normalize(g(h)) (small-data model) */
     int zero_init_residual;                   /* last BN gamma of each block = 0 at init */
+    int backbone_only;                        /* no projector: feature_dim = 0, out = the backbone features */
+    char name_prefix[32];                     /* MBT_NAMES_PREFIXED: prefix of every state_dict name */
 } mbt_model_config;
 
 /* The reference small-data model: ResNet with the stem for image_size (32: CIFAR, else 64-px stem),
@@ -63,6 +66,12 @@ mbt_model_config mbt_model_config_small(mbt_arch arch, int image_size, int featu
  * sizes (e.g. "8192-8192-8192": Linear without bias + BN + ReLU between layers), unnormalised output,
  * zero_init_residual. MBT_ERR_ARG on a bad projector text. */
 mbt_status mbt_model_config_imagenet(mbt_arch arch, const char *projector, mbt_model_config *cfg);
+/* The baselines' encoder (ssl-sota model.py): a torchvision ResNet trunk without fc, conv1 3x3/1/1 for
+ * every size but 224 (ImageNet's 7x7 stem), max pooling removed for 32 px only; no projector (the heads are
+ * models/mlp_head.h); state_dict names prefix + torchvision's ("model.module.", "model_t.module."). A
+ * training forward's *out is then its *feature (unnormalised) and backward takes dout = NULL and
+ * dfeature. MBT_ERR_ARG for an image size other than 32, 64, 96 or 224 or a prefix too long. */
+mbt_status mbt_model_config_sslsota(mbt_arch arch, int image_size, const char *name_prefix, mbt_model_config *cfg);
 /* Parses "8192-8192-8192" into hidden layers + output size; returns MBT_ERR_ARG on bad text. */
 mbt_status mbt_model_config_set_projector(mbt_model_config *cfg, const char *spec);
 const char *mbt_arch_name(mbt_arch arch);

@@ -101,6 +101,17 @@ void mbt_pretrain_config_defaults(mbt_pretrain_config *c) {
     }
 }
 
+/* Adds a double written with the fewest digits that read back to exactly the same value (cJSON's own
+ * printing accepts a last-bit difference, so a resumed run could compute with another value). */
+static void add_exact_number(cJSON *j, const char *key, double v) {
+    char text[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v);
+        if (strtod(text, NULL) == v) break;
+    }
+    cJSON_AddRawToObject(j, key, text);
+}
+
 char *mbt_pretrain_config_to_json(const mbt_pretrain_config *c) {
     cJSON *j = cJSON_CreateObject();
     for (size_t i = 0; i < sizeof FIELDS / sizeof *FIELDS; i++) {
@@ -122,7 +133,7 @@ char *mbt_pretrain_config_to_json(const mbt_pretrain_config *c) {
             snprintf(seed, sizeof seed, "%llu", (unsigned long long)*(const uint64_t *)p);
             cJSON_AddStringToObject(j, f->key, seed);
             break;
-        case MBT_FIELD_DOUBLE: cJSON_AddNumberToObject(j, f->key, *(const double *)p); break;
+        case MBT_FIELD_DOUBLE: add_exact_number(j, f->key, *(const double *)p); break;
         }
     }
     char *text = cJSON_Print(j);

@@ -16,6 +16,11 @@ for f in config.json metrics.csv last.safetensors; do  # best.safetensors needs 
   [ -s "$tmp/a/$f" ] && ok || bad "run a: no $f"
 done
 [ "$(wc -l < "$tmp/a/metrics.csv")" -eq 3 ] && ok || bad "run a: metrics.csv should have a header and 2 epochs"
+# the checkpoint's cost table is that of the model its flags describe (ResNet-18, 32 px, projector 512-32)
+"$mixbt" inspect "$tmp/a/last.safetensors" | sed -n '/^model:/,/^  total/p' > "$tmp/cost_ckpt"
+"$mixbt" inspect --model --arch resnet18 --image-size 32 --projector 512-32 | sed -n '/^model:/,/^  total/p' > "$tmp/cost_flags"
+[ "$(wc -l < "$tmp/cost_ckpt")" -eq 5 ] && cmp -s "$tmp/cost_ckpt" "$tmp/cost_flags" && ok ||
+  bad "inspect: the checkpoint's cost table differs from --model's: $(diff "$tmp/cost_ckpt" "$tmp/cost_flags" | head -3)"
 
 # the same run stopped after 3 steps (mid-epoch 1 of 4 steps), then resumed
 # (--out in folders that do not exist yet: they are made)

@@ -1,4 +1,4 @@
-/* `mixbt convert IN OUT` and `mixbt inspect FILE`: checkpoints between PyTorch .pth and safetensors. */
+/* `mixbt convert IN OUT`: checkpoints between PyTorch .pth and safetensors. */
 #include <stdio.h>
 
 #include "cli/commands.h"
@@ -26,30 +26,6 @@ int cmd_convert(int argc, char **argv) {
     }
     if (mbt_ckpt_convert(pos[0], pos[1], key) != MBT_OK) {
         fprintf(stderr, "mixbt convert: %s\n", mbt_error_message());
-        return 1;
-    }
-    return 0;
-}
-
-int cmd_inspect(int argc, char **argv) {
-    const char *key = NULL, *pos[1];
-    int npos = 0;
-    flag flags[] = {
-        {"key", FLAG_STRING, &key, NULL, "PATH", "the state dict inside a training checkpoint (default: detected)", 0, 0, -1},
-    };
-    int rc = flags_parse("inspect", flags, 1, argc, argv, 2, pos, 1, &npos);
-    if (rc == 1) {
-        flags_print_help("inspect", "FILE [--key PATH]",
-                         "Lists a checkpoint's tensors (name, dtype, shape, size) and metadata.", flags, 1);
-        return 0;
-    }
-    if (rc) return rc;
-    if (npos != 1) {
-        fprintf(stderr, "mixbt inspect: expected one FILE (see mixbt inspect --help)\n");
-        return 2;
-    }
-    if (mbt_ckpt_inspect(pos[0], key, stdout) != MBT_OK) {
-        fprintf(stderr, "mixbt inspect: %s\n", mbt_error_message());
         return 1;
     }
     return 0;

@@ -427,6 +427,32 @@ mbt_status mbt_model_create_precision(mbt_model **out, const mbt_model_config *c
     return MBT_OK;
 }
 
+mbt_status mbt_model_shapes_create(const mbt_model_config *cfg, mbt_model **out) {
+    *out = NULL;
+    if (cfg->image_size < 16 || cfg->image_size > 1024)
+        return MBT_FAIL(MBT_ERR_ARG, "model: image size %d out of range 16..1024", cfg->image_size);
+    mbt_model *m = calloc(1, sizeof *m);
+    if (!m) return MBT_FAIL(MBT_ERR_NOMEM, "model: out of memory");
+    m->cfg = *cfg;
+    m->device = MBT_DEVICE_CPU;
+    m->batch = 1;
+    m->slots = 1;
+    const int *counts = cfg->arch == MBT_ARCH_RESNET50 ? BLOCKS_R50 : BLOCKS_R18;
+    m->n_blocks = counts[0] + counts[1] + counts[2] + counts[3];
+    m->blocks = calloc((size_t)m->n_blocks, sizeof *m->blocks);
+    if (!m->blocks) {
+        free(m);
+        return MBT_FAIL(MBT_ERR_NOMEM, "model: out of memory");
+    }
+    mbt_plan_init(&m->params, m->device);
+    mbt_plan_init(&m->grads, m->device);
+    mbt_plan_init(&m->buffers, m->device);
+    mbt_plan_init(&m->acts, m->device);
+    plan_model(m); /* shapes and sizes only: nothing is committed or created */
+    *out = m;
+    return MBT_OK;
+}
+
 static void destroy_unit(mbt_unit *u) {
     mbt_conv2d_destroy(u->conv);
     mbt_batchnorm_destroy(u->bn);

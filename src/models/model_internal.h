@@ -83,6 +83,10 @@ struct mbt_model {
     mbt_status entry_error;
 };
 
+/* A model of batch 1 for evaluation with every layer's shape planned and nothing allocated or created:
+ * for counting parameters and operations (models/model_cost.h). Free with mbt_model_destroy. */
+mbt_status mbt_model_shapes_create(const mbt_model_config *cfg, mbt_model **out);
+
 /* The host-side address of a pointer into the params, buffers or grads plan: the same offset in its
  * host copy on CUDA, p itself on the CPU (and for NULL). */
 float *mbt_model_host_ptr(const mbt_model *m, float *p);

@@ -62,7 +62,7 @@ static __global__ void fixup_kernel(size_t total, int d, float *l, float *w, int
 extern "C" mbt_status mbt_cholesky_inverse_cuda(int groups, int d, const float *a, float *l, float *w, int32_t *info,
                                                 void *workspace) {
     mbt_cuda_context *ctx;
-    cusolverDnHandle_t solver;
+    cusolverDnHandle_t solver = NULL;
     MBT_TRY(mbt_cuda_context_get(&ctx));
     MBT_TRY(solver_handle(&solver));
     const size_t dd = (size_t)d * d, total = (size_t)groups * dd;

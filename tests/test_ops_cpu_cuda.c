@@ -8,7 +8,8 @@
  *     activations go through the backend's layout (mbt_layout_from_nchw), and a shape whose channels
  *     the layout cannot hold (the CPU's channel block) runs on the backends that can;
  *   dense ops: linear, L2 normalisation, ReLU, sgemm (every transpose, beta 0 and 1), ssyrk (full
- *     matrix), the dot product in double, axpby, batch standardisation (forward with the bad-column
+ *     matrix), the dot product in double, axpby, the pair loss's accumulated dot and squared distance
+ *     and out += alpha (x - y), batch standardisation (forward with the bad-column
  *     report, backward), the input mix, the mixed residual, the scatter through a perm with repeated
  *     entries, the cross-correlation parts.
  * Inputs are random, rounded to float before the reference runs; outputs that must be overwritten start
@@ -451,6 +452,27 @@ static void case_dot_axpby(void) {
     free(x), free(y), free(out);
 }
 
+/* The pair loss's reductions, accumulated onto a value already there, and out += alpha (x - y). */
+static void case_pair_parts(void) {
+    const size_t n = 4999;
+    double *x = rand_d(n, 1), *y = rand_d(n, 2), *out = rand_d(n, 1), dot = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) {
+        dot += x[i] * y[i];
+        sq += (x[i] - y[i]) * (x[i] - y[i]);
+    }
+    float *xd = dev_from(x, n), *yd = dev_from(y, n), *od = dev_from(out, n);
+    double *acc = dev_bytes(2 * sizeof(double)), *scratch = dev_bytes(MBT_DOT_SCRATCH * sizeof(double));
+    const double start[2] = {0.5, -3.0};
+    CHECK_OK(mbt_device_from_host(be.device, acc, start, sizeof start));
+    if (CHECK_OK(mbt_dot_accumulate(be.device, n, xd, yd, scratch, -0.25, 2.0, acc)))
+        expect_sum("dot accumulated", acc, 0.5 + 2.0 - 0.25 * dot);
+    if (CHECK_OK(mbt_sqdist_accumulate(be.device, n, xd, yd, scratch, 0.125, acc + 1)))
+        expect_sum("squared distance accumulated", acc + 1, -3.0 + 0.125 * sq);
+    for (size_t i = 0; i < n; i++) out[i] += 0.375 * (x[i] - y[i]);
+    if (CHECK_OK(mbt_axpy_diff(be.device, n, 0.375f, xd, yd, od))) expect_close("axpy of a difference", od, out, n);
+    free(x), free(y), free(out);
+}
+
 static void case_standardize(void) {
     const int B = 24, d = 150; /* two column blocks, the second one partial */
     const size_t n = (size_t)B * d;
@@ -577,6 +599,7 @@ static const struct {
     {"sgemm", case_sgemm},
     {"ssyrk", case_ssyrk},
     {"dot, axpby", case_dot_axpby},
+    {"pair loss parts", case_pair_parts},
     {"standardize", case_standardize},
     {"mix", case_mix},
     {"xcorr", case_xcorr},

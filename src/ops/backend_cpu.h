@@ -65,6 +65,7 @@ mbt_status mbt_axpy_cpu(size_t n, float alpha, const float *x, float *y);
 mbt_status mbt_zero_cpu(size_t n, float *x);
 mbt_status mbt_copy_cpu(size_t n, const float *x, float *y);
 mbt_status mbt_axpby_cpu(size_t n, float a, const float *x, float b, const float *y, float *out);
+mbt_status mbt_axpy_diff_cpu(size_t n, float alpha, const float *x, const float *y, float *out);
 
 /* matrix products (ops/blas.h) */
 mbt_status mbt_sgemm_cpu(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
@@ -78,6 +79,8 @@ mbt_status mbt_cholesky_inverse_backward_cpu(int groups, int d, const float *l, 
 
 /* reductions (ops/reduce.h) */
 mbt_status mbt_dot_cpu(size_t n, const float *x, const float *y, double *out);
+mbt_status mbt_dot_accumulate_cpu(size_t n, const float *x, const float *y, double scale, double shift, double *acc);
+mbt_status mbt_sqdist_accumulate_cpu(size_t n, const float *x, const float *y, double scale, double *acc);
 
 /* batch standardisation (ops/standardize.h) */
 mbt_status mbt_standardize_forward_cpu(int B, int d, const float *z, float *zn, float *inv_std, unsigned *bad_column);

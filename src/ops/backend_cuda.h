@@ -76,6 +76,7 @@ mbt_status mbt_relu_backward_bf16_cuda(size_t n, const void *y, const void *dy, 
 mbt_status mbt_add_relu_forward_bf16_cuda(size_t n, const void *a, const void *b, void *y);
 mbt_status mbt_add_bf16_cuda(size_t n, const void *a, const void *b, void *y);
 mbt_status mbt_axpby_cuda(size_t n, float a, const float *x, float b, const float *y, float *out);
+mbt_status mbt_axpy_diff_cuda(size_t n, float alpha, const float *x, const float *y, float *out);
 
 /* matrix products (ops/blas.h) */
 mbt_status mbt_sgemm_cuda(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
@@ -90,6 +91,10 @@ mbt_status mbt_cholesky_inverse_backward_cuda(int groups, int d, const float *l,
 
 /* reductions (ops/reduce.h) */
 mbt_status mbt_dot_cuda(size_t n, const float *x, const float *y, double *scratch, double *out);
+mbt_status mbt_dot_accumulate_cuda(size_t n, const float *x, const float *y, double *scratch, double scale,
+                                   double shift, double *acc);
+mbt_status mbt_sqdist_accumulate_cuda(size_t n, const float *x, const float *y, double *scratch, double scale,
+                                      double *acc);
 
 /* batch standardisation (ops/standardize.h) */
 mbt_status mbt_standardize_forward_cuda(int B, int d, const float *z, float *zn, float *inv_std, unsigned *bad_column);

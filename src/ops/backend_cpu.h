@@ -65,14 +65,22 @@ mbt_status mbt_axpy_cpu(size_t n, float alpha, const float *x, float *y);
 mbt_status mbt_zero_cpu(size_t n, float *x);
 mbt_status mbt_copy_cpu(size_t n, const float *x, float *y);
 mbt_status mbt_axpby_cpu(size_t n, float a, const float *x, float b, const float *y, float *out);
+mbt_status mbt_axpy_diff_cpu(size_t n, float alpha, const float *x, const float *y, float *out);
 
 /* matrix products (ops/blas.h) */
 mbt_status mbt_sgemm_cpu(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                          const float *b, int ldb, float beta, float *c, int ldc);
 mbt_status mbt_ssyrk_cpu(int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc);
 
+/* batched Cholesky factor and inverse (ops/cholesky.h) */
+mbt_status mbt_cholesky_inverse_cpu(int groups, int d, const float *a, float *l, float *w, int32_t *info);
+mbt_status mbt_cholesky_inverse_backward_cpu(int groups, int d, const float *l, const float *w, const float *gw,
+                                             float *ga, float *scratch);
+
 /* reductions (ops/reduce.h) */
 mbt_status mbt_dot_cpu(size_t n, const float *x, const float *y, double *out);
+mbt_status mbt_dot_accumulate_cpu(size_t n, const float *x, const float *y, double scale, double shift, double *acc);
+mbt_status mbt_sqdist_accumulate_cpu(size_t n, const float *x, const float *y, double scale, double *acc);
 
 /* batch standardisation (ops/standardize.h) */
 mbt_status mbt_standardize_forward_cpu(int B, int d, const float *z, float *zn, float *inv_std, unsigned *bad_column);
@@ -83,6 +91,7 @@ mbt_status mbt_mix_rows_cpu(int rows, size_t row, float a, const float *x1, cons
                             float *out);
 mbt_status mbt_mix_residual_cpu(int rows, int d, float a, const float *m, const float *y, const float *s,
                                 const int32_t *perm, float *D);
+mbt_status mbt_gather_rows_cpu(int rows, int d, const int32_t *perm, const float *x, float *out);
 mbt_status mbt_scatter_sub_cpu(int rows, int d, float a, const int32_t *perm, const float *x, float *y);
 
 /* cross-correlation loss parts (ops/xcorr.h) */

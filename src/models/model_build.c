@@ -385,9 +385,7 @@ mbt_status mbt_model_shapes_create(const mbt_model_config *cfg, mbt_model **out)
         free(m);
         return MBT_FAIL(MBT_ERR_NOMEM, "model: out of memory");
     }
-    mbt_plan_init(&m->params, m->device);
-    mbt_plan_init(&m->grads, m->device);
-    mbt_plan_init(&m->buffers, m->device);
+    mbt_param_store_init(&m->ps, m->device, 0, "model");
     mbt_plan_init(&m->acts, m->device);
     plan_model(m); /* shapes and sizes only: nothing is committed or created */
     *out = m;

@@ -1,5 +1,6 @@
 /* NT-Xent rows on the GPU, on the context's stream: one block per row of G (the same float expressions as
- * ntxent_cpu.c), then one block adding the rows' losses in row order (reproducible). */
+ * ntxent_cpu.c; exponentials are taken again where the CPU keeps them), then one thread adding the rows'
+ * losses in row order (reproducible). */
 #include <math.h>
 
 #include "core/cuda_grid.cuh"
@@ -25,46 +26,48 @@ static __device__ __forceinline__ float block_max(float v) {
     return r;
 }
 
-static __device__ __forceinline__ float logit(const float *grow, int jb, int ib, int r, int c, int own, float tau) {
-    return own ? (c == r ? grow[ib + c] / tau - 1e9f : grow[ib + c] / tau) : grow[jb + c] / tau;
+static __device__ __forceinline__ float own_logit(const float *gi, int r, int c, float tau) {
+    return gi[c] / tau - (c == r ? 1e9f : 0.0f);
 }
 
-/* Thread t owns the columns c = t, t + blockDim.x, ... of both blocks, so its own-block sums need no atomics. */
+/* Thread t owns the columns c = t, t + blockDim.x, ... of every block of the row. The own block's
+ * exp(l - M) are rescaled by exp(M - m) per partner, as in ntxent_cpu.c. */
 static __global__ void rows_kernel(int views, int B, float tau, const float *g, float grad_scale, float *w,
                                    double *row_loss) {
     const int n = views * B;
     for (int row = blockIdx.x; row < n; row += gridDim.x) {
         const int i = row / B, r = row % B, ib = i * B;
-        const float *grow = g + (size_t)row * n;
+        const float *grow = g + (size_t)row * n, *gi = grow + ib;
         float *wrow = w ? w + (size_t)row * n : NULL;
-        if (wrow)
-            for (int c = threadIdx.x; c < n; c += blockDim.x) wrow[c] = 0.0f;
-        __syncthreads();
+        float M = -INFINITY;
+        for (int c = threadIdx.x; c < B; c += blockDim.x) M = fmaxf(M, own_logit(gi, r, c, tau));
+        M = block_max(M);
+        double s_own = 0.0;
+        for (int c = threadIdx.x; c < B; c += blockDim.x) s_own += expf(own_logit(gi, r, c, tau) - M);
+        s_own = mbt_block_sum(s_own);
         double total = 0.0;
+        float own_factor = 0.0f;
         for (int j = 0; j < views; j++) {
             if (j == i) continue;
-            const int jb = j * B;
-            float m = -INFINITY;
-            for (int c = threadIdx.x; c < B; c += blockDim.x)
-                m = fmaxf(m, fmaxf(logit(grow, jb, ib, r, c, 0, tau), logit(grow, jb, ib, r, c, 1, tau)));
+            const float *gj = grow + j * B;
+            float m = M;
+            for (int c = threadIdx.x; c < B; c += blockDim.x) m = fmaxf(m, gj[c] / tau);
             m = block_max(m);
+            const float scale_own = expf(M - m);
             double s = 0.0;
-            for (int c = threadIdx.x; c < B; c += blockDim.x)
-                s += (double)expf(logit(grow, jb, ib, r, c, 0, tau) - m) +
-                     (double)expf(logit(grow, jb, ib, r, c, 1, tau) - m);
-            s = mbt_block_sum(s);
-            total += (double)m + log(s) - (double)logit(grow, jb, ib, r, r, 0, tau);
+            for (int c = threadIdx.x; c < B; c += blockDim.x) s += expf(gj[c] / tau - m);
+            s = (double)scale_own * s_own + mbt_block_sum(s);
+            total += (double)m + log(s) - (double)(gj[r] / tau);
             if (!wrow) continue;
             const float inv_s = (float)(1.0 / s);
-            for (int c = threadIdx.x; c < B; c += blockDim.x) {
-                const float pj = expf(logit(grow, jb, ib, r, c, 0, tau) - m) * inv_s;
-                const float pi = expf(logit(grow, jb, ib, r, c, 1, tau) - m) * inv_s;
-                wrow[jb + c] += grad_scale * (c != r ? pj : pj - 1.0f);
-                wrow[ib + c] += grad_scale * pi;
-            }
+            for (int c = threadIdx.x; c < B; c += blockDim.x)
+                wrow[j * B + c] = grad_scale * (expf(gj[c] / tau - m) * inv_s - (c == r ? 1.0f : 0.0f));
+            own_factor += scale_own * inv_s;
         }
+        if (wrow)
+            for (int c = threadIdx.x; c < B; c += blockDim.x)
+                wrow[ib + c] = grad_scale * (expf(own_logit(gi, r, c, tau) - M) * own_factor);
         if (threadIdx.x == 0) row_loss[row] = total;
-        __syncthreads();
     }
 }
 

@@ -18,6 +18,7 @@
 #include "methods/byol.h"
 #include "methods/pair_loss.h"
 #include "methods/simclr.h"
+#include "ops/ref.h"
 
 static float *to_float(const fixture_array *a) {
     float *x = malloc(a->numel * sizeof(float));
@@ -197,6 +198,241 @@ static void pair_errors(void) {
     mbt_pair_loss_free(&ws);
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * SimCLR */
+
+/* ssl-sota's contrastive loss in double: rows normalised (or not), G = z z^T, NT-Xent rows (ops/ref.h). */
+static double simclr_d(int views, int B, int d, double tau, int normalize, const double *z) {
+    const int n = views * B;
+    double *zn = malloc(sizeof(double) * n * d), *g = malloc(sizeof(double) * n * n), loss;
+    if (normalize) normalize_rows_d(n, d, z, zn);
+    else memcpy(zn, z, sizeof(double) * n * d);
+    mbt_ref_syrk(n, d, 1.0, zn, d, 0.0, g, n);
+    mbt_ref_ntxent_rows(views, B, tau, g, 1.0 / (2.0 * B * (views * (views - 1) / 2)), 0.0, NULL, &loss);
+    free(zn), free(g);
+    return loss;
+}
+
+static void simclr_fixtures(const fixture_file *f) {
+    const int ncases = (int)fixture_scalar(f, "n_s");
+    for (int k = 0; k < ncases; k++) {
+        const fixture_array *za = get(f, "s", k, "z");
+        const int V = (int)scalar(f, "s", k, "views"), n = (int)za->dims[0], d = (int)za->dims[1], B = n / V;
+        const mbt_simclr_params prm = {.tau = (float)scalar(f, "s", k, "tau"),
+                                       .normalize = (int)scalar(f, "s", k, "norm")};
+        const double ref = scalar(f, "s", k, "loss");
+        float *z = to_float(za), *dz = malloc(sizeof(float) * n * d);
+        for (int i = 0; i < n * d; i++) dz[i] = 7.0f; /* overwritten */
+        char ctx[160];
+        snprintf(ctx, sizeof ctx, "simclr case %d (%d views, B=%d of %d planned, d=%d, tau %g, normalize=%d)", k, V, B,
+                 B + 2, d, (double)prm.tau, prm.normalize);
+        mbt_simclr_ws *ws;
+        if (!CHECK_OK(mbt_simclr_ws_create(&ws, B + 2, d, V, MBT_DEVICE_CPU))) continue;
+        double L = NAN, L2 = NAN;
+        if (CHECK_OK(mbt_simclr_loss(ws, B, z, &prm, &L, dz))) {
+            check_value(ctx, L, ref);
+            check_grad(ctx, "dz", dz, get(f, "s", k, "dz"));
+        }
+        if (CHECK_OK(mbt_simclr_loss(ws, B, z, &prm, &L2, NULL)))
+            CHECK_MSG(L2 == L, "%s: value %.17g without dz, %.17g with it", ctx, L2, L);
+        mbt_simclr_ws_destroy(ws);
+        free(z), free(dz);
+    }
+}
+
+typedef struct {
+    int views, B, d, normalize;
+    double tau;
+} simclr_fd_ctx;
+
+static double simclr_fd_loss(const void *c, const double *x) {
+    const simclr_fd_ctx *s = c;
+    return simclr_d(s->views, s->B, s->d, s->tau, s->normalize, x);
+}
+
+static void simclr_finite_differences(int views, double tau, int normalize) {
+    const int B = 5, d = 6, n = views * B;
+    float *z = malloc(sizeof(float) * n * d), *dz = malloc(sizeof(float) * n * d);
+    double *zd = malloc(sizeof(double) * n * d), *fd = malloc(sizeof(double) * n * d);
+    for (int i = 0; i < n * d; i++) zd[i] = z[i] = (float)(0.8 * sin(0.37 * i * i + 0.1 * i + 0.2));
+    mbt_simclr_ws *ws;
+    const mbt_simclr_params prm = {.tau = (float)tau, .normalize = normalize};
+    char ctx[128];
+    snprintf(ctx, sizeof ctx, "simclr finite differences (%d views, tau %g, normalize=%d)", views, tau, normalize);
+    if (CHECK_OK(mbt_simclr_ws_create(&ws, B, d, views, MBT_DEVICE_CPU))) {
+        double L;
+        if (CHECK_OK(mbt_simclr_loss(ws, B, z, &prm, &L, dz))) {
+            const simclr_fd_ctx c = {views, B, d, normalize, (float)tau};
+            check_value(ctx, L, simclr_fd_loss(&c, zd));
+            central_differences(simclr_fd_loss, &c, zd, n * d, fd);
+            check_fd(ctx, "dz", dz, fd, n * d);
+        }
+        mbt_simclr_ws_destroy(ws);
+    }
+    free(z), free(dz), free(zd), free(fd);
+}
+
+/* Two calls queued, then collected in order; a third queue and a fourth collect are refused. */
+static void simclr_queue_order(void) {
+    enum { V = 2, B = 4, D = 5 };
+    float z[V * B * D], dz[V * B * D];
+    for (int i = 0; i < V * B * D; i++) z[i] = (float)cos(0.9 * i);
+    const mbt_simclr_params prm = {.tau = 0.5f, .normalize = 1};
+    mbt_simclr_ws *ws;
+    if (!CHECK_OK(mbt_simclr_ws_create(&ws, B, D, V, MBT_DEVICE_CPU))) return;
+    double a = NAN, b = NAN, qa = NAN, qb = NAN;
+    CHECK_OK(mbt_simclr_loss(ws, B, z, &prm, &a, dz));
+    CHECK_OK(mbt_simclr_loss(ws, 3, z, &prm, &b, NULL)); /* a different value: 3 rows per view */
+    CHECK_OK(mbt_simclr_loss_queue(ws, B, z, &prm, dz));
+    CHECK_OK(mbt_simclr_loss_queue(ws, 3, z, &prm, NULL));
+    CHECK(mbt_simclr_loss_queue(ws, 3, z, &prm, NULL) == MBT_ERR_ARG);
+    CHECK(mbt_simclr_loss(ws, 3, z, &prm, &qa, NULL) == MBT_ERR_ARG);
+    CHECK_OK(mbt_simclr_loss_collect(ws, &qa));
+    CHECK_OK(mbt_simclr_loss_collect(ws, &qb));
+    CHECK_MSG(qa == a && qb == b && a != b, "simclr queue order: collected %.9g, %.9g; expected %.9g, %.9g", qa, qb, a,
+              b);
+    CHECK(mbt_simclr_loss_collect(ws, &qa) == MBT_ERR_ARG);
+    mbt_simclr_ws_destroy(ws);
+}
+
+static void simclr_errors(void) {
+    enum { V = 2, B = 4, D = 5 };
+    float z[V * B * D];
+    for (int i = 0; i < V * B * D; i++) z[i] = (float)cos(0.9 * i);
+    mbt_simclr_params prm = {.tau = 0.5f, .normalize = 1};
+    mbt_simclr_ws *ws;
+    double L;
+    CHECK(mbt_simclr_ws_create(&ws, 4, D, 1, MBT_DEVICE_CPU) == MBT_ERR_ARG);
+    if (!CHECK_OK(mbt_simclr_ws_create(&ws, B, D, V, MBT_DEVICE_CPU))) return;
+    CHECK(mbt_simclr_loss(ws, 1, z, &prm, &L, NULL) == MBT_ERR_SHAPE);
+    CHECK(mbt_simclr_loss(ws, B + 1, z, &prm, &L, NULL) == MBT_ERR_SHAPE);
+    prm.tau = 0.0f;
+    CHECK(mbt_simclr_loss(ws, B, z, &prm, &L, NULL) == MBT_ERR_ARG);
+    prm.tau = 0.5f;
+    for (int norm = 0; norm < 2; norm++) {
+        prm.normalize = norm;
+        z[7] = NAN;
+        CHECK(mbt_simclr_loss(ws, B, z, &prm, &L, NULL) == MBT_ERR_NUMERIC);
+        z[7] = INFINITY;
+        CHECK(mbt_simclr_loss(ws, B, z, &prm, &L, NULL) == MBT_ERR_NUMERIC);
+        z[7] = 0.25f; /* the failed calls left nothing queued */
+        CHECK_OK(mbt_simclr_loss(ws, B, z, &prm, &L, NULL));
+    }
+    mbt_simclr_ws_destroy(ws);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * BYOL */
+
+static double byol_d(int views, int B, int d, int normalize, const double *p, const double *t) {
+    const size_t blk = (size_t)B * d;
+    double s = 0;
+    for (int i = 0; i < views - 1; i++)
+        for (int j = i + 1; j < views; j++)
+            s += pair_loss_d(normalize, B, d, p + i * blk, t + j * blk) +
+                 pair_loss_d(normalize, B, d, p + j * blk, t + i * blk);
+    return s / (views * (views - 1) / 2);
+}
+
+static void byol_fixtures(const fixture_file *f) {
+    const int ncases = (int)fixture_scalar(f, "n_b");
+    for (int k = 0; k < ncases; k++) {
+        const fixture_array *pa = get(f, "b", k, "p");
+        const int V = (int)scalar(f, "b", k, "views"), n = (int)pa->dims[0], d = (int)pa->dims[1], B = n / V;
+        const int norm = (int)scalar(f, "b", k, "norm");
+        float *p = to_float(pa), *t = to_float(get(f, "b", k, "t")), *dp = malloc(sizeof(float) * n * d);
+        for (int i = 0; i < n * d; i++) dp[i] = 7.0f; /* overwritten */
+        char ctx[128];
+        snprintf(ctx, sizeof ctx, "byol case %d (%d views, B=%d of %d planned, d=%d, normalize=%d)", k, V, B, B + 1, d,
+                 norm);
+        mbt_byol_ws *ws;
+        if (!CHECK_OK(mbt_byol_ws_create(&ws, B + 1, d, V, MBT_DEVICE_CPU))) continue;
+        double L = NAN, L2 = NAN;
+        if (CHECK_OK(mbt_byol_loss(ws, B, p, t, norm, &L, dp))) {
+            check_value(ctx, L, scalar(f, "b", k, "loss"));
+            check_grad(ctx, "dp", dp, get(f, "b", k, "dp"));
+        }
+        if (CHECK_OK(mbt_byol_loss(ws, B, p, t, norm, &L2, NULL)))
+            CHECK_MSG(L2 == L, "%s: value %.17g without dp, %.17g with it", ctx, L2, L);
+        mbt_byol_ws_destroy(ws);
+        free(p), free(t), free(dp);
+    }
+}
+
+typedef struct {
+    int views, B, d, normalize;
+    const double *t;
+} byol_fd_ctx;
+
+static double byol_fd_loss(const void *c, const double *x) {
+    const byol_fd_ctx *b = c;
+    return byol_d(b->views, b->B, b->d, b->normalize, x, b->t);
+}
+
+static void byol_finite_differences(int views, int normalize) {
+    const int B = 4, d = 5, n = views * B;
+    float *p = malloc(sizeof(float) * n * d), *t = malloc(sizeof(float) * n * d), *dp = malloc(sizeof(float) * n * d);
+    double *pd = malloc(sizeof(double) * n * d), *td = malloc(sizeof(double) * n * d);
+    double *fd = malloc(sizeof(double) * n * d);
+    for (int i = 0; i < n * d; i++) {
+        pd[i] = p[i] = (float)sin(0.61 * i + 0.4);
+        td[i] = t[i] = (float)cos(0.23 * i * i);
+    }
+    char ctx[96];
+    snprintf(ctx, sizeof ctx, "byol finite differences (%d views, normalize=%d)", views, normalize);
+    mbt_byol_ws *ws;
+    if (CHECK_OK(mbt_byol_ws_create(&ws, B, d, views, MBT_DEVICE_CPU))) {
+        double L;
+        if (CHECK_OK(mbt_byol_loss(ws, B, p, t, normalize, &L, dp))) {
+            const byol_fd_ctx c = {views, B, d, normalize, td};
+            check_value(ctx, L, byol_fd_loss(&c, pd));
+            central_differences(byol_fd_loss, &c, pd, n * d, fd);
+            check_fd(ctx, "dp", dp, fd, n * d);
+        }
+        mbt_byol_ws_destroy(ws);
+    }
+    free(p), free(t), free(dp), free(pd), free(td), free(fd);
+}
+
+static void byol_queue_and_errors(void) {
+    enum { V = 2, B = 3, D = 4 };
+    float p[V * B * D], t[V * B * D];
+    for (int i = 0; i < V * B * D; i++) p[i] = (float)sin(i + 1.0), t[i] = (float)cos(2.0 * i);
+    mbt_byol_ws *ws;
+    CHECK(mbt_byol_ws_create(&ws, B, D, 1, MBT_DEVICE_CPU) == MBT_ERR_ARG);
+    if (!CHECK_OK(mbt_byol_ws_create(&ws, B, D, V, MBT_DEVICE_CPU))) return;
+    double a = NAN, b = NAN, qa = NAN, qb = NAN;
+    CHECK_OK(mbt_byol_loss(ws, B, p, t, 1, &a, NULL));
+    CHECK_OK(mbt_byol_loss(ws, B, p, t, 0, &b, NULL));
+    CHECK_OK(mbt_byol_loss_queue(ws, B, p, t, 1, NULL));
+    CHECK_OK(mbt_byol_loss_queue(ws, B, p, t, 0, NULL));
+    CHECK(mbt_byol_loss_queue(ws, B, p, t, 0, NULL) == MBT_ERR_ARG);
+    CHECK_OK(mbt_byol_loss_collect(ws, &qa));
+    CHECK_OK(mbt_byol_loss_collect(ws, &qb));
+    CHECK_MSG(qa == a && qb == b && a != b, "byol queue order: collected %.9g, %.9g; expected %.9g, %.9g", qa, qb, a,
+              b);
+    CHECK(mbt_byol_loss_collect(ws, &qa) == MBT_ERR_ARG);
+    CHECK(mbt_byol_loss(ws, 0, p, t, 1, &a, NULL) == MBT_ERR_SHAPE);
+    CHECK(mbt_byol_loss(ws, B + 1, p, t, 1, &a, NULL) == MBT_ERR_SHAPE);
+    for (int norm = 0; norm < 2; norm++) {
+        p[5] = NAN;
+        CHECK(mbt_byol_loss(ws, B, p, t, norm, &a, NULL) == MBT_ERR_NUMERIC);
+        p[5] = 0.5f, t[20] = INFINITY;
+        CHECK(mbt_byol_loss(ws, B, p, t, norm, &a, NULL) == MBT_ERR_NUMERIC);
+        t[20] = 0.5f;
+        CHECK_OK(mbt_byol_loss(ws, B, p, t, norm, &a, NULL));
+    }
+    mbt_byol_ws_destroy(ws);
+}
+
+/* tau = 1 - (1 - base) (cos(pi progress) + 1) / 2: base at the start, 1 at the end. */
+static void byol_tau(void) {
+    CHECK_CLOSE(mbt_byol_tau(0.99, 0.0), 0.99, 0, 1e-15);
+    CHECK_CLOSE(mbt_byol_tau(0.99, 0.5), 0.995, 0, 1e-15);
+    CHECK_CLOSE(mbt_byol_tau(0.99, 1.0), 1.0, 0, 1e-15);
+    CHECK_CLOSE(mbt_byol_tau(0.996, 0.25), 1 - 0.004 * (cos(M_PI / 4) + 1) / 2, 0, 1e-15);
+}
+
 int main(void) {
     fixture_file f;
     if (fixture_load(&f, "ssl_losses.bin")) {
@@ -206,6 +442,19 @@ int main(void) {
     pair_fixtures(&f);
     pair_finite_differences();
     pair_errors();
+    simclr_fixtures(&f);
+    for (int views = 2; views <= 4; views += 2)
+        for (int norm = 0; norm < 2; norm++) {
+            simclr_finite_differences(views, 0.5, norm);
+            simclr_finite_differences(views, 0.2, norm);
+        }
+    simclr_queue_order();
+    simclr_errors();
+    byol_fixtures(&f);
+    for (int views = 2; views <= 4; views += 2)
+        for (int norm = 0; norm < 2; norm++) byol_finite_differences(views, norm);
+    byol_queue_and_errors();
+    byol_tau();
     fixture_free(&f);
     return check_report("test_ssl_losses");
 }

@@ -102,4 +102,8 @@ mbt_status mbt_xcorr_diag_grad_cpu(int B, int d, float lambda, const float *diag
 mbt_status mbt_xcorr_cov_terms_cpu(int d, const float *c, double *on, double *off);
 mbt_status mbt_xcorr_cov_grad_cpu(int d, float lambda2, float *c);
 
+/* NT-Xent rows (ops/ntxent.h) */
+mbt_status mbt_ntxent_rows_cpu(int views, int B, float tau, const float *g, double loss_scale, float grad_scale,
+                               float *w, double *row_loss, double *loss);
+
 #endif

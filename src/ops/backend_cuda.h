@@ -121,6 +121,10 @@ mbt_status mbt_xcorr_cov_grad_cuda(int d, float lambda2, float *c);
 mbt_status mbt_bf16_from_f32_cuda(size_t n, const float *x, void *y);
 mbt_status mbt_bf16_accumulate_cuda(size_t n, const void *x, float *y);
 
+/* NT-Xent rows (ops/ntxent.h) */
+mbt_status mbt_ntxent_rows_cuda(int views, int B, float tau, const float *g, double loss_scale, float grad_scale,
+                                float *w, double *row_loss, double *loss);
+
 #ifdef __cplusplus
 }
 #endif

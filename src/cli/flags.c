@@ -28,7 +28,7 @@ static int in_choices(const char *choices, const char *v) {
 
 static int out_of_range(const flag *f, double v) { return f->min <= f->max && (v < f->min || v > f->max); }
 
-static int set_value(const char *command, flag *f, const char *v) {
+int flags_set_value(const char *command, flag *f, const char *v) {
     char *end;
     errno = 0;
     switch (f->type) {
@@ -129,7 +129,7 @@ int flags_parse(const char *command, flag *flags, int n_flags, int argc, char **
             fprintf(stderr, "mixbt %s: --%s needs a value\n", command, name);
             return 2;
         }
-        int rc = set_value(command, f, value);
+        int rc = flags_set_value(command, f, value);
         if (rc) return rc;
     }
     if (n_positional) *n_positional = npos;

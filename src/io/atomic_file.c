@@ -117,3 +117,16 @@ mbt_status mbt_atomic_commit(mbt_atomic_file *f) {
     mbt_atomic_abort(f);
     return s;
 }
+
+mbt_status mbt_atomic_write_text(const char *path, const char *text) {
+    mbt_atomic_file f;
+    MBT_TRY(mbt_atomic_open(&f, path));
+    size_t n = strlen(text);
+    mbt_status st = mbt_atomic_write(&f, text, n);
+    if (st == MBT_OK && (n == 0 || text[n - 1] != '\n')) st = mbt_atomic_write(&f, "\n", 1);
+    if (st != MBT_OK) {
+        mbt_atomic_abort(&f);
+        return st;
+    }
+    return mbt_atomic_commit(&f);
+}

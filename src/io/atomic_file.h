@@ -24,6 +24,9 @@ mbt_status mbt_atomic_commit(mbt_atomic_file *f);
 /* Closes and removes the temporary file (no-op after commit). */
 void mbt_atomic_abort(mbt_atomic_file *f);
 
+/* Writes `text` and a final newline (when it has none) to path atomically: open, write, commit. */
+mbt_status mbt_atomic_write_text(const char *path, const char *text);
+
 /* A fresh temporary name next to path (".<name>.tmp.<pid>.<n>"); malloc'ed, or NULL. */
 char *mbt_atomic_tmp_name(const char *path);
 /* fsyncs an existing file, renames it to path, fsyncs path's directory. */

@@ -116,14 +116,7 @@ static mbt_status write_config(probe *p, const mbt_eval_model_info *mi) {
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     if (!text) return MBT_FAIL(MBT_ERR_NOMEM, "%s: out of memory", path);
-    mbt_atomic_file f;
-    mbt_status st = mbt_atomic_open(&f, path);
-    if (st == MBT_OK) {
-        st = mbt_atomic_write(&f, text, strlen(text));
-        if (st == MBT_OK) st = mbt_atomic_write(&f, "\n", 1);
-        if (st == MBT_OK) st = mbt_atomic_commit(&f);
-        else mbt_atomic_abort(&f);
-    }
+    mbt_status st = mbt_atomic_write_text(path, text);
     free(text);
     return st;
 }

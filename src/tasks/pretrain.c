@@ -15,157 +15,16 @@
 #include "core/runtime.h"
 #include "io/atomic_file.h"
 #include "io/make_dirs.h"
+#include "io/read_file.h"
 #include "optim/adam.h"
 #include "optim/schedule.h"
 #include "tasks/checkpoint.h"
 #include "tasks/device_batch.h"
 #include "tasks/knn_classify.h"
 #include "tasks/method.h"
+#include "tasks/pretrain_config.h"
 #include "tasks/pretrain_data.h"
 #include "tasks/stop.h"
-
-void mbt_pretrain_config_defaults(mbt_pretrain_config *c) {
-    memset(c, 0, sizeof *c);
-    c->dataset = "cifar10";
-    c->arch = "resnet18";
-    c->feature_dim = 1024;
-    c->lambda_bt = 0.0078125;
-    c->lambda_reg = 4.0;
-    c->batch_size = 256;
-    c->epochs = 2000;
-    c->lr = 0.01;
-    c->lr_schedule = "cosine";
-    c->warmup_epochs = 10;
-    c->weight_decay = 1e-6;
-    c->knn_every = 5;
-    c->knn_k = 200;
-    c->knn_t = 0.5;
-    c->seed = 0;
-    c->threads = 2;
-    c->workers = 2;
-    c->loader = "auto";
-    c->device = "cpu";
-    c->precision = "fp32";
-    c->checkpoint_every = 50;
-    c->print_every = 20;
-    c->progress_seconds = 30;
-}
-
-/* ---- configuration as JSON -------------------------------------------------------------------- */
-
-static char *config_to_json(const mbt_pretrain_config *c) {
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "dataset", c->dataset);
-    cJSON_AddStringToObject(j, "data", c->data_dir);
-    cJSON_AddNumberToObject(j, "subset", c->subset);
-    cJSON_AddNumberToObject(j, "image_size", c->image_size);
-    cJSON_AddStringToObject(j, "arch", c->arch);
-    cJSON_AddNumberToObject(j, "feature_dim", c->feature_dim);
-    cJSON_AddNumberToObject(j, "lambda_bt", c->lambda_bt);
-    cJSON_AddNumberToObject(j, "lambda_reg", c->lambda_reg);
-    cJSON_AddNumberToObject(j, "batch_size", c->batch_size);
-    cJSON_AddNumberToObject(j, "epochs", c->epochs);
-    cJSON_AddNumberToObject(j, "lr", c->lr);
-    cJSON_AddStringToObject(j, "lr_schedule", c->lr_schedule);
-    cJSON_AddNumberToObject(j, "warmup_epochs", c->warmup_epochs);
-    cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
-    cJSON_AddNumberToObject(j, "knn_every", c->knn_every);
-    cJSON_AddNumberToObject(j, "knn_k", c->knn_k);
-    cJSON_AddNumberToObject(j, "knn_t", c->knn_t);
-    cJSON_AddNumberToObject(j, "knn_subset", c->knn_subset);
-    cJSON_AddNumberToObject(j, "knn_test_subset", c->knn_test_subset);
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
-    cJSON_AddStringToObject(j, "seed", seed); /* a string: JSON numbers lose 64-bit precision */
-    cJSON_AddNumberToObject(j, "threads", c->threads);
-    cJSON_AddNumberToObject(j, "workers", c->workers);
-    cJSON_AddStringToObject(j, "device", c->device ? c->device : "cpu"); /* informative: resume ignores it */
-    cJSON_AddStringToObject(j, "precision", c->precision ? c->precision : "fp32"); /* the same */
-    cJSON_AddNumberToObject(j, "checkpoint_every", c->checkpoint_every);
-    cJSON_AddNumberToObject(j, "max_steps", c->max_steps);
-    char *text = cJSON_Print(j);
-    cJSON_Delete(j);
-    return text;
-}
-
-/* Strings of the loaded configuration live as long as the JSON tree kept in *tree. */
-static mbt_status config_from_json(const char *path, const char *text, mbt_pretrain_config *c, cJSON **tree) {
-    cJSON *j = cJSON_Parse(text);
-    if (!j) return MBT_FAIL(MBT_ERR_FORMAT, "%s: not valid JSON", path);
-    *tree = j;
-#define STR(key, field)                                                                                   \
-    do {                                                                                                  \
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);                                              \
-        if (!cJSON_IsString(v)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: '%s' missing or not a string", path, key); \
-        c->field = v->valuestring;                                                                        \
-    } while (0)
-#define NUM(key, field, type)                                                                             \
-    do {                                                                                                  \
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);                                              \
-        if (!cJSON_IsNumber(v)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: '%s' missing or not a number", path, key); \
-        c->field = (type)v->valuedouble;                                                                  \
-    } while (0)
-    STR("dataset", dataset);
-    STR("data", data_dir);
-    STR("arch", arch);
-    STR("lr_schedule", lr_schedule);
-    NUM("subset", subset, int);
-    NUM("feature_dim", feature_dim, int);
-    NUM("lambda_bt", lambda_bt, double);
-    NUM("lambda_reg", lambda_reg, double);
-    NUM("batch_size", batch_size, int);
-    NUM("epochs", epochs, int);
-    NUM("lr", lr, double);
-    NUM("weight_decay", weight_decay, double);
-    NUM("knn_every", knn_every, int);
-    NUM("knn_k", knn_k, int);
-    NUM("knn_t", knn_t, double);
-    NUM("knn_subset", knn_subset, int);
-    NUM("knn_test_subset", knn_test_subset, int);
-    NUM("checkpoint_every", checkpoint_every, int);
-#undef STR
-#undef NUM
-    cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
-    if (!cJSON_IsString(seed)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: 'seed' missing", path);
-    c->seed = strtoull(seed->valuestring, NULL, 10);
-    /* absent from run folders written before the flag existed: those ran the reference's 10 */
-    cJSON *warmup = cJSON_GetObjectItemCaseSensitive(j, "warmup_epochs");
-    if (warmup && !cJSON_IsNumber(warmup)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: 'warmup_epochs' is not a number", path);
-    c->warmup_epochs = warmup ? (int)warmup->valuedouble : 10;
-    cJSON *size = cJSON_GetObjectItemCaseSensitive(j, "image_size"); /* absent before --image-size: 0 */
-    if (size && !cJSON_IsNumber(size)) return MBT_FAIL(MBT_ERR_FORMAT, "%s: 'image_size' is not a number", path);
-    c->image_size = size ? (int)size->valuedouble : 0;
-    return MBT_OK;
-}
-
-static mbt_status write_text_atomic(const char *path, const char *text) {
-    mbt_atomic_file f;
-    MBT_TRY(mbt_atomic_open(&f, path));
-    mbt_status st = mbt_atomic_write(&f, text, strlen(text));
-    if (st != MBT_OK) {
-        mbt_atomic_abort(&f);
-        return st;
-    }
-    return mbt_atomic_commit(&f);
-}
-
-static mbt_status read_text(const char *path, char **out) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return MBT_FAIL(MBT_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = n >= 0 && n < (1 << 24) ? malloc((size_t)n + 1) : NULL;
-    if (!buf || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-        fclose(fp);
-        free(buf);
-        return MBT_FAIL(MBT_ERR_IO, "%s: cannot read", path);
-    }
-    buf[n] = 0;
-    fclose(fp);
-    *out = buf;
-    return MBT_OK;
-}
 
 static void join(char *buf, size_t size, const char *dir, const char *name) { snprintf(buf, size, "%s/%s", dir, name); }
 
@@ -379,21 +238,13 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     r->dir = resume ? given->resume_dir : given->out_dir;
     char path[4096];
     join(path, sizeof path, r->dir, "config.json");
-    if (resume) {
-        char *text = NULL;
-        MBT_TRY(read_text(path, &text));
-        mbt_status st = config_from_json(path, text, &r->cfg, tree);
+    if (resume) { /* the recipe from the run folder; how to run (threads, device, ...) from this command */
+        void *text = NULL;
+        size_t len;
+        MBT_TRY(mbt_read_file(path, 1 << 24, &text, &len));
+        mbt_status st = mbt_pretrain_config_from_json(path, text, &r->cfg, (void **)tree);
         free(text);
         MBT_TRY(st);
-        r->cfg.threads = given->threads; /* how to run, not what to compute */
-        r->cfg.workers = given->workers;
-        r->cfg.device = given->device;
-        r->cfg.precision = given->precision;
-        r->cfg.loader = given->loader;
-        r->cfg.print_every = given->print_every;
-        r->cfg.progress_seconds = given->progress_seconds;
-        r->cfg.max_steps = given->max_steps;
-        r->cfg.resume_dir = given->resume_dir;
         r->cfg.out_dir = given->resume_dir;
     } else {
         MBT_TRY(mbt_make_dirs(r->dir, "--out"));
@@ -431,7 +282,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     r->adam_cfg.weight_decay = (float)c->weight_decay;
     r->sums.n_values = m->n_values;
     for (int i = 0; i < m->n_values; i++) r->sums.names[i] = m->value_names[i];
-    r->config_json = config_to_json(c);
+    r->config_json = mbt_pretrain_config_to_json(c);
     r->pos = (mbt_train_position){0, 0, 0, -1, c->seed};
     if (resume) {
         join(path, sizeof path, r->dir, "last.safetensors");
@@ -440,7 +291,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         fprintf(r->log, "resuming %s at epoch %d, step %lld\n", r->dir, r->pos.epoch + (r->pos.batch_in_epoch > 0),
                 (long long)r->pos.step);
     } else {
-        MBT_TRY(write_text_atomic(path, r->config_json));
+        MBT_TRY(mbt_atomic_write_text(path, r->config_json));
     }
     if (r->device != MBT_DEVICE_CPU)
         fprintf(r->log, "training on %s with %s activations\n", given->device, mbt_precision_name(precision));
@@ -539,7 +390,7 @@ static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
     for (int64_t i = r->pos.batch_in_epoch; st == MBT_OK && i < r->steps_per_epoch; i++) {
         if ((st = mbt_stop_check(phase)) != MBT_OK) break;
         if (c->max_steps && r->pos.step >= c->max_steps) {
-            st = MBT_FAIL(MBT_ERR_INTERRUPTED, "reached --max-steps %d", c->max_steps);
+            st = MBT_FAIL(MBT_ERR_INTERRUPTED, "reached --max-steps %lld", (long long)c->max_steps);
             break;
         }
         const float *x1, *x2;

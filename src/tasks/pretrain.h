@@ -42,10 +42,11 @@ typedef struct {
     int checkpoint_every;     /* epochs between numbered checkpoints */
     int print_every;          /* steps between plain progress lines when not on a terminal */
     double progress_seconds;  /* and at most this many seconds between them (training and k-NN passes) */
-    int max_steps;            /* stop after this many steps in total (0: no limit; for tests/demos) */
+    int64_t max_steps;        /* stop after this many steps in total (0: no limit; for tests/demos) */
 } mbt_pretrain_config;
 
-/* Fills the defaults of the reference's main.py (CIFAR-10 recipe, ResNet-18). */
+/* Fills the defaults of the reference's main.py (CIFAR-10 recipe, ResNet-18), from the field table of
+ * tasks/pretrain_config.h. */
 void mbt_pretrain_config_defaults(mbt_pretrain_config *cfg);
 
 /* The learning rate of batch i (from 0) of epoch `epoch` (from 1): the cosine schedule with 10 warm-up

@@ -12,5 +12,7 @@ double pattern(int64_t tag, int64_t i);
 /* Sets every state_dict entry t of the model from pattern(t, .), scaled per kind (the scripts'
  * set_params); last_bn ("bn2" ResNet-18, "bn3" ResNet-50) names the block-final BN whose gamma starts small. */
 void pattern_set_params(mbt_model *m, const char *last_bn);
+/* The same for one entry, the t-th of its module's state_dict (e.g. a head's, models/mlp_head.h). */
+void pattern_set_param(mbt_param *p, size_t t, const char *last_bn);
 
 #endif

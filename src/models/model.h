@@ -70,7 +70,9 @@ mbt_status mbt_model_config_imagenet(mbt_arch arch, const char *projector, mbt_m
  * every size but 224 (ImageNet's 7x7 stem), max pooling removed for 32 px only; no projector (the heads are
  * models/mlp_head.h); state_dict names prefix + torchvision's ("model.module.", "model_t.module."). A
  * training forward's *out is then its *feature (unnormalised) and backward takes dout = NULL and
- * dfeature. MBT_ERR_ARG for an image size other than 32, 64, 96 or 224 or a prefix too long. */
+ * dfeature (given both, their sum is the gradient of the features); an evaluation forward's out, if
+ * not NULL, receives the unnormalised features. MBT_ERR_ARG for an image size other than 32 (CIFAR),
+ * 64 (STL-10 and Tiny ImageNet, which ssl-sota crops to 64 px) or 224 (ImageNet), or a prefix too long. */
 mbt_status mbt_model_config_sslsota(mbt_arch arch, int image_size, const char *name_prefix, mbt_model_config *cfg);
 /* Parses "8192-8192-8192" into hidden layers + output size; returns MBT_ERR_ARG on bad text. */
 mbt_status mbt_model_config_set_projector(mbt_model_config *cfg, const char *spec);

@@ -5,9 +5,6 @@
 #include <string.h>
 
 #include "models/model_internal.h"
-#ifdef MIXBT_HAVE_CUDA
-#include "core/cuda.h"
-#endif
 
 static const int BLOCKS_R18[4] = {2, 2, 2, 2};
 static const int BLOCKS_R50[4] = {3, 4, 6, 3};
@@ -50,6 +47,25 @@ mbt_status mbt_model_config_imagenet(mbt_arch arch, const char *projector, mbt_m
     return MBT_OK;
 }
 
+mbt_status mbt_model_config_sslsota(mbt_arch arch, int image_size, const char *name_prefix, mbt_model_config *cfg) {
+    /* ssl-sota's datasets: CIFAR-10/100 at 32 px, STL-10 and Tiny ImageNet at 64 px, ImageNet at 224 px */
+    if (image_size != 32 && image_size != 64 && image_size != 224)
+        return MBT_FAIL(MBT_ERR_ARG, "ssl-sota encoder: image size %d (expected 32, 64 or 224)", image_size);
+    mbt_model_config c;
+    memset(&c, 0, sizeof c);
+    if (strlen(name_prefix) >= sizeof c.name_prefix)
+        return MBT_FAIL(MBT_ERR_ARG, "ssl-sota encoder: name prefix '%s' longer than %zu characters", name_prefix,
+                        sizeof c.name_prefix - 1);
+    c.arch = arch;
+    c.stem = image_size == 32 ? MBT_STEM_CIFAR : image_size == 224 ? MBT_STEM_IMAGENET : MBT_STEM_SMALL;
+    c.naming = MBT_NAMES_PREFIXED;
+    c.image_size = image_size;
+    c.backbone_only = 1;
+    snprintf(c.name_prefix, sizeof c.name_prefix, "%s", name_prefix);
+    *cfg = c;
+    return MBT_OK;
+}
+
 mbt_status mbt_model_config_set_projector(mbt_model_config *cfg, const char *spec) {
     int sizes[MBT_MAX_PROJ_LAYERS], n = 0;
     const char *p = spec;
@@ -77,8 +93,7 @@ static void plan_act(mbt_model *m, float **slot, size_t n) {
 }
 
 static void plan_param(mbt_model *m, float **data, float **grad, size_t n) {
-    mbt_plan_floats(&m->params, data, n);
-    if (m->training) mbt_plan_floats(&m->grads, grad, n);
+    mbt_param_store_plan(&m->ps, data, grad, n);
 }
 
 static void plan_unit(mbt_model *m, mbt_unit *u, int c_in, int h, int c_out, int kernel, int stride, int relu,
@@ -91,8 +106,8 @@ static void plan_unit(mbt_model *m, mbt_unit *u, int c_in, int h, int c_out, int
     plan_param(m, &u->w, &u->dw, (size_t)c_out * c_in * kernel * kernel);
     plan_param(m, &u->gamma, &u->dgamma, (size_t)c_out);
     plan_param(m, &u->beta, &u->dbeta, (size_t)c_out);
-    mbt_plan_floats(&m->buffers, &u->rmean, (size_t)c_out);
-    mbt_plan_floats(&m->buffers, &u->rvar, (size_t)c_out);
+    mbt_plan_floats(&m->ps.buffers, &u->rmean, (size_t)c_out);
+    mbt_plan_floats(&m->ps.buffers, &u->rvar, (size_t)c_out);
     for (int s = 0; s < m->slots; s++) {
         plan_act(m, &u->t[s], u->out_numel);
         if (own_output) plan_act(m, &u->a[s], u->out_numel);
@@ -146,7 +161,7 @@ static void plan_model(mbt_model *m) {
     for (int s = 0; s < m->slots; s++) mbt_plan_floats(&m->acts, &m->feature[s], (size_t)m->batch * m->emb);
 
     int in = m->emb;
-    m->n_proj = c->n_proj_hidden + 1;
+    m->n_proj = c->backbone_only ? 0 : c->n_proj_hidden + 1;
     m->proj_numel = (size_t)m->batch * m->emb;
     for (int j = 0; j < m->n_proj; j++) {
         mbt_proj_layer *p = &m->proj[j];
@@ -160,8 +175,8 @@ static void plan_model(mbt_model *m) {
         if (p->bn) {
             plan_param(m, &p->gamma, &p->dgamma, (size_t)p->out);
             plan_param(m, &p->beta, &p->dbeta, (size_t)p->out);
-            mbt_plan_floats(&m->buffers, &p->rmean, (size_t)p->out);
-            mbt_plan_floats(&m->buffers, &p->rvar, (size_t)p->out);
+            mbt_plan_floats(&m->ps.buffers, &p->rmean, (size_t)p->out);
+            mbt_plan_floats(&m->ps.buffers, &p->rvar, (size_t)p->out);
         }
         for (int s = 0; s < m->slots; s++) {
             mbt_plan_floats(&m->acts, &p->y[s], (size_t)m->batch * p->out);
@@ -174,7 +189,8 @@ static void plan_model(mbt_model *m) {
         if ((size_t)m->batch * p->out > m->proj_numel) m->proj_numel = (size_t)m->batch * p->out;
         in = p->out;
     }
-    for (int s = 0; s < m->slots; s++) mbt_plan_floats(&m->acts, &m->out[s], (size_t)m->batch * c->feature_dim);
+    if (!c->backbone_only) /* else out[] stays NULL: the output is the features */
+        for (int s = 0; s < m->slots; s++) mbt_plan_floats(&m->acts, &m->out[s], (size_t)m->batch * c->feature_dim);
     mbt_plan_floats(&m->acts, &m->eval_input, (size_t)m->batch * 3 * c->image_size * c->image_size);
     if (m->training) {
         plan_act(m, &m->grad_a, m->grad_numel);
@@ -235,56 +251,23 @@ static mbt_status create_ops(mbt_model *m) {
 
 /* ---- state_dict entries -------------------------------------------------------------------- */
 
-static void add_entry(mbt_model *m, const char *prefix, const char *suffix, mbt_param_kind kind, int ndim,
-                      const int64_t *shape, float *data, float *grad, int64_t *counter) {
-    if (m->entry_error) return;
-    if (m->n_entries == m->cap_entries) {
-        size_t cap = m->cap_entries ? 2 * m->cap_entries : 128;
-        mbt_param *e = realloc(m->entries, cap * sizeof *e);
-        if (!e) {
-            m->entry_error = MBT_FAIL(MBT_ERR_NOMEM, "model: out of memory for parameter names");
-            return;
-        }
-        m->entries = e;
-        m->cap_entries = cap;
-    }
-    mbt_param *p = &m->entries[m->n_entries++];
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s%s", prefix, suffix);
-    p->kind = kind;
-    p->ndim = ndim;
-    p->numel = 1;
-    for (int i = 0; i < ndim; i++) {
-        p->shape[i] = shape[i];
-        p->numel *= (size_t)shape[i];
-    }
-    p->data = mbt_model_host_ptr(m, data);
-    p->grad = mbt_model_host_ptr(m, grad);
-    p->counter = counter;
-}
-
-static void add_bn_entries(mbt_model *m, const char *prefix, int c, float *gamma, float *dgamma, float *beta,
-                           float *dbeta, float *rmean, float *rvar, int64_t *tracked) {
-    int64_t shape[1] = {c};
-    add_entry(m, prefix, "weight", MBT_PARAM_WEIGHT, 1, shape, gamma, dgamma, NULL);
-    add_entry(m, prefix, "bias", MBT_PARAM_WEIGHT, 1, shape, beta, dbeta, NULL);
-    add_entry(m, prefix, "running_mean", MBT_PARAM_BUFFER, 1, shape, rmean, NULL, NULL);
-    add_entry(m, prefix, "running_var", MBT_PARAM_BUFFER, 1, shape, rvar, NULL, NULL);
-    add_entry(m, prefix, "num_batches_tracked", MBT_PARAM_COUNTER, 0, shape, NULL, NULL, tracked);
-}
-
 static void add_unit_entries(mbt_model *m, const char *conv_prefix, const char *bn_prefix, mbt_unit *u) {
     int64_t shape[4] = {u->cs.c_out, u->cs.c_in, u->cs.kernel, u->cs.kernel};
-    add_entry(m, conv_prefix, "weight", MBT_PARAM_WEIGHT, 4, shape, u->w, u->dw, NULL);
-    add_bn_entries(m, bn_prefix, u->cs.c_out, u->gamma, u->dgamma, u->beta, u->dbeta, u->rmean, u->rvar, &u->tracked);
+    mbt_param_store_add(&m->ps, conv_prefix, "weight", MBT_PARAM_WEIGHT, 4, shape, u->w, u->dw, NULL);
+    mbt_param_store_add_bn(&m->ps, bn_prefix, u->cs.c_out, u->gamma, u->dgamma, u->beta, u->dbeta, u->rmean, u->rvar, &u->tracked);
 }
 
 static void register_entries(mbt_model *m) {
     int small = m->cfg.naming == MBT_NAMES_SMALL;
-    const char *bb = small ? "f." : "backbone.";
+    const char *bb = small ? "f." : m->cfg.naming == MBT_NAMES_PREFIXED ? m->cfg.name_prefix : "backbone.";
     char a[96], b[96];
-    if (small) add_unit_entries(m, "f.0.", "f.1.", &m->stem);
-    else add_unit_entries(m, "backbone.conv1.", "backbone.bn1.", &m->stem);
+    if (small) {
+        add_unit_entries(m, "f.0.", "f.1.", &m->stem);
+    } else {
+        snprintf(a, sizeof a, "%sconv1.", bb);
+        snprintf(b, sizeof b, "%sbn1.", bb);
+        add_unit_entries(m, a, b, &m->stem);
+    }
     int first_layer = m->cfg.stem == MBT_STEM_CIFAR ? 3 : 4;
     int bottleneck = m->cfg.arch == MBT_ARCH_RESNET50;
     const int *counts = bottleneck ? BLOCKS_R50 : BLOCKS_R18;
@@ -311,53 +294,16 @@ static void register_entries(mbt_model *m) {
         mbt_proj_layer *p = &m->proj[j];
         int64_t wshape[2] = {p->out, p->in}, bshape[1] = {p->out};
         snprintf(a, sizeof a, "%s%d.", head, 3 * j);
-        add_entry(m, a, "weight", MBT_PARAM_WEIGHT, 2, wshape, p->w, p->dw, NULL);
-        if (p->bias) add_entry(m, a, "bias", MBT_PARAM_WEIGHT, 1, bshape, p->b, p->db, NULL);
+        mbt_param_store_add(&m->ps, a, "weight", MBT_PARAM_WEIGHT, 2, wshape, p->w, p->dw, NULL);
+        if (p->bias) mbt_param_store_add(&m->ps, a, "bias", MBT_PARAM_WEIGHT, 1, bshape, p->b, p->db, NULL);
         if (p->bn) {
             snprintf(b, sizeof b, "%s%d.", head, 3 * j + 1);
-            add_bn_entries(m, b, p->out, p->gamma, p->dgamma, p->beta, p->dbeta, p->rmean, p->rvar, &p->tracked);
+            mbt_param_store_add_bn(&m->ps, b, p->out, p->gamma, p->dgamma, p->beta, p->dbeta, p->rmean, p->rvar, &p->tracked);
         }
     }
 }
 
-/* ---- host copies of a CUDA model's parameters ---------------------------------------------- */
-
-static float *in_copy(const mbt_plan *plan, float *copy, float *p) {
-    uintptr_t base = (uintptr_t)plan->block, at = (uintptr_t)p;
-    if (!copy || !base || at < base || at >= base + plan->total_bytes) return NULL;
-    return copy + (at - base) / sizeof(float);
-}
-
-float *mbt_model_host_ptr(const mbt_model *m, float *p) {
-    if (!p || m->device == MBT_DEVICE_CPU) return p;
-    float *h = in_copy(&m->params, m->host_params, p);
-    if (!h) h = in_copy(&m->buffers, m->host_buffers, p);
-    if (!h) h = in_copy(&m->grads, m->host_grads, p);
-    return h;
-}
-
-static mbt_status alloc_host_copies(mbt_model *m) {
-    if (m->device == MBT_DEVICE_CPU) return MBT_OK;
-    m->host_params = calloc(1, m->params.total_bytes + 1);
-    m->host_buffers = calloc(1, m->buffers.total_bytes + 1);
-    if (m->training) m->host_grads = calloc(1, m->grads.total_bytes + 1);
-    if (!m->host_params || !m->host_buffers || (m->training && !m->host_grads))
-        return MBT_FAIL(MBT_ERR_NOMEM, "model: out of memory for the host copy of %.1f MiB of parameters",
-                        (m->params.total_bytes + m->buffers.total_bytes) / 1048576.0);
-    return MBT_OK;
-}
-
-/* A clear refusal of a device this build or machine cannot run, before any op is made. */
-static mbt_status check_device(mbt_device device) {
-    if (device == MBT_DEVICE_CPU) return MBT_OK;
-    if (device != MBT_DEVICE_CUDA) return MBT_FAIL(MBT_ERR_ARG, "model: unknown device %d", (int)device);
-#ifdef MIXBT_HAVE_CUDA
-    mbt_cuda_context *ctx;
-    return mbt_cuda_context_get(&ctx); /* also registers the allocator of CUDA plans */
-#else
-    return MBT_FAIL(MBT_ERR_UNSUPPORTED, "model: device cuda: this mixbt was built without the CUDA backend");
-#endif
-}
+float *mbt_model_host_ptr(const mbt_model *m, float *p) { return mbt_param_store_host_ptr(&m->ps, p); }
 
 /* ---- public -------------------------------------------------------------------------------- */
 
@@ -388,8 +334,8 @@ mbt_status mbt_model_create_precision(mbt_model **out, const mbt_model_config *c
     if (slots < 1 || slots > MBT_MAX_SLOTS) return MBT_FAIL(MBT_ERR_ARG, "model: slots must be 1..%d", MBT_MAX_SLOTS);
     if (cfg->image_size < 16 || cfg->image_size > 1024)
         return MBT_FAIL(MBT_ERR_ARG, "model: image size %d out of range 16..1024", cfg->image_size);
-    if (cfg->feature_dim < 1) return MBT_FAIL(MBT_ERR_ARG, "model: feature dimension must be positive");
-    MBT_TRY(check_device(device));
+    if (cfg->feature_dim < 1 && !cfg->backbone_only) return MBT_FAIL(MBT_ERR_ARG, "model: feature dimension must be positive");
+    MBT_TRY(mbt_param_store_check_device(device, "model"));
     mbt_model *m = calloc(1, sizeof *m);
     if (!m) return MBT_FAIL(MBT_ERR_NOMEM, "model: out of memory");
     m->cfg = *cfg;
@@ -401,23 +347,18 @@ mbt_status mbt_model_create_precision(mbt_model **out, const mbt_model_config *c
     const int *counts = cfg->arch == MBT_ARCH_RESNET50 ? BLOCKS_R50 : BLOCKS_R18;
     m->n_blocks = counts[0] + counts[1] + counts[2] + counts[3];
     m->blocks = calloc((size_t)m->n_blocks, sizeof *m->blocks);
-    mbt_plan_init(&m->params, device);
-    mbt_plan_init(&m->grads, device);
-    mbt_plan_init(&m->buffers, device);
+    mbt_param_store_init(&m->ps, device, training, "model");
     mbt_plan_init(&m->acts, device);
     mbt_status st = m->blocks ? MBT_OK : MBT_FAIL(MBT_ERR_NOMEM, "model: out of memory");
     if (st == MBT_OK) {
         plan_model(m);
         st = create_ops(m);
     }
-    if (st == MBT_OK) st = mbt_plan_commit(&m->params);
-    if (st == MBT_OK && training) st = mbt_plan_commit(&m->grads);
-    if (st == MBT_OK) st = mbt_plan_commit(&m->buffers);
+    if (st == MBT_OK) st = mbt_param_store_commit(&m->ps);
     if (st == MBT_OK) st = mbt_plan_commit(&m->acts);
-    if (st == MBT_OK) st = alloc_host_copies(m);
     if (st == MBT_OK) {
         register_entries(m);
-        st = m->entry_error;
+        st = m->ps.entry_error;
     }
     if (st != MBT_OK) {
         mbt_model_destroy(m);
@@ -441,15 +382,9 @@ void mbt_model_destroy(mbt_model *m) {
         if (m->blocks[b].has_down) destroy_unit(&m->blocks[b].down);
     }
     for (int j = 0; j < m->n_proj; j++) mbt_batchnorm_destroy(m->proj[j].bnop);
-    mbt_plan_free(&m->params);
-    mbt_plan_free(&m->grads);
-    mbt_plan_free(&m->buffers);
+    mbt_param_store_free(&m->ps);
     mbt_plan_free(&m->acts);
-    free(m->host_params);
-    free(m->host_buffers);
-    free(m->host_grads);
     free(m->blocks);
-    free(m->entries);
     free(m);
 }
 
@@ -457,18 +392,12 @@ const mbt_model_config *mbt_model_get_config(const mbt_model *m) { return &m->cf
 int mbt_model_batch(const mbt_model *m) { return m->batch; }
 mbt_device mbt_model_device(const mbt_model *m) { return m->device; }
 mbt_precision mbt_model_precision(const mbt_model *m) { return m->bf16 ? MBT_PRECISION_BF16 : MBT_PRECISION_FP32; }
-size_t mbt_model_param_count(const mbt_model *m) { return m->n_entries; }
-mbt_param *mbt_model_param(mbt_model *m, size_t i) { return i < m->n_entries ? &m->entries[i] : NULL; }
-
-mbt_param *mbt_model_find_param(mbt_model *m, const char *name) {
-    for (size_t i = 0; i < m->n_entries; i++)
-        if (!strcmp(m->entries[i].name, name)) return &m->entries[i];
-    return NULL;
-}
-
-float *mbt_model_flat_params(mbt_model *m) { return (float *)m->params.block; }
-float *mbt_model_flat_grads(mbt_model *m) { return (float *)m->grads.block; }
-size_t mbt_model_flat_size(const mbt_model *m) { return mbt_plan_float_count(&m->params); }
+size_t mbt_model_param_count(const mbt_model *m) { return m->ps.n_entries; }
+mbt_param *mbt_model_param(mbt_model *m, size_t i) { return i < m->ps.n_entries ? &m->ps.entries[i] : NULL; }
+mbt_param *mbt_model_find_param(mbt_model *m, const char *name) { return mbt_param_store_find(&m->ps, name); }
+float *mbt_model_flat_params(mbt_model *m) { return (float *)m->ps.params.block; }
+float *mbt_model_flat_grads(mbt_model *m) { return (float *)m->ps.grads.block; }
+size_t mbt_model_flat_size(const mbt_model *m) { return mbt_plan_float_count(&m->ps.params); }
 size_t mbt_model_activation_bytes(const mbt_model *m) { return m->acts.total_bytes; }
 
 static double unit_macs(const mbt_unit *u) {

@@ -4,6 +4,7 @@
 
 #include "core/plan.h"
 #include "models/model.h"
+#include "models/param_store.h"
 #include "ops/batchnorm.h"
 #include "ops/conv2d.h"
 #include "ops/pool.h"
@@ -74,13 +75,8 @@ struct mbt_model {
     float *shortcut;            /* downsample BN output, transient in forward */
     /* With bf16, the backbone's activation pointers (unit t and a, pooled, block y, shortcut, grad_a..d)
      * address bf16 arrays: only ops told so (the BF16 flags, the _bf16 functions) read them. */
-    mbt_plan params, grads, buffers, acts;
-    /* CUDA: host copies of the params, buffers and grads plans, byte for byte in the plans' layout;
-     * the mbt_param entries point into them. NULL on the CPU, where the entries point into the plans. */
-    float *host_params, *host_buffers, *host_grads;
-    mbt_param *entries;
-    size_t n_entries, cap_entries;
-    mbt_status entry_error;
+    mbt_param_store ps;         /* parameters, gradients, running statistics, state_dict entries */
+    mbt_plan acts;
 };
 
 /* The host-side address of a pointer into the params, buffers or grads plan: the same offset in its

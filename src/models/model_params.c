@@ -3,7 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/device.h"
 #include "core/rng.h"
 #include "models/model_internal.h"
 #include "ops/eltwise.h"
@@ -80,22 +79,15 @@ mbt_status mbt_model_sync_params(mbt_model *m) {
 }
 
 mbt_status mbt_model_params_to_device(mbt_model *m) {
-    if (m->device != MBT_DEVICE_CPU) {
-        MBT_TRY(mbt_device_from_host(m->device, m->params.block, m->host_params, m->params.total_bytes));
-        MBT_TRY(mbt_device_from_host(m->device, m->buffers.block, m->host_buffers, m->buffers.total_bytes));
-    }
+    MBT_TRY(mbt_param_store_to_device(&m->ps));
     return mbt_model_sync_params(m);
 }
 
 mbt_status mbt_model_params_to_host(mbt_model *m) {
-    if (m->device == MBT_DEVICE_CPU) return MBT_OK;
-    MBT_TRY(mbt_device_to_host(m->device, m->host_params, m->params.block, m->params.total_bytes));
-    MBT_TRY(mbt_device_to_host(m->device, m->host_buffers, m->buffers.block, m->buffers.total_bytes));
-    if (m->training) MBT_TRY(mbt_device_to_host(m->device, m->host_grads, m->grads.block, m->grads.total_bytes));
-    return MBT_OK;
+    return mbt_param_store_to_host(&m->ps);
 }
 
 mbt_status mbt_model_zero_grads(mbt_model *m) {
     if (!m->training) return MBT_FAIL(MBT_ERR_ARG, "model: no gradients in a model built for evaluation");
-    return mbt_zero(m->device, mbt_plan_float_count(&m->grads), (float *)m->grads.block);
+    return mbt_zero(m->device, mbt_plan_float_count(&m->ps.grads), (float *)m->ps.grads.block);
 }

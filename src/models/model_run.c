@@ -74,6 +74,7 @@ static mbt_status forward(mbt_model *m, int slot, int train, const float *x) {
         h = m->blocks[b].y[slot];
     }
     MBT_TRY(act_avgpool_forward(m, h, m->feature[slot]));
+    if (m->cfg.backbone_only) return MBT_OK;
     h = m->feature[slot];
     for (int j = 0; j < m->n_proj; j++) {
         mbt_proj_layer *p = &m->proj[j];
@@ -100,7 +101,7 @@ mbt_status mbt_model_forward_train(mbt_model *m, int slot, const float *x, const
     m->input[slot] = x;
     MBT_TRY(forward(m, slot, 1, x));
     if (feature) *feature = m->feature[slot];
-    if (out) *out = m->out[slot];
+    if (out) *out = m->cfg.backbone_only ? m->feature[slot] : m->out[slot];
     return MBT_OK;
 }
 
@@ -116,7 +117,8 @@ static mbt_status forward_eval(mbt_model *m, int n, const float *x, int normalis
     MBT_TRY(forward(m, 0, 0, in));
     if (feature && normalise) MBT_TRY(mbt_l2norm_forward(m->device, n, m->emb, m->feature[0], feature));
     if (feature && !normalise) MBT_TRY(mbt_copy(m->device, (size_t)n * m->emb, m->feature[0], feature));
-    if (out) MBT_TRY(mbt_copy(m->device, (size_t)n * m->cfg.feature_dim, m->out[0], out));
+    if (out && m->cfg.backbone_only) MBT_TRY(mbt_copy(m->device, (size_t)n * m->emb, m->feature[0], out));
+    else if (out) MBT_TRY(mbt_copy(m->device, (size_t)n * m->cfg.feature_dim, m->out[0], out));
     return MBT_OK;
 }
 
@@ -170,10 +172,40 @@ static mbt_status block_backward(mbt_model *m, mbt_block *blk, int slot, const f
                    shortcut_grad, out);
 }
 
+/* Backward of the backbone from dL/dfeature. */
+static mbt_status trunk_backward(mbt_model *m, int slot, const float *dfeature) {
+    MBT_TRY(act_avgpool_backward(m, dfeature, m->grad_a));
+    for (int b = m->n_blocks - 1; b >= 0; b--) {
+        const float *x = b ? m->blocks[b - 1].y[slot] : (m->pool ? m->pooled[slot] : m->stem.a[slot]);
+        MBT_TRY(block_backward(m, &m->blocks[b], slot, x));
+        float *t = m->grad_a; m->grad_a = m->grad_b; m->grad_b = t;
+    }
+    const float *g = m->grad_a;
+    if (m->pool) {
+        MBT_TRY(mbt_maxpool_backward(m->pool, m->pool_ws[slot], g, m->grad_b));
+        g = m->grad_b;
+    }
+    MBT_TRY(unit_backward(&m->stem, slot, m->input[slot], g, m->grad_c, NULL));
+    m->input[slot] = NULL;
+    return MBT_OK;
+}
+
+/* The backbone-only model: its output is the features, so dL/dfeature = dout + dfeature. */
+static mbt_status backbone_backward(mbt_model *m, int slot, const float *dout, const float *dfeature) {
+    if (!dout && !dfeature) return MBT_FAIL(MBT_ERR_ARG, "model: backward of a backbone without dfeature");
+    const float *g = dout ? dout : dfeature;
+    if (dout && dfeature) {
+        MBT_TRY(mbt_add(m->device, (size_t)m->batch * m->emb, dout, dfeature, m->proj_ga));
+        g = m->proj_ga;
+    }
+    return trunk_backward(m, slot, g);
+}
+
 mbt_status mbt_model_backward(mbt_model *m, int slot, const float *dout, const float *dfeature) {
     if (!m->training) return MBT_FAIL(MBT_ERR_ARG, "model: backward on a model built for evaluation");
     if (slot < 0 || slot >= m->slots || !m->input[slot])
         return MBT_FAIL(MBT_ERR_ARG, "model: backward on slot %d without its forward", slot);
+    if (m->cfg.backbone_only) return backbone_backward(m, slot, dout, dfeature);
     int n = m->batch, d = m->cfg.feature_dim;
     float *ga = m->proj_ga, *gb = m->proj_gb;
     /* projector */
@@ -195,19 +227,5 @@ mbt_status mbt_model_backward(mbt_model *m, int slot, const float *dout, const f
         float *t = ga; ga = gb; gb = t;
     }
     if (dfeature) MBT_TRY(mbt_add(m->device, (size_t)n * m->emb, ga, dfeature, ga));
-    /* backbone: ga holds dL/dfeature */
-    MBT_TRY(act_avgpool_backward(m, ga, m->grad_a));
-    for (int b = m->n_blocks - 1; b >= 0; b--) {
-        const float *x = b ? m->blocks[b - 1].y[slot] : (m->pool ? m->pooled[slot] : m->stem.a[slot]);
-        MBT_TRY(block_backward(m, &m->blocks[b], slot, x));
-        float *t = m->grad_a; m->grad_a = m->grad_b; m->grad_b = t;
-    }
-    const float *g = m->grad_a;
-    if (m->pool) {
-        MBT_TRY(mbt_maxpool_backward(m->pool, m->pool_ws[slot], g, m->grad_b));
-        g = m->grad_b;
-    }
-    MBT_TRY(unit_backward(&m->stem, slot, m->input[slot], g, m->grad_c, NULL));
-    m->input[slot] = NULL;
-    return MBT_OK;
+    return trunk_backward(m, slot, ga);
 }

@@ -8,7 +8,8 @@
  *     activations go through the backend's layout (mbt_layout_from_nchw), and a shape whose channels
  *     the layout cannot hold (the CPU's channel block) runs on the backends that can;
  *   dense ops: linear, L2 normalisation, ReLU, sgemm (every transpose, beta 0 and 1), ssyrk (full
- *     matrix), the dot product in double, axpby, batch standardisation (forward with the bad-column
+ *     matrix), the dot product in double, axpby, the pair loss's accumulated dot and squared distance
+ *     and out += alpha (x - y), NT-Xent's rows (value and dL/dG), batch standardisation (forward with the bad-column
  *     report, backward), the input mix, the mixed residual, the scatter through a perm with repeated
  *     entries, the cross-correlation parts.
  * Inputs are random, rounded to float before the reference runs; outputs that must be overwritten start
@@ -37,6 +38,7 @@
 #include "ops/layout.h"
 #include "ops/linear.h"
 #include "ops/mix.h"
+#include "ops/ntxent.h"
 #include "ops/pool.h"
 #include "ops/reduce.h"
 #include "ops/ref.h"
@@ -451,6 +453,63 @@ static void case_dot_axpby(void) {
     free(x), free(y), free(out);
 }
 
+/* The pair loss's reductions, accumulated onto a value already there, and out += alpha (x - y). */
+static void case_pair_parts(void) {
+    const size_t n = 4999;
+    double *x = rand_d(n, 1), *y = rand_d(n, 2), *out = rand_d(n, 1), dot = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) {
+        dot += x[i] * y[i];
+        sq += (x[i] - y[i]) * (x[i] - y[i]);
+    }
+    float *xd = dev_from(x, n), *yd = dev_from(y, n), *od = dev_from(out, n);
+    double *acc = dev_bytes(2 * sizeof(double)), *scratch = dev_bytes(MBT_DOT_SCRATCH * sizeof(double));
+    const double start[2] = {0.5, -3.0};
+    CHECK_OK(mbt_device_from_host(be.device, acc, start, sizeof start));
+    if (CHECK_OK(mbt_dot_accumulate(be.device, n, xd, yd, scratch, -0.25, 2.0, acc)))
+        expect_sum("dot accumulated", acc, 0.5 + 2.0 - 0.25 * dot);
+    if (CHECK_OK(mbt_sqdist_accumulate(be.device, n, xd, yd, scratch, 0.125, acc + 1)))
+        expect_sum("squared distance accumulated", acc + 1, -3.0 + 0.125 * sq);
+    for (size_t i = 0; i < n; i++) out[i] += 0.375 * (x[i] - y[i]);
+    if (CHECK_OK(mbt_axpy_diff(be.device, n, 0.375f, xd, yd, od))) expect_close("axpy of a difference", od, out, n);
+    free(x), free(y), free(out);
+}
+
+/* NT-Xent rows over a Gram matrix of unit rows (logits up to 1 / tau), 2 and 3 views, with and without w. */
+static void case_ntxent(void) {
+    static const struct {
+        int views, B;
+        double tau;
+    } shapes[] = {{2, 37, 0.5}, {3, 20, 0.2}};
+    for (int k = 0; k < 2; k++) {
+        const int V = shapes[k].views, B = shapes[k].B, n = V * B, d = 16;
+        double *z = rand_d((size_t)n * d, 1), *g = malloc(sizeof(double) * n * n), *w = malloc(sizeof(double) * n * n);
+        mbt_ref_l2norm_forward(n, d, z, z);
+        mbt_ref_syrk(n, d, 1.0, z, d, 0.0, g, n);
+        for (size_t i = 0; i < (size_t)n * n; i++) g[i] = (float)g[i];
+        const float tau = (float)shapes[k].tau;
+        double loss;
+        mbt_ref_ntxent_rows(V, B, tau, g, 0.25, 0.125, w, &loss);
+        float *gd = dev_from(g, (size_t)n * n), *wd = dev_fill((size_t)n * n, 7.0f);
+        double *rows = dev_bytes(n * sizeof(double)), *ld = dev_bytes(2 * sizeof(double));
+        char what[64];
+        snprintf(what, sizeof what, "nt-xent rows (%d views, B=%d)", V, B);
+        if (CHECK_OK(mbt_ntxent_rows(be.device, V, B, tau, gd, 0.25, 0.125f, wd, rows, ld))) {
+            expect_close(what, wd, w, (size_t)n * n);
+            double got = NAN; /* float logits and exp: ~1e-7 relative, not TOL_SUM */
+            CHECK_OK(mbt_device_to_host(be.device, &got, ld, sizeof got));
+            CHECK_MSG(fabs(got - loss) <= 1e-6 * fabs(loss), "%s value on %s: %.12g, reference %.12g", what, be.name,
+                      got, loss);
+        }
+        if (CHECK_OK(mbt_ntxent_rows(be.device, V, B, tau, gd, 0.25, 0.125f, NULL, rows, ld + 1))) {
+            double a = NAN, b = NAN;
+            CHECK_OK(mbt_device_to_host(be.device, &a, ld, sizeof a));
+            CHECK_OK(mbt_device_to_host(be.device, &b, ld + 1, sizeof b));
+            CHECK_MSG(a == b, "%s on %s: value %.17g without w, %.17g with it", what, be.name, b, a);
+        }
+        free(z), free(g), free(w);
+    }
+}
+
 static void case_standardize(void) {
     const int B = 24, d = 150; /* two column blocks, the second one partial */
     const size_t n = (size_t)B * d;
@@ -577,6 +636,8 @@ static const struct {
     {"sgemm", case_sgemm},
     {"ssyrk", case_ssyrk},
     {"dot, axpby", case_dot_axpby},
+    {"pair loss parts", case_pair_parts},
+    {"nt-xent rows", case_ntxent},
     {"standardize", case_standardize},
     {"mix", case_mix},
     {"xcorr", case_xcorr},

@@ -2,7 +2,7 @@
  * differences of L = sum(dy * f(x)) for a random dy: conv2d (strides 1/2, pads 0/1/3, kernels
  * 1/3/7, odd sizes, c_in != c_out, batch > 1), batch norm training (hw = 1 and > 1; x, gamma, beta),
  * max pooling (no ties), global average pooling, linear (with and without bias), ReLU (away from 0),
- * L2 normalisation (incl. a row below the clamp). Also: dx is overwritten (prefilled with garbage)
+ * L2 normalisation (incl. a row below the clamp), NT-Xent rows (views 2 and 3, tau 0.5 and 0.2). Also: dx is overwritten (prefilled with garbage)
  * and parameter gradients accumulate (two backward calls give twice the gradient). */
 #include <math.h>
 #include <stdlib.h>
@@ -274,6 +274,31 @@ static void test_l2norm(void) {
     free(c.x); free(c.dy); free(c.y); free(dx);
 }
 
+typedef struct {
+    int views, B;
+    double tau, *g;
+} ntxent_ctx;
+
+static double ntxent_loss(void *ctx) {
+    ntxent_ctx *c = ctx;
+    double l;
+    mbt_ref_ntxent_rows(c->views, c->B, c->tau, c->g, 0.3, 0.0, NULL, &l);
+    return l;
+}
+
+/* NT-Xent rows: with grad_scale = loss_scale / tau, w is dL/dg over every entry of a general g. */
+static void test_ntxent(int views, int B, double tau) {
+    const size_t n = (size_t)views * B;
+    ntxent_ctx c = {views, B, tau, rand_d(n * n, 2)};
+    double *w = filled(n * n, GARBAGE), l;
+    mbt_ref_ntxent_rows(views, B, tau, c.g, 0.3, 0.3 / tau, w, &l);
+    CHECK_MSG(l == ntxent_loss(&c), "ntxent: the loss depends on whether w is asked for");
+    char what[64];
+    snprintf(what, sizeof what, "ntxent dL/dg (%d views, B=%d, tau %g)", views, B, tau);
+    fd_check(what, ntxent_loss, &c, c.g, n * n, w, H);
+    free(c.g); free(w);
+}
+
 int main(void) {
     mbt_rng_init(&rng, 11, 0);
     test_conv(2, 3, 7, 9, 4, 3, 1, 1);
@@ -294,5 +319,7 @@ int main(void) {
     test_linear(5, 7, 4, 1);
     test_relu();
     test_l2norm();
+    test_ntxent(2, 5, 0.5);
+    test_ntxent(3, 4, 0.2);
     return check_report("test_ops_ref_grad");
 }

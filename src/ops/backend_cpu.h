@@ -65,6 +65,7 @@ mbt_status mbt_axpy_cpu(size_t n, float alpha, const float *x, float *y);
 mbt_status mbt_zero_cpu(size_t n, float *x);
 mbt_status mbt_copy_cpu(size_t n, const float *x, float *y);
 mbt_status mbt_axpby_cpu(size_t n, float a, const float *x, float b, const float *y, float *out);
+mbt_status mbt_axpy_diff_cpu(size_t n, float alpha, const float *x, const float *y, float *out);
 
 /* matrix products (ops/blas.h) */
 mbt_status mbt_sgemm_cpu(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
@@ -73,6 +74,8 @@ mbt_status mbt_ssyrk_cpu(int n, int k, float alpha, const float *a, int lda, flo
 
 /* reductions (ops/reduce.h) */
 mbt_status mbt_dot_cpu(size_t n, const float *x, const float *y, double *out);
+mbt_status mbt_dot_accumulate_cpu(size_t n, const float *x, const float *y, double scale, double shift, double *acc);
+mbt_status mbt_sqdist_accumulate_cpu(size_t n, const float *x, const float *y, double scale, double *acc);
 
 /* batch standardisation (ops/standardize.h) */
 mbt_status mbt_standardize_forward_cpu(int B, int d, const float *z, float *zn, float *inv_std, unsigned *bad_column);
@@ -92,5 +95,9 @@ mbt_status mbt_xcorr_diag_grad_cpu(int B, int d, float lambda, const float *diag
                                    float *gx, float *gy);
 mbt_status mbt_xcorr_cov_terms_cpu(int d, const float *c, double *on, double *off);
 mbt_status mbt_xcorr_cov_grad_cpu(int d, float lambda2, float *c);
+
+/* NT-Xent rows (ops/ntxent.h) */
+mbt_status mbt_ntxent_rows_cpu(int views, int B, float tau, const float *g, double loss_scale, float grad_scale,
+                               float *w, double *row_loss, double *loss);
 
 #endif

@@ -76,6 +76,7 @@ mbt_status mbt_relu_backward_bf16_cuda(size_t n, const void *y, const void *dy, 
 mbt_status mbt_add_relu_forward_bf16_cuda(size_t n, const void *a, const void *b, void *y);
 mbt_status mbt_add_bf16_cuda(size_t n, const void *a, const void *b, void *y);
 mbt_status mbt_axpby_cuda(size_t n, float a, const float *x, float b, const float *y, float *out);
+mbt_status mbt_axpy_diff_cuda(size_t n, float alpha, const float *x, const float *y, float *out);
 
 /* matrix products (ops/blas.h) */
 mbt_status mbt_sgemm_cuda(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
@@ -84,6 +85,10 @@ mbt_status mbt_ssyrk_cuda(int n, int k, float alpha, const float *a, int lda, fl
 
 /* reductions (ops/reduce.h) */
 mbt_status mbt_dot_cuda(size_t n, const float *x, const float *y, double *scratch, double *out);
+mbt_status mbt_dot_accumulate_cuda(size_t n, const float *x, const float *y, double *scratch, double scale,
+                                   double shift, double *acc);
+mbt_status mbt_sqdist_accumulate_cuda(size_t n, const float *x, const float *y, double *scratch, double scale,
+                                      double *acc);
 
 /* batch standardisation (ops/standardize.h) */
 mbt_status mbt_standardize_forward_cuda(int B, int d, const float *z, float *zn, float *inv_std, unsigned *bad_column);
@@ -108,6 +113,10 @@ mbt_status mbt_xcorr_cov_grad_cuda(int d, float lambda2, float *c);
  * y += x for a bf16 x (the fp32 accumulation of a bf16 weight gradient). */
 mbt_status mbt_bf16_from_f32_cuda(size_t n, const float *x, void *y);
 mbt_status mbt_bf16_accumulate_cuda(size_t n, const void *x, float *y);
+
+/* NT-Xent rows (ops/ntxent.h) */
+mbt_status mbt_ntxent_rows_cuda(int views, int B, float tau, const float *g, double loss_scale, float grad_scale,
+                                float *w, double *row_loss, double *loss);
 
 #ifdef __cplusplus
 }

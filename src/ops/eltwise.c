@@ -27,6 +27,11 @@ mbt_status mbt_axpby(mbt_device device, size_t n, float a, const float *x, float
     MBT_DISPATCH("axpby", device, mbt_axpby_cpu(n, a, x, b, y, out), mbt_axpby_cuda(n, a, x, b, y, out));
 }
 
+mbt_status mbt_axpy_diff(mbt_device device, size_t n, float alpha, const float *x, const float *y, float *out) {
+    MBT_DISPATCH("axpy of a difference", device, mbt_axpy_diff_cpu(n, alpha, x, y, out),
+                 mbt_axpy_diff_cuda(n, alpha, x, y, out));
+}
+
 mbt_status mbt_zero(mbt_device device, size_t n, float *x) {
     MBT_DISPATCH("zero", device, mbt_zero_cpu(n, x), mbt_zero_cuda(n, x));
 }

@@ -17,6 +17,8 @@ mbt_status mbt_add_relu_forward(mbt_device device, size_t n, const float *a, con
 mbt_status mbt_add(mbt_device device, size_t n, const float *a, const float *b, float *y);
 /* y += alpha * x. */
 mbt_status mbt_axpy(mbt_device device, size_t n, float alpha, const float *x, float *y);
+/* out += alpha * (x - y), the difference in float first (F.mse_loss's gradient). */
+mbt_status mbt_axpy_diff(mbt_device device, size_t n, float alpha, const float *x, const float *y, float *out);
 /* out = a * x + b * y; out may alias x or y. */
 mbt_status mbt_axpby(mbt_device device, size_t n, float a, const float *x, float b, const float *y, float *out);
 /* Sets n floats to zero. */

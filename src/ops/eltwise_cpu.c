@@ -43,6 +43,13 @@ mbt_status mbt_axpby_cpu(size_t count, float a, const float *x, float b, const f
     return MBT_OK;
 }
 
+mbt_status mbt_axpy_diff_cpu(size_t count, float alpha, const float *x, const float *y, float *out) {
+    const long n = (long)count;
+#pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < n; i++) out[i] += alpha * (x[i] - y[i]);
+    return MBT_OK;
+}
+
 mbt_status mbt_zero_cpu(size_t n, float *x) {
     memset(x, 0, n * sizeof(float));
     return MBT_OK;

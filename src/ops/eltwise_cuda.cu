@@ -39,6 +39,10 @@ static __global__ void axpby_kernel(size_t n, float a, const float *x, float b, 
     MBT_CUDA_FOR(i, n) out[i] = a * x[i] + b * y[i];
 }
 
+static __global__ void axpy_diff_kernel(size_t n, float alpha, const float *x, const float *y, float *out) {
+    MBT_CUDA_FOR(i, n) out[i] += alpha * (x[i] - y[i]);
+}
+
 /* Launches kernel over n elements (nothing when n == 0) and checks the launch. */
 #define LAUNCH_1D(what, kernel, n, ...)                                                        \
     do {                                                                                       \
@@ -94,6 +98,10 @@ extern "C" mbt_status mbt_axpy_cuda(size_t n, float alpha, const float *x, float
 
 extern "C" mbt_status mbt_axpby_cuda(size_t n, float a, const float *x, float b, const float *y, float *out) {
     LAUNCH_1D("axpby", axpby_kernel, n, a, x, b, y, out);
+}
+
+extern "C" mbt_status mbt_axpy_diff_cuda(size_t n, float alpha, const float *x, const float *y, float *out) {
+    LAUNCH_1D("axpy of a difference", axpy_diff_kernel, n, alpha, x, y, out);
 }
 
 extern "C" mbt_status mbt_zero_cuda(size_t n, float *x) {

@@ -13,5 +13,11 @@
 /* *out = sum_i x_i y_i over n floats, in double; out and scratch (MBT_DOT_SCRATCH doubles; NULL on the
  * CPU) are device memory. CUDA: a fixed order of additions, so a call gives the same result every time. */
 mbt_status mbt_dot(mbt_device device, size_t n, const float *x, const float *y, double *scratch, double *out);
+/* *acc += shift + scale * sum_i x_i y_i (the sum in double, as mbt_dot); acc and scratch as mbt_dot's out. */
+mbt_status mbt_dot_accumulate(mbt_device device, size_t n, const float *x, const float *y, double *scratch,
+                              double scale, double shift, double *acc);
+/* *acc += scale * sum_i (x_i - y_i)^2, each difference taken in double. */
+mbt_status mbt_sqdist_accumulate(mbt_device device, size_t n, const float *x, const float *y, double *scratch,
+                                 double scale, double *acc);
 
 #endif

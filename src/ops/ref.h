@@ -76,4 +76,9 @@ void mbt_ref_mix_residual(int rows, int row, double a, const double *m, const do
                           const int32_t *perm, double *D);
 void mbt_ref_scatter_sub(int rows, int row, double a, const int32_t *perm, const double *x, double *y);
 
+/* NT-Xent rows over a Gram matrix g [V B, V B] (ops/ntxent.h): *loss = loss_scale * sum of the rows'
+ * cross-entropies; w (NULL: skip) overwritten with grad_scale * (softmax - onehot) at the logits' places. */
+void mbt_ref_ntxent_rows(int views, int B, double tau, const double *g, double loss_scale, double grad_scale,
+                         double *w, double *loss);
+
 #endif

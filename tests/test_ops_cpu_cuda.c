@@ -11,7 +11,9 @@
  *     matrix), the dot product in double, axpby, the pair loss's accumulated dot and squared distance
  *     and out += alpha (x - y), NT-Xent's rows (value and dL/dG), batch standardisation (forward with the bad-column
  *     report, backward), the input mix, the mixed residual, the scatter through a perm with repeated
- *     entries, the cross-correlation parts.
+ *     entries, the gather of rows, the cross-correlation parts, the batched Cholesky factor, its inverse
+ *     and the backward of A -> chol(A)^{-1} (well-conditioned SPD matrices, cond < 10, so TOL holds;
+ *     W-MSE's ill-conditioned ones are tests/test_wmse.c's), and a group that is not positive definite.
  * Inputs are random, rounded to float before the reference runs; outputs that must be overwritten start
  * as 7, gradients that must accumulate start as 1 (conv dw) or 0.25 (dgamma, dbeta, linear 0.5).
  * Error: max |got - ref| over the largest |ref|: TOL (2e-5), except CUDA convolutions 1e-4 (cuDNN may
@@ -31,6 +33,7 @@
 #include "core/rng.h"
 #include "ops/batchnorm.h"
 #include "ops/blas.h"
+#include "ops/cholesky.h"
 #include "ops/conv2d.h"
 #include "ops/conv2d_impl_cpu.h"
 #include "ops/cpu_backend.h"
@@ -561,6 +564,9 @@ static void case_mix(void) {
         float *yd = dev_from(x3, n);
         snprintf(what, sizeof what, "scatter%s", tag);
         if (CHECK_OK(mbt_scatter_sub(be.device, rows, row, 0.7f, pd, x1d, yd))) expect_close(what, yd, ref, n);
+        for (int b = 0; b < rows; b++) memcpy(ref + (size_t)b * row, x2 + (size_t)pp[b] * row, row * sizeof(double));
+        snprintf(what, sizeof what, "gather rows%s", tag);
+        if (CHECK_OK(mbt_gather_rows(be.device, rows, row, pd, x2d, od))) expect_close_tol(what, od, ref, n, 0);
     }
     free(x1), free(x2), free(x3), free(ref);
 }
@@ -625,6 +631,79 @@ static void case_xcorr(void) {
     free(x), free(y), free(c), free(gx), free(gy), free(diag);
 }
 
+/* Double-precision Cholesky factor (lower) and its inverse of d x d row-major s. */
+static void ref_cholesky(int d, const double *s, double *l, double *w) {
+    memset(l, 0, sizeof(double) * d * d);
+    memset(w, 0, sizeof(double) * d * d);
+    for (int j = 0; j < d; j++) {
+        double v = s[j * d + j];
+        for (int k = 0; k < j; k++) v -= l[j * d + k] * l[j * d + k];
+        l[j * d + j] = sqrt(v);
+        for (int i = j + 1; i < d; i++) {
+            double u = s[i * d + j];
+            for (int k = 0; k < j; k++) u -= l[i * d + k] * l[j * d + k];
+            l[i * d + j] = u / l[j * d + j];
+        }
+    }
+    for (int c = 0; c < d; c++)
+        for (int i = c; i < d; i++) {
+            double v = i == c;
+            for (int k = c; k < i; k++) v -= l[i * d + k] * w[k * d + c];
+            w[i * d + c] = v / l[i * d + i];
+        }
+}
+
+/* The batched factor and inverse, the backward (the formulas of ops/cholesky.h in double) and the error
+ * of a group that is not positive definite (CPU: at once; CUDA: through info). */
+static void case_cholesky(void) {
+    const int G = 3, d = 40, n = 60;
+    const size_t dd = (size_t)d * d, all = G * dd;
+    double *x = rand_d((size_t)n * d, 1), *a = malloc(all * sizeof(double)), *l = malloc(all * sizeof(double));
+    double *w = malloc(all * sizeof(double)), *gw = rand_d(all, 1), *ga = malloc(all * sizeof(double));
+    double *t1 = malloc(dd * sizeof(double)), *t2 = malloc(dd * sizeof(double));
+    for (int g = 0; g < G; g++) {
+        double *ag = a + g * dd;
+        mbt_ref_gemm(1, 0, d, d, n, 1.0 / n, x, d, x, d, 0.0, ag, d); /* X^T X / n + (0.5 + g) I */
+        for (int i = 0; i < d; i++) ag[i * d + i] += 0.5 + g;
+        for (size_t i = 0; i < dd; i++) ag[i] = (float)ag[i];
+        ref_cholesky(d, ag, l + g * dd, w + g * dd);
+        const double *L = l + g * dd, *W = w + g * dd;
+        mbt_ref_gemm(0, 1, d, d, d, 1.0, gw + g * dd, d, W, d, 0.0, t1, d);
+        mbt_ref_gemm(1, 0, d, d, d, 1.0, W, d, t1, d, 0.0, t2, d);
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < d; j++) t2[i * d + j] = j <= i ? -t2[i * d + j] : 0.0; /* gL */
+        mbt_ref_gemm(1, 0, d, d, d, 1.0, L, d, t2, d, 0.0, t1, d);
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j <= i; j++) t1[i * d + j] = t1[j * d + i] = 0.5 * t1[i * d + j]; /* P */
+        mbt_ref_gemm(0, 0, d, d, d, 1.0, t1, d, W, d, 0.0, t2, d);
+        mbt_ref_gemm(1, 0, d, d, d, 1.0, W, d, t2, d, 0.0, ga + g * dd, d);
+    }
+    float *ad = dev_from(a, all), *ld = dev_fill(all, 7), *wd = dev_fill(all, 7), *gwd = dev_from(gw, all);
+    float *gad = dev_fill(all, 7), *scratch = dev_bytes(2 * all * sizeof(float));
+    int32_t *info = dev_bytes(G * sizeof(int32_t)), got[3] = {-1, -1, -1};
+    void *ws = dev_bytes(mbt_cholesky_workspace_bytes(G));
+    if (CHECK_OK(mbt_cholesky_inverse(be.device, G, d, ad, ld, wd, info, ws))) {
+        expect_close("cholesky factor", ld, l, all);
+        expect_close("cholesky inverse factor", wd, w, all);
+        CHECK_OK(mbt_device_to_host(be.device, got, info, sizeof got));
+        CHECK_MSG(got[0] == 0 && got[1] == 0 && got[2] == 0, "cholesky on %s: info %d %d %d", be.name, got[0],
+                  got[1], got[2]);
+    }
+    if (CHECK_OK(mbt_cholesky_inverse_backward(be.device, G, d, ld, wd, gwd, gad, scratch)))
+        expect_close_tol("cholesky backward", gad, ga, all, be.tol_product);
+    a[dd + 5 * d + 5] = -1.0; /* group 1's leading minor of order 6 is not positive definite */
+    float *bad = dev_from(a, all);
+    mbt_status st = mbt_cholesky_inverse(be.device, G, d, bad, ld, wd, info, ws);
+    if (be.device == MBT_DEVICE_CPU) CHECK(st == MBT_ERR_NUMERIC);
+    else CHECK_OK(st);
+    CHECK_OK(mbt_device_to_host(be.device, got, info, sizeof got));
+    CHECK_MSG(got[0] == 0 && got[1] == 6 && got[2] == 0, "cholesky of a bad group 1 on %s: info %d %d %d", be.name,
+              got[0], got[1], got[2]);
+    CHECK(mbt_cholesky_info_status("test", G, d, got) == MBT_ERR_NUMERIC);
+    CHECK_MSG(strstr(mbt_error_message(), "group 1") != NULL, "cholesky error message '%s'", mbt_error_message());
+    free(x), free(a), free(l), free(w), free(gw), free(ga), free(t1), free(t2);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -641,6 +720,7 @@ static const struct {
     {"standardize", case_standardize},
     {"mix", case_mix},
     {"xcorr", case_xcorr},
+    {"cholesky", case_cholesky},
 };
 
 static void run_backend(mbt_device device, const char *name, int tf32) {

@@ -72,6 +72,11 @@ mbt_status mbt_sgemm_cpu(int trans_a, int trans_b, int m, int n, int k, float al
                          const float *b, int ldb, float beta, float *c, int ldc);
 mbt_status mbt_ssyrk_cpu(int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc);
 
+/* batched Cholesky factor and inverse (ops/cholesky.h) */
+mbt_status mbt_cholesky_inverse_cpu(int groups, int d, const float *a, float *l, float *w, int32_t *info);
+mbt_status mbt_cholesky_inverse_backward_cpu(int groups, int d, const float *l, const float *w, const float *gw,
+                                             float *ga, float *scratch);
+
 /* reductions (ops/reduce.h) */
 mbt_status mbt_dot_cpu(size_t n, const float *x, const float *y, double *out);
 mbt_status mbt_dot_accumulate_cpu(size_t n, const float *x, const float *y, double scale, double shift, double *acc);
@@ -86,6 +91,7 @@ mbt_status mbt_mix_rows_cpu(int rows, size_t row, float a, const float *x1, cons
                             float *out);
 mbt_status mbt_mix_residual_cpu(int rows, int d, float a, const float *m, const float *y, const float *s,
                                 const int32_t *perm, float *D);
+mbt_status mbt_gather_rows_cpu(int rows, int d, const int32_t *perm, const float *x, float *out);
 mbt_status mbt_scatter_sub_cpu(int rows, int d, float a, const int32_t *perm, const float *x, float *y);
 
 /* cross-correlation loss parts (ops/xcorr.h) */

@@ -83,6 +83,12 @@ mbt_status mbt_sgemm_cuda(int trans_a, int trans_b, int m, int n, int k, float a
                           const float *b, int ldb, float beta, float *c, int ldc);
 mbt_status mbt_ssyrk_cuda(int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc);
 
+/* batched Cholesky factor and inverse (ops/cholesky.h) */
+mbt_status mbt_cholesky_inverse_cuda(int groups, int d, const float *a, float *l, float *w, int32_t *info,
+                                     void *workspace);
+mbt_status mbt_cholesky_inverse_backward_cuda(int groups, int d, const float *l, const float *w, const float *gw,
+                                              float *ga, float *scratch);
+
 /* reductions (ops/reduce.h) */
 mbt_status mbt_dot_cuda(size_t n, const float *x, const float *y, double *scratch, double *out);
 mbt_status mbt_dot_accumulate_cuda(size_t n, const float *x, const float *y, double *scratch, double scale,
@@ -99,6 +105,7 @@ mbt_status mbt_mix_rows_cuda(int rows, size_t row, float a, const float *x1, con
                              float *out);
 mbt_status mbt_mix_residual_cuda(int rows, int d, float a, const float *m, const float *y, const float *s,
                                  const int32_t *perm, float *D);
+mbt_status mbt_gather_rows_cuda(int rows, int d, const int32_t *perm, const float *x, float *out);
 mbt_status mbt_scatter_sub_cuda(int rows, int d, float a, const int32_t *perm, const float *x, float *y);
 
 /* cross-correlation loss parts (ops/xcorr.h) */

@@ -20,3 +20,8 @@ mbt_status mbt_scatter_sub(mbt_device device, int rows, int d, float a, const in
     MBT_DISPATCH("scatter", device, mbt_scatter_sub_cpu(rows, d, a, perm, x, y),
                  mbt_scatter_sub_cuda(rows, d, a, perm, x, y));
 }
+
+mbt_status mbt_gather_rows(mbt_device device, int rows, int d, const int32_t *perm, const float *x, float *out) {
+    MBT_DISPATCH("gather rows", device, mbt_gather_rows_cpu(rows, d, perm, x, out),
+                 mbt_gather_rows_cuda(rows, d, perm, x, out));
+}

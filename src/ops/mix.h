@@ -17,6 +17,8 @@ mbt_status mbt_mix_rows(mbt_device device, int rows, size_t row, float a, const 
 /* D[b] = m[b] - a * y[b] - (1 - a) * s[perm[b]] for b < rows (rows of d floats). */
 mbt_status mbt_mix_residual(mbt_device device, int rows, int d, float a, const float *m, const float *y,
                             const float *s, const int32_t *perm, float *D);
+/* out[b] = x[perm[b]] for b < rows (rows of d floats), a copy. out overlaps x nowhere. */
+mbt_status mbt_gather_rows(mbt_device device, int rows, int d, const int32_t *perm, const float *x, float *out);
 /* y[perm[b]] -= a * x[b] for every b in order (repeated entries of perm accumulate, without races). */
 mbt_status mbt_scatter_sub(mbt_device device, int rows, int d, float a, const int32_t *perm, const float *x, float *y);
 

@@ -1,4 +1,7 @@
-/* Row mixing through a permutation on the CPU: OpenMP loops over rows (scatter: over column blocks). */
+/* Row mixing through a permutation on the CPU: OpenMP loops over rows (scatter: over column blocks),
+ * and the plain gather of rows. */
+#include <string.h>
+
 #include "ops/backend_cpu.h"
 
 static mbt_status check_perm(const char *what, int rows, const int32_t *perm) {
@@ -32,6 +35,13 @@ mbt_status mbt_mix_residual_cpu(int rows, int d, float a, const float *m, const 
 #pragma omp simd
         for (int j = 0; j < d; j++) o[j] = mb[j] - a * u[j] - ra * sb[j];
     }
+    return MBT_OK;
+}
+
+mbt_status mbt_gather_rows_cpu(int rows, int d, const int32_t *perm, const float *x, float *out) {
+    MBT_TRY(check_perm("gather rows", rows, perm));
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < rows; b++) memcpy(out + (size_t)b * d, x + (size_t)perm[b] * d, (size_t)d * sizeof(float));
     return MBT_OK;
 }
 

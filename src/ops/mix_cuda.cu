@@ -58,3 +58,20 @@ extern "C" mbt_status mbt_scatter_sub_cuda(int rows, int d, float a, const int32
     MBT_CUDA_LAUNCHED("scatter");
     return MBT_OK;
 }
+
+static __global__ void gather_rows_kernel(size_t total, int d, const int32_t *perm, const float *x, float *out) {
+    MBT_CUDA_FOR(i, total) {
+        const size_t b = i / (size_t)d, j = i % (size_t)d;
+        out[i] = x[(size_t)perm[b] * d + j];
+    }
+}
+
+extern "C" mbt_status mbt_gather_rows_cuda(int rows, int d, const int32_t *perm, const float *x, float *out) {
+    const size_t total = (size_t)rows * d;
+    if (total == 0) return MBT_OK;
+    cudaStream_t stream;
+    MBT_TRY(mbt_cuda_stream(&stream));
+    gather_rows_kernel<<<mbt_cuda_blocks(total), MBT_CUDA_BLOCK, 0, stream>>>(total, d, perm, x, out);
+    MBT_CUDA_LAUNCHED("gather rows");
+    return MBT_OK;
+}

@@ -33,6 +33,10 @@ static void force_corner_case(int v, int size, int src_w, int src_h, mbt_augment
         p->order[0] = 3, p->order[1] = 2, p->order[2] = 0, p->order[3] = 1;
         p->saturation = 0.0f, p->hue = 0.5f, p->brightness = 1.4f, p->gray = 1;
         break;
+    case 6: /* ops left out (a recipe value of 0, torchvision's None) around the others */
+        p->jitter = 1;
+        p->order[0] = -1, p->order[1] = 1, p->order[2] = -1, p->order[3] = 2;
+        break;
     default: break; /* as drawn */
     }
 }
@@ -40,9 +44,10 @@ static void force_corner_case(int v, int size, int src_w, int src_h, mbt_augment
 /* Runs `views` augmentations of recipe `name` (output side `size`, 0: the recipe's) over src_w x src_h
  * sources on `device` and checks each against mbt_augment_apply; two batches through the same
  * buffers (the second reuses the plans' memory). */
-static void check_augment_batch(mbt_device device, const char *name, int size, int src_w, int src_h, int views) {
-    mbt_augment_recipe r;
-    if (!CHECK_OK(mbt_augment_recipe_get(name, size, &r))) return;
+static void check_augment_batch_recipe(mbt_device device, const mbt_augment_recipe *rp, int src_w, int src_h,
+                                       int views) {
+    const mbt_augment_recipe r = *rp;
+    const char *name = r.name;
     int images = views / 2 + 1;
     size_t per = (size_t)src_w * src_h * 3, numel = (size_t)3 * r.size * r.size;
     uint8_t *host = malloc(per * images);
@@ -102,6 +107,11 @@ done:
     free(params);
 }
 
+static void check_augment_batch(mbt_device device, const char *name, int size, int src_w, int src_h, int views) {
+    mbt_augment_recipe r;
+    if (CHECK_OK(mbt_augment_recipe_get(name, size, &r))) check_augment_batch_recipe(device, &r, src_w, src_h, views);
+}
+
 /* Every recipe of the batch path, square and oblong sources, up- and down-scaling. */
 static void check_augment_batch_all(mbt_device device) {
     check_augment_batch(device, "cifar", 0, 32, 32, 96);         /* CIFAR: crop first, bilinear */
@@ -109,6 +119,15 @@ static void check_augment_batch_all(mbt_device device) {
     check_augment_batch(device, "tiny_imagenet", 0, 64, 64, 40); /* colour first, bicubic */
     check_augment_batch(device, "stl10", 0, 96, 96, 24);         /* 96 -> 64: wider kernels */
     check_augment_batch(device, "stl10", 24, 96, 70, 24);        /* strong downscale, oblong */
+    check_augment_batch(device, "sslsota_cifar10", 0, 32, 32, 40);  /* the baselines: colour first at 32 px */
+    check_augment_batch(device, "sslsota_cifar100", 0, 45, 29, 24);
+    /* the baselines' flags overridden: brightness and hue left out, wide ratios, always jitter */
+    mbt_augment_recipe r;
+    if (CHECK_OK(mbt_augment_recipe_get("sslsota_stl10", 0, &r))) {
+        mbt_augment_flags f = mbt_augment_recipe_flags(&r);
+        f.cj0 = 0.0f, f.cj3 = 0.0f, f.cj_p = 1.0f, f.crop_r0 = 0.5f, f.crop_r1 = 2.0f;
+        if (CHECK_OK(mbt_augment_recipe_set_flags(&r, &f))) check_augment_batch_recipe(device, &r, 96, 96, 24);
+    }
 }
 
 #endif

@@ -51,6 +51,21 @@ static const mbt_augment_recipe RECIPES[] = {
      .blur_p = {1.0f, 0.1f}, .blur_sigma_min = 0.1f, .blur_sigma_max = 2.0f, .solarize_p = {0.0f, 0.2f},
      .solarize_threshold = 128, .mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f},
      .eval_resize = 256, .eval_filter = MBT_FILTER_BILINEAR},
+    /* the baselines (ssl-sota datasets/transforms.py aug_transform, cfg.py defaults; Normalize of each
+     * datasets/<name>.py; STL-10's test_transform Resize(70, interpolation=3) + CenterCrop(64)) */
+#define SSLSOTA_AUG                                                                                                    \
+    .crop_first = 0, .scale_min = 0.2f, .scale_max = 1.0f, .ratio_min = 0.75f, .ratio_max = 4.0f / 3.0f,              \
+    .filter = MBT_FILTER_BICUBIC, .flip_p = 0.5f, .jitter_p = 0.8f, .brightness = 0.4f, .contrast = 0.4f,              \
+    .saturation = 0.4f, .hue = 0.1f, .gray_p = 0.1f, .eval_filter = MBT_FILTER_BICUBIC
+    {.name = "sslsota_cifar10", .size = 32, SSLSOTA_AUG, .mean = {0.4914f, 0.4822f, 0.4465f},
+     .std = {0.2023f, 0.1994f, 0.2010f}, .eval_resize = 32},
+    {.name = "sslsota_cifar100", .size = 32, SSLSOTA_AUG, .mean = {0.5071f, 0.4867f, 0.4408f},
+     .std = {0.2675f, 0.2565f, 0.2761f}, .eval_resize = 32},
+    {.name = "sslsota_tiny_imagenet", .size = 64, SSLSOTA_AUG, .mean = {0.480f, 0.448f, 0.398f},
+     .std = {0.277f, 0.269f, 0.282f}, .eval_resize = 64},
+    {.name = "sslsota_stl10", .size = 64, SSLSOTA_AUG, .mean = {0.43f, 0.42f, 0.39f}, .std = {0.27f, 0.26f, 0.27f},
+     .eval_resize = 70},
+#undef SSLSOTA_AUG
 };
 
 #define N_RECIPES ((int)(sizeof RECIPES / sizeof *RECIPES))
@@ -61,7 +76,7 @@ mbt_status mbt_augment_recipe_get(const char *name, int size, mbt_augment_recipe
     for (int i = 0; name && i < N_RECIPES && !base; i++)
         if (!strcmp(name, RECIPES[i].name)) base = &RECIPES[i];
     if (!base) {
-        char names[128] = "";
+        char names[256] = "";
         for (int i = 0; i < N_RECIPES; i++)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", RECIPES[i].name);
         return MBT_FAIL(MBT_ERR_ARG, "augmentation recipe '%s' is unknown (%s)", name ? name : "(none)", names);
@@ -70,6 +85,45 @@ mbt_status mbt_augment_recipe_get(const char *name, int size, mbt_augment_recipe
     *r = *base;
     if (size > 0) r->size = size;
     r->eval_resize = (int)nearbyint(r->size * (double)base->eval_resize / (double)base->size);
+    return MBT_OK;
+}
+
+mbt_augment_flags mbt_augment_recipe_flags(const mbt_augment_recipe *r) {
+    return (mbt_augment_flags){.cj0 = r->brightness, .cj1 = r->contrast, .cj2 = r->saturation, .cj3 = r->hue,
+                               .cj_p = r->jitter_p, .gs_p = r->gray_p, .crop_s0 = r->scale_min,
+                               .crop_s1 = r->scale_max, .crop_r0 = r->ratio_min, .crop_r1 = r->ratio_max,
+                               .hf_p = r->flip_p};
+}
+
+/* 1 for a probability (NaN fails every comparison, so it is refused too). */
+static int is_prob(float p) { return p >= 0.0f && p <= 1.0f; }
+
+mbt_status mbt_augment_recipe_set_flags(mbt_augment_recipe *r, const mbt_augment_flags *f) {
+    MBT_CHECK_ARG(f->cj0 >= 0.0f && f->cj1 >= 0.0f && f->cj2 >= 0.0f,
+                  "augmentation flags: colour jitter brightness %g, contrast %g, saturation %g must be >= 0",
+                  (double)f->cj0, (double)f->cj1, (double)f->cj2);
+    MBT_CHECK_ARG(f->cj3 >= 0.0f && f->cj3 <= 0.5f, "augmentation flags: colour jitter hue %g is not in [0, 0.5]",
+                  (double)f->cj3);
+    MBT_CHECK_ARG(is_prob(f->cj_p) && is_prob(f->gs_p) && is_prob(f->hf_p),
+                  "augmentation flags: probabilities cj_p %g, gs_p %g, hf_p %g must lie in [0, 1]", (double)f->cj_p,
+                  (double)f->gs_p, (double)f->hf_p);
+    MBT_CHECK_ARG(f->crop_s0 >= 0.0f && f->crop_s0 <= f->crop_s1 && f->crop_s1 > 0.0f,
+                  "augmentation flags: crop scale (%g, %g) is not a range 0 <= s0 <= s1, s1 > 0", (double)f->crop_s0,
+                  (double)f->crop_s1);
+    MBT_CHECK_ARG(f->crop_r0 > 0.0f && f->crop_r0 <= f->crop_r1 && isfinite(f->crop_r1),
+                  "augmentation flags: crop ratio (%g, %g) is not a range 0 < r0 <= r1", (double)f->crop_r0,
+                  (double)f->crop_r1);
+    r->brightness = f->cj0;
+    r->contrast = f->cj1;
+    r->saturation = f->cj2;
+    r->hue = f->cj3;
+    r->jitter_p = f->cj_p;
+    r->gray_p = f->gs_p;
+    r->scale_min = f->crop_s0;
+    r->scale_max = f->crop_s1;
+    r->ratio_min = f->crop_r0;
+    r->ratio_max = f->crop_r1;
+    r->flip_p = f->hf_p;
     return MBT_OK;
 }
 
@@ -106,7 +160,9 @@ static void draw_jitter(const mbt_augment_recipe *r, mbt_rng *rng, mbt_augment_p
     p->jitter = mbt_rng_uniform(rng) < r->jitter_p;
     int32_t perm[4];
     mbt_rng_permutation(rng, perm, 4);
-    for (int i = 0; i < 4; i++) p->order[i] = perm[i];
+    /* torchvision's ColorJitter holds None for a 0 (hue: a 0 range) and skips that op */
+    const float range[4] = {r->brightness, r->contrast, r->saturation, r->hue};
+    for (int i = 0; i < 4; i++) p->order[i] = range[perm[i]] != 0.0f ? perm[i] : -1;
     p->brightness = uniform(rng, fmaxf(0.0f, 1.0f - r->brightness), 1.0f + r->brightness);
     p->contrast = uniform(rng, fmaxf(0.0f, 1.0f - r->contrast), 1.0f + r->contrast);
     p->saturation = uniform(rng, fmaxf(0.0f, 1.0f - r->saturation), 1.0f + r->saturation);
@@ -160,7 +216,8 @@ void mbt_augment_jitter(mbt_image *img, const mbt_augment_params *p) {
         case 0: mbt_color_brightness(img->data, n, p->brightness); break;
         case 1: mbt_color_contrast(img->data, n, p->contrast); break;
         case 2: mbt_color_saturation(img->data, n, p->saturation); break;
-        default: mbt_color_hue(img->data, n, p->hue); break;
+        case 3: mbt_color_hue(img->data, n, p->hue); break;
+        default: break; /* -1: an op the recipe leaves out */
         }
     }
 }

@@ -4,7 +4,8 @@
  * over the whole batch, on the CPU or as CUDA kernels, both from the per-element functions of
  * data/augment_batch_stages.h. The result equals mbt_augment_apply bit for bit.
  *
- * Covers the recipes without blur and solarize (CIFAR, Tiny-ImageNet, STL-10) on sources that all
+ * Covers the recipes without blur and solarize (CIFAR, Tiny-ImageNet, STL-10, the sslsota_* ones), in
+ * either order (crop first or colour first, the recipe's crop_first), on sources that all
  * have one size: images held as one array of src_h x src_w x 3 bytes each (a GPU-resident dataset). */
 #ifndef MBT_AUGMENT_BATCH_H
 #define MBT_AUGMENT_BATCH_H
@@ -30,7 +31,7 @@ typedef struct {
                                         table, taps per output; kx < 0: no pass (crop_w == size) */
     int32_t ky, by, ky_size;         /* vertical pass, likewise (crop_h == size) */
     int32_t flip, jitter, gray;
-    int32_t order[4];                /* 0 brightness, 1 contrast, 2 saturation, 3 hue */
+    int32_t order[4];                /* 0 brightness, 1 contrast, 2 saturation, 3 hue, -1 none */
     float factor[3];                 /* brightness, contrast, saturation */
     int32_t hue_shift;               /* the uint8 added to PIL's H */
 } mbt_augment_view_plan;

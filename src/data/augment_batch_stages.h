@@ -79,7 +79,8 @@ static inline MBT_HD void mbt_ab_jitter(const mbt_augment_batch_shape *s, const 
         for (int c = 0; c < 3; c++) px[c] = mbt_px_blend(l, px[c], p->factor[2]);
         break;
     }
-    default: mbt_px_hue(px, (uint8_t)p->hue_shift); break;
+    case 3: mbt_px_hue(px, (uint8_t)p->hue_shift); break;
+    default: break; /* -1: an op the recipe leaves out */
     }
 }
 

@@ -1,5 +1,6 @@
-/* `mixbt knn`: the weighted k-NN evaluation of a checkpoint (SPEC section 5), as the pretraining monitor
- * computes it. */
+/* `mixbt knn`: the k-NN evaluation of a checkpoint: the weighted cosine k-NN of the reference (SPEC
+ * section 5), as the pretraining monitor computes it, or ssl-sota's Euclidean majority vote (section 7). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,12 +10,14 @@
 #include "cli/kind_help.h"
 #include "core/status.h"
 #include "data/dataset_kind.h"
+#include "tasks/eval_sslsota.h"
 #include "tasks/evaluate.h"
 #include "tasks/stop.h"
 
 int cmd_knn(int argc, char **argv) {
     mbt_knn_eval_config c;
     mbt_knn_eval_defaults(&c);
+    const char *protocol = "reference";
     char kinds[256];
     char limit_help[2][256];
     kind_help_subset(limit_help[0], sizeof limit_help[0], "memory bank: the first N training images", MBT_KIND_EVAL);
@@ -24,8 +27,9 @@ int cmd_knn(int argc, char **argv) {
         {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "evaluation dataset", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
-        {"k", FLAG_INT, &c.k, NULL, "K", "neighbours (clamped to the memory bank size)", 0, 1, 1e6},
-        {"t", FLAG_FLOAT, &c.temperature, NULL, "T", "temperature of the weights exp(sim/T)", 0, 1e-6, 1e6},
+        {"protocol", FLAG_CHOICE, &protocol, "reference|sslsota", "NAME", "reference: weighted cosine k-NN; sslsota: the baselines' (ssl-sota eval/knn.py) Euclidean majority vote on raw features", 0, 0, -1},
+        {"k", FLAG_INT, &c.k, NULL, "K", "neighbours, clamped to the memory bank size (--protocol sslsota: default 5)", 0, 1, 1e6},
+        {"t", FLAG_FLOAT, &c.temperature, NULL, "T", "temperature of the weights exp(sim/T) (reference protocol only)", 0, 1e-6, 1e6},
         {"subset", FLAG_INT, &c.subset, NULL, "N", limit_help[0], 0, 0, 1e9},
         {"test-subset", FLAG_INT, &c.test_subset, NULL, "N", limit_help[1], 0, 0, 1e9},
         {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per forward pass", 0, 1, 65536},
@@ -39,7 +43,9 @@ int cmd_knn(int argc, char **argv) {
         flags_print_help("knn", "--checkpoint FILE --data DIR [flags]",
                          "Weighted k-NN evaluation: memory bank = the training images with the evaluation transform,\n"
                          "L2-normalised backbone features (evaluation-mode BN), cosine similarity, the k nearest\n"
-                         "vote with weights exp(sim/T); prints top-1 and top-5 accuracy on the test images.",
+                         "vote with weights exp(sim/T); prints top-1 and top-5 accuracy on the test images.\n"
+                         "--protocol sslsota: the baselines' k-NN (ssl-sota eval/knn.py): raw backbone features,\n"
+                         "Euclidean distance, majority vote of the k nearest (ties to the smallest label); top-1.",
                          flags, n);
         return 0;
     }
@@ -52,6 +58,14 @@ int cmd_knn(int argc, char **argv) {
         fprintf(stderr, "mixbt knn: --data DIR is required (the folder holding the dataset)\n");
         return 2;
     }
+    if (!strcmp(protocol, "sslsota")) {
+        if (flags_find(flags, n, "t")->set) {
+            fprintf(stderr, "mixbt knn: --t weights the reference protocol's votes; --protocol sslsota takes a plain majority vote\n");
+            return 2;
+        }
+        c.protocol = MBT_KNN_SSLSOTA;
+        if (!flags_find(flags, n, "k")->set) c.k = MBT_SSLSOTA_KNN_K;
+    }
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_knn_eval_result r;
@@ -60,6 +74,13 @@ int cmd_knn(int argc, char **argv) {
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt knn: %s\n", mbt_error_message());
         return st == MBT_ERR_INTERRUPTED ? 130 : 1;
+    }
+    if (c.protocol == MBT_KNN_SSLSOTA) {
+        printf("k-NN top-1 %.2f%%  (sslsota: k %d, Euclidean majority vote on raw features; %s %s, %d px; bank %lld, "
+               "test %lld images; features %.1f s, k-NN %.1f s)\n",
+               r.top1, r.k, mbt_arch_name(r.model.config.arch), r.model.format, r.model.config.image_size,
+               (long long)r.bank, (long long)r.test, r.extract_seconds, r.classify_seconds);
+        return 0;
     }
     printf("k-NN top-1 %.2f%%  top-5 %.2f%%  (k %d, T %g; %s %s, %d px; bank %lld, test %lld images; features %.1f s, "
            "k-NN %.1f s)\n",

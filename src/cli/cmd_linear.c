@@ -1,5 +1,7 @@
-/* `mixbt linear`: the linear evaluation protocol of a checkpoint (SPEC section 5, reference linear.py). */
+/* `mixbt linear`: the linear evaluation protocol of a checkpoint (SPEC section 5, reference linear.py), or
+ * ssl-sota's (section 7, eval/sgd.py). */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "cli/eval_progress.h"
@@ -15,6 +17,7 @@ int cmd_linear(int argc, char **argv) {
     mbt_linear_probe_config c;
     mbt_linear_probe_defaults(&c);
     const char *bn = "train";
+    const char *protocol = "reference";
     int64_t seed = 0;
     char kinds[256];
     char limit_help[2][256];
@@ -25,8 +28,9 @@ int cmd_linear(int argc, char **argv) {
         {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "evaluation dataset", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
-        {"epochs", FLAG_INT, &c.epochs, NULL, "E", "epochs; the learning rate decays from 1e-2 to 1e-6 over them", 0, 1, 1e6},
-        {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per classifier step (and per training-mode BN batch)", 0, 2, 65536},
+        {"protocol", FLAG_CHOICE, &protocol, "reference|sslsota", "NAME", "reference: linear.py; sslsota: the baselines' eval/sgd.py (features once, full shuffled batches, 500 epochs of batch 1000)", 0, 0, -1},
+        {"epochs", FLAG_INT, &c.epochs, NULL, "E", "epochs; the learning rate decays from 1e-2 to 1e-6 over them (--protocol sslsota: default 500)", 0, 1, 1e6},
+        {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per classifier step (and per training-mode BN batch) (--protocol sslsota: default 1000)", 0, 2, 65536},
         {"weight-decay", FLAG_FLOAT, &c.weight_decay, NULL, "WD", "Adam L2 weight decay", 0, 0, 1},
         {"bn", FLAG_CHOICE, &bn, "train|frozen", "MODE", "backbone BN on training batches: batch statistics with drifting running statistics (the reference), or frozen", 0, 0, -1},
         {"features-once", FLAG_BOOL, &c.features_once, NULL, NULL, "extract features once (no augmentation, frozen BN) and train on them: much faster", 0, 0, -1},
@@ -47,7 +51,10 @@ int cmd_linear(int argc, char **argv) {
                          "Adam lr 1e-2 decayed exponentially to 1e-6, weight decay 5e-6, augmented training images\n"
                          "(the dataset's pretraining augmentation, one view); per-epoch train/test loss, top-1, top-5.\n"
                          "As the reference, BN runs in training mode on training batches (--bn frozen to keep it\n"
-                         "fixed); --features-once trains on features extracted once without augmentation.",
+                         "fixed); --features-once trains on features extracted once without augmentation.\n"
+                         "--protocol sslsota: the baselines' linear evaluation (ssl-sota eval/sgd.py): raw features of\n"
+                         "the training images (evaluation transform and BN) extracted once, each epoch a new order cut\n"
+                         "into full batches (the rest unused); its result is the last epoch's test top-1 / top-5.",
                          flags, n);
         return 0;
     }
@@ -60,7 +67,18 @@ int cmd_linear(int argc, char **argv) {
         fprintf(stderr, "mixbt linear: --data DIR is required (the folder holding the dataset)\n");
         return 2;
     }
-    if ((rc = probe_cli_bn_mode("linear", flags, n, bn, c.features_once, &c.bn))) return rc;
+    if (!strcmp(protocol, "sslsota")) {
+        if (flags_find(flags, n, "bn")->set && !strcmp(bn, "train")) {
+            fprintf(stderr, "mixbt linear: --protocol sslsota extracts the features once with frozen BN; it cannot be "
+                            "combined with --bn train\n");
+            return 2;
+        }
+        c.protocol = MBT_LINEAR_SSLSOTA;
+        c.features_once = 1;
+        c.bn = MBT_PROBE_BN_FROZEN;
+        if (!flags_find(flags, n, "epochs")->set) c.epochs = 500;
+        if (!flags_find(flags, n, "batch-size")->set) c.batch_size = 1000;
+    } else if ((rc = probe_cli_bn_mode("linear", flags, n, bn, c.features_once, &c.bn))) return rc;
     c.seed = (uint64_t)seed;
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
@@ -70,6 +88,13 @@ int cmd_linear(int argc, char **argv) {
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt linear: %s\n", mbt_error_message());
         return st == MBT_ERR_INTERRUPTED ? 130 : 1;
+    }
+    if (c.protocol == MBT_LINEAR_SSLSOTA) {
+        printf("linear (sslsota): test top-1 %.2f%% top-5 %.2f%% loss %.4f after %d epochs  (best top-1 %.2f%% at epoch "
+               "%d; batches of %d, %lld train / %lld test images, %.1f s)\n",
+               r.last.test_top1, r.last.test_top5, r.last.test_loss, c.epochs, r.best.test_top1, r.best.epoch,
+               c.batch_size, (long long)r.train_images, (long long)r.test_images, r.seconds);
+        return 0;
     }
     printf("linear: best test top-1 %.2f%% (epoch %d), last top-1 %.2f%% top-5 %.2f%% loss %.4f  (%s, %s BN, %d epochs, "
            "%lld train / %lld test images, %.1f s)\n",

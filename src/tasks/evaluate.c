@@ -1,13 +1,16 @@
 /* Feature extraction over dataset passes and the standalone weighted k-NN evaluation. */
 #include "tasks/evaluate.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/device.h"
 #include "core/runtime.h"
 #include "tasks/evaluate_data.h"
+#include "tasks/eval_sslsota.h"
 #include "tasks/knn_classify.h"
+#include "tasks/knn_euclid.h"
 #include "tasks/stop.h"
 
 mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind,
@@ -131,6 +134,12 @@ void mbt_knn_eval_defaults(mbt_knn_eval_config *c) {
     c->device = "cpu";
 }
 
+void mbt_knn_eval_sslsota_defaults(mbt_knn_eval_config *c) {
+    mbt_knn_eval_defaults(c);
+    c->protocol = MBT_KNN_SSLSOTA;
+    c->k = MBT_SSLSOTA_KNN_K;
+}
+
 typedef struct {
     mbt_model *model;
     mbt_eval_data data;
@@ -142,6 +151,9 @@ typedef struct {
     int32_t *bank_labels, *query_labels;
     mbt_knn_workspace ws;
     int ws_ready;
+    mbt_knn_euclid_workspace euclid;
+    int euclid_ready;
+    int32_t *euclid_pred;
 } knn_run;
 
 static mbt_status extract_part(knn_run *r, mbt_eval_part part, int batch, int workers, float *features,
@@ -156,7 +168,9 @@ static mbt_status extract_part(knn_run *r, mbt_eval_part part, int batch, int wo
 static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_eval_progress *progress, FILE *log,
                            int32_t *pred, mbt_knn_eval_result *res) {
     MBT_CHECK_ARG(c->k >= 1, "--k %d: must be at least 1", c->k);
-    MBT_CHECK_ARG(c->temperature > 0, "--t %g: must be positive", c->temperature);
+    MBT_CHECK_ARG(c->protocol == MBT_KNN_SSLSOTA || c->temperature > 0, "--t %g: must be positive", c->temperature);
+    MBT_CHECK_ARG(c->protocol == MBT_KNN_REFERENCE || c->protocol == MBT_KNN_SSLSOTA, "knn: unknown protocol %d",
+                  (int)c->protocol);
     MBT_CHECK_ARG(c->batch_size >= 1, "--batch-size %d: must be at least 1", c->batch_size);
     mbt_device device;
     MBT_TRY(mbt_device_open(c->device ? c->device : "cpu", "--device", &device));
@@ -171,7 +185,8 @@ static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_e
     MBT_TRY(mbt_eval_model_load(&mo, &r->model, &res->model, log));
     mbt_eval_model_note_dataset(&res->model, c->dataset, log);
     MBT_TRY(mbt_eval_data_set_image_size(&r->data, res->model.config.image_size));
-    MBT_TRY(mbt_feature_extractor_init(&r->fx, r->model, MBT_FEAT_BACKBONE, device));
+    const int sslsota = c->protocol == MBT_KNN_SSLSOTA;
+    MBT_TRY(mbt_feature_extractor_init(&r->fx, r->model, sslsota ? MBT_FEAT_RAW : MBT_FEAT_BACKBONE, device));
     r->fx_ready = 1;
     int dim = r->fx.dim;
     r->bank = malloc((size_t)nb * dim * sizeof(float));
@@ -188,17 +203,31 @@ static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_e
     res->k = c->k < nb ? c->k : (int)nb;
     res->num_classes = r->data.num_classes;
     if (log && res->k < c->k) fprintf(log, "k-NN: k = %d (the memory bank has %lld images)\n", res->k, (long long)nb);
-    MBT_TRY(mbt_knn_workspace_init(&r->ws, 256, (int)nb, dim, res->k, r->data.num_classes, MBT_DEVICE_CPU));
-    r->ws_ready = 1;
-    mbt_knn_counts counts;
-    MBT_TRY(mbt_knn_classify(&r->ws, r->bank, r->bank_labels, (int)nb, r->queries, r->query_labels, (int)nt,
-                             (float)c->temperature, &counts, pred));
+    if (sslsota) {
+        MBT_TRY(mbt_knn_euclid_init(&r->euclid, 256, (int)nb, dim, res->k, r->data.num_classes, MBT_DEVICE_CPU));
+        r->euclid_ready = 1;
+        if (pred && !(r->euclid_pred = malloc((size_t)nt * sizeof(int32_t))))
+            return MBT_FAIL(MBT_ERR_NOMEM, "k-NN: out of memory for %lld predictions", (long long)nt);
+        int64_t hits = 0;
+        MBT_TRY(mbt_knn_euclid_classify(&r->euclid, r->bank, r->bank_labels, (int)nb, r->queries, r->query_labels,
+                                        (int)nt, &hits, r->euclid_pred));
+        for (int64_t i = 0; pred && i < nt; i++)
+            for (int t = 0; t < MBT_KNN_TOPN; t++) pred[i * MBT_KNN_TOPN + t] = t ? -1 : r->euclid_pred[i];
+        res->top1 = 100.0 * (double)hits / (double)nt;
+        res->top5 = NAN;
+    } else {
+        MBT_TRY(mbt_knn_workspace_init(&r->ws, 256, (int)nb, dim, res->k, r->data.num_classes, MBT_DEVICE_CPU));
+        r->ws_ready = 1;
+        mbt_knn_counts counts;
+        MBT_TRY(mbt_knn_classify(&r->ws, r->bank, r->bank_labels, (int)nb, r->queries, r->query_labels, (int)nt,
+                                 (float)c->temperature, &counts, pred));
+        res->top1 = 100.0 * (double)counts.top1 / (double)counts.total;
+        res->top5 = 100.0 * (double)counts.top5 / (double)counts.total;
+    }
     res->classify_seconds = mbt_now() - t1;
     res->extract_seconds = t1 - t0;
     res->bank = nb;
     res->test = nt;
-    res->top1 = 100.0 * (double)counts.top1 / (double)counts.total;
-    res->top5 = 100.0 * (double)counts.top5 / (double)counts.total;
     return MBT_OK;
 }
 
@@ -209,6 +238,8 @@ mbt_status mbt_knn_eval_run(const mbt_knn_eval_config *c, const mbt_eval_progres
     memset(&r, 0, sizeof r);
     mbt_status st = knn_body(&r, c, progress, log, pred, res);
     if (r.ws_ready) mbt_knn_workspace_free(&r.ws);
+    if (r.euclid_ready) mbt_knn_euclid_free(&r.euclid);
+    free(r.euclid_pred);
     free(r.bank);
     free(r.queries);
     free(r.bank_labels);

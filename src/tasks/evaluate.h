@@ -70,22 +70,31 @@ mbt_status mbt_eval_extract_all(mbt_feature_extractor *fx, mbt_loader *loader, i
 
 /* ---- standalone k-NN ---------------------------------------------------------------------------- */
 
+typedef enum {
+    MBT_KNN_REFERENCE = 0, /* the weighted cosine k-NN above (SPEC section 5) */
+    MBT_KNN_SSLSOTA = 1    /* ssl-sota's eval/knn.py (SPEC section 7): raw backbone features, Euclidean
+                            * distance, majority vote of the k nearest (tasks/knn_euclid.h); top-1 only */
+} mbt_knn_protocol;
+
 typedef struct {
+    mbt_knn_protocol protocol;
     const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
     const char *dataset, *data_dir;
     int subset;                    /* memory bank: the first N training images (0: all) */
     int test_subset;               /* test images: the first N (0: all) */
     int k;                         /* neighbours (clamped to the bank size) */
-    double temperature;
+    double temperature;            /* the reference protocol only */
     int batch_size, threads, workers;
     const char *device;            /* where the features are computed: cpu (NULL), cuda, cuda:N */
 } mbt_knn_eval_config;
 
 /* k 200, T 0.5 (SPEC quirk 5), batch 256, 2 threads, 2 workers. */
 void mbt_knn_eval_defaults(mbt_knn_eval_config *c);
+/* The same with protocol sslsota and k 5 (cfg.knn). */
+void mbt_knn_eval_sslsota_defaults(mbt_knn_eval_config *c);
 
 typedef struct {
-    double top1, top5;        /* percent */
+    double top1, top5;        /* percent; top5 is NAN under the sslsota protocol (a majority vote) */
     int64_t bank, test;       /* images */
     int k, num_classes;
     double extract_seconds, classify_seconds;
@@ -93,7 +102,8 @@ typedef struct {
 } mbt_knn_eval_result;
 
 /* predictions (may be NULL): [test images, MBT_KNN_TOPN] ranked classes of each test image (-1 past the
- * number of classes); the caller sizes it from test_subset or the test split's size. */
+ * number of classes); the caller sizes it from test_subset or the test split's size. sslsota: the
+ * predicted class, then -1. */
 mbt_status mbt_knn_eval_run(const mbt_knn_eval_config *c, const mbt_eval_progress *progress, FILE *log,
                             int32_t *predictions, mbt_knn_eval_result *result);
 

@@ -7,6 +7,7 @@
 #include "core/rng.h"
 #include "ops/linear.h"
 #include "tasks/evaluate_data.h"
+#include "tasks/stop.h"
 
 static mbt_status head_init(mbt_linear_head *h, int in, int classes, int max_batch, mbt_head_optimizer opt) {
     memset(h, 0, sizeof *h);
@@ -22,6 +23,8 @@ static mbt_status head_init(mbt_linear_head *h, int in, int classes, int max_bat
     mbt_plan_floats(&h->plan, &h->grads, n);
     mbt_plan_floats(&h->plan, &h->logits, (size_t)max_batch * classes);
     mbt_plan_floats(&h->plan, &h->dlogits, (size_t)max_batch * classes);
+    mbt_plan_floats(&h->plan, &h->xb, (size_t)max_batch * in);
+    mbt_plan_bytes(&h->plan, (void **)&h->yb, (size_t)max_batch * sizeof(int32_t));
     if (opt == MBT_HEAD_SGD) mbt_sgd_plan(&h->sgd, &h->plan, n);
     else mbt_adam_plan(&h->adam, &h->plan, n);
     mbt_status st = mbt_plan_commit(&h->plan);
@@ -147,6 +150,25 @@ mbt_status mbt_linear_head_train_step(mbt_linear_head *h, const float *x, const 
     }
     h->adam_cfg.lr = lr;
     return mbt_adam_step(&h->adam, &h->adam_cfg, h->params, h->grads);
+}
+
+mbt_status mbt_linear_head_train_epoch(mbt_linear_head *h, const float *x, const int32_t *labels, const int32_t *order,
+                                       int64_t n, int batch, int drop_last, double lr, mbt_class_counts *counts,
+                                       double *losses, const char *stop_phase) {
+    MBT_CHECK_ARG(batch >= 1 && batch <= h->max_batch, "linear head: batch of %d rows (1 to %d)", batch, h->max_batch);
+    MBT_CHECK_ARG(n >= 0, "linear head: %lld rows", (long long)n);
+    int64_t end = drop_last ? n - n % batch : n;
+    for (int64_t s = 0, step = 0; s < end; s += batch, step++) {
+        if (stop_phase) MBT_TRY(mbt_stop_check(stop_phase));
+        int m = end - s < batch ? (int)(end - s) : batch;
+        for (int i = 0; i < m; i++) {
+            int64_t r = order[s + i];
+            memcpy(h->xb + (size_t)i * h->in, x + (size_t)r * h->in, (size_t)h->in * sizeof(float));
+            h->yb[i] = labels[r];
+        }
+        MBT_TRY(mbt_linear_head_train_step(h, h->xb, h->yb, m, lr, counts, losses ? losses + step : NULL));
+    }
+    return MBT_OK;
 }
 
 mbt_status mbt_linear_head_evaluate(mbt_linear_head *h, const float *x, const int32_t *labels, int n,

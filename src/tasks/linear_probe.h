@@ -34,6 +34,8 @@ typedef struct {
     float *w, *b;   /* views into params */
     float *logits;  /* [max_batch, classes] scratch */
     float *dlogits; /* [max_batch, classes] scratch */
+    float *xb;      /* [max_batch, in] rows gathered by mbt_linear_head_train_epoch */
+    int32_t *yb;    /* [max_batch] their labels */
     mbt_head_optimizer optimizer;
     mbt_adam_state adam; /* MBT_HEAD_ADAM */
     mbt_adam_config adam_cfg;
@@ -68,6 +70,15 @@ void mbt_linear_head_set(mbt_linear_head *h, const float *w, const float *b);
  * *loss (may be NULL) receives the batch mean. */
 mbt_status mbt_linear_head_train_step(mbt_linear_head *h, const float *x, const int32_t *labels, int n, double lr,
                                       mbt_class_counts *counts, double *loss);
+/* One epoch of training steps over rows of x [*, in] with labels, visited in `order` [n] (row indices,
+ * e.g. a permutation), `batch` <= max_batch rows per step gathered into the head's scratch; the last
+ * n % batch rows make a step of their own, or are left out when drop_last (ssl-sota's eval/sgd.py
+ * takes only full batches of 1000). Same learning rate for every step. counts as for train_step;
+ * losses (may be NULL) receives each step's batch mean; stop_phase (may be NULL): mbt_stop_check is
+ * polled before each step with it. */
+mbt_status mbt_linear_head_train_epoch(mbt_linear_head *h, const float *x, const int32_t *labels, const int32_t *order,
+                                       int64_t n, int batch, int drop_last, double lr, mbt_class_counts *counts,
+                                       double *losses, const char *stop_phase);
 /* Logits of n <= max_batch rows into h->logits, and the batch's loss * n and hits added to counts. */
 mbt_status mbt_linear_head_evaluate(mbt_linear_head *h, const float *x, const int32_t *labels, int n,
                                     mbt_class_counts *counts);
@@ -127,6 +138,9 @@ typedef struct {
     int features_once;             /* extract features once (evaluation transform, evaluation BN), then
                                     * train the classifier on them; implied by augment 0 with frozen BN,
                                     * which computes the same */
+    int drop_last;                 /* features once: each epoch takes only the full batches of its
+                                    * shuffled order (ssl-sota's eval/sgd.py); 0: the last partial batch
+                                    * makes a step too */
     int extract_batch;             /* images per backbone forward where the protocol allows any (frozen BN,
                                     * features once, the test set); training-mode BN forwards use batch_size */
     uint64_t seed;
@@ -168,7 +182,17 @@ mbt_status mbt_probe_run(const mbt_probe_spec *spec, const mbt_eval_progress *pr
 
 /* ---- the linear evaluation protocol --------------------------------------------------------------- */
 
+typedef enum {
+    MBT_LINEAR_REFERENCE = 0, /* the reference's linear.py (SPEC section 5) */
+    MBT_LINEAR_SSLSOTA = 1    /* ssl-sota's eval/sgd.py on eval/get_data.py features (SPEC section 7): the
+                               * training split with the evaluation transform, evaluation-mode BN, raw
+                               * backbone features extracted once; 500 epochs of shuffled full batches of
+                               * 1000 (drop_last), Adam lr 1e-2 -> 1e-6, weight decay 5e-6; its number is
+                               * the last epoch's test top-1 / top-5 */
+} mbt_linear_protocol;
+
 typedef struct {
+    mbt_linear_protocol protocol;
     const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
     const char *dataset, *data_dir;
     const char *out_dir;           /* NULL: no run folder; else config.json, metrics.csv, linear_head.safetensors */
@@ -189,11 +213,17 @@ typedef struct {
 /* The reference protocol: 200 epochs, batch 512, weight decay 5e-6, BN in training mode, augmented
  * training images, seed 0, extract batch 256, 2 threads, 2 workers. */
 void mbt_linear_probe_defaults(mbt_linear_probe_config *c);
+/* ssl-sota's protocol: 500 epochs, batch 1000 (full batches only), weight decay 5e-6, features once with
+ * frozen BN; seed, extract batch, threads and workers as above. */
+void mbt_linear_probe_sslsota_defaults(mbt_linear_probe_config *c);
+/* "reference", "sslsota" */
+const char *mbt_linear_protocol_name(mbt_linear_protocol p);
 
 typedef mbt_probe_result mbt_linear_probe_result;
 
-/* mbt_probe_run with Adam (lr 1e-2 decayed exponentially to 1e-6, the given weight decay), augmented
- * training images and the dataset's recipe. */
+/* mbt_probe_run with Adam (lr 1e-2 decayed exponentially to 1e-6, the given weight decay) and the
+ * dataset's recipe: reference protocol: augmented training images; sslsota: features once with the
+ * evaluation transform and frozen BN, full batches only (--bn train is refused). */
 mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval_progress *progress,
                                 mbt_probe_epoch_fn on_epoch, void *ctx, FILE *log, mbt_linear_probe_result *result);
 

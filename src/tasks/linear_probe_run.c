@@ -107,6 +107,7 @@ static mbt_status write_config(probe *p, const mbt_eval_model_info *mi) {
     cJSON_AddBoolToObject(j, "augment", c->augment);
     cJSON_AddStringToObject(j, "bn", c->bn == MBT_PROBE_BN_TRAIN && !p->once ? "train" : "frozen");
     cJSON_AddBoolToObject(j, "features_once", p->once);
+    if (c->drop_last) cJSON_AddBoolToObject(j, "drop_last", 1);
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
     cJSON_AddStringToObject(j, "seed", seed);
@@ -201,20 +202,10 @@ static mbt_status train_epoch_features(probe *p, int epoch, double lr, mbt_class
     mbt_rng rng;
     mbt_rng_init(&rng, p->c->seed, mbt_rng_stream_id(MBT_RNG_TAG_EVAL_ORDER, (uint64_t)epoch, 0, 0));
     mbt_rng_permutation(&rng, p->perm, (int)p->n_train);
-    int B = p->c->batch_size;
     char phase[80];
     snprintf(phase, sizeof phase, "the linear head's training (epoch %d/%d)", epoch, p->c->epochs);
-    for (int64_t s = 0; s < p->n_train; s += B) {
-        MBT_TRY(mbt_stop_check(phase));
-        int n = p->n_train - s < B ? (int)(p->n_train - s) : B;
-        for (int i = 0; i < n; i++) {
-            int64_t k = p->perm[s + i];
-            memcpy(p->batch_feat + (size_t)i * p->emb, p->train_feat + (size_t)k * p->emb, (size_t)p->emb * sizeof(float));
-            p->batch_lab[i] = p->train_lab[k];
-        }
-        MBT_TRY(mbt_linear_head_train_step(&p->head, p->batch_feat, p->batch_lab, n, lr, cnt, NULL));
-    }
-    return MBT_OK;
+    return mbt_linear_head_train_epoch(&p->head, p->train_feat, p->train_lab, p->perm, p->n_train, p->c->batch_size,
+                                       p->c->drop_last, lr, cnt, NULL, phase);
 }
 
 static mbt_status test_pass(probe *p, mbt_class_counts *cnt) {
@@ -306,6 +297,11 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
         mbt_eval_model_note_dataset(&res->model, c->dataset, p->log);
         MBT_TRY(mbt_eval_data_set_image_size(&p->data, res->model.config.image_size));
     }
+    if (p->once && c->drop_last && p->n_train < c->batch_size)
+        return MBT_FAIL(MBT_ERR_ARG,
+                        "%s: %lld training images make no full batch of %d (this protocol drops the partial one); "
+                        "lower --batch-size",
+                        c->command, (long long)p->n_train, c->batch_size);
     res->image_size = p->data.image_size;
     p->classes = p->data.num_classes;
     p->emb = mbt_model_embedding_dim(res->model.config.arch);
@@ -417,8 +413,31 @@ mbt_status mbt_probe_run(const mbt_probe_spec *c, const mbt_eval_progress *progr
 
 /* ---- the linear evaluation protocol --------------------------------------------------------------- */
 
+static void describe_protocol(const void *ctx, cJSON *config) {
+    cJSON_AddStringToObject(config, "protocol", mbt_linear_protocol_name(*(const mbt_linear_protocol *)ctx));
+}
+
+const char *mbt_linear_protocol_name(mbt_linear_protocol p) {
+    return p == MBT_LINEAR_SSLSOTA ? "sslsota" : "reference";
+}
+
+void mbt_linear_probe_sslsota_defaults(mbt_linear_probe_config *c) {
+    mbt_linear_probe_defaults(c);
+    c->protocol = MBT_LINEAR_SSLSOTA;
+    c->epochs = 500;
+    c->batch_size = 1000;
+    c->bn = MBT_PROBE_BN_FROZEN;
+    c->features_once = 1;
+}
+
 mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval_progress *progress,
                                 mbt_probe_epoch_fn on_epoch, void *ctx, FILE *log, mbt_linear_probe_result *res) {
+    int sslsota = c->protocol == MBT_LINEAR_SSLSOTA;
+    if (sslsota && c->bn == MBT_PROBE_BN_TRAIN) {
+        memset(res, 0, sizeof *res);
+        return MBT_FAIL(MBT_ERR_ARG, "--protocol sslsota extracts the features once with evaluation-mode BN; it cannot "
+                                     "be combined with --bn train");
+    }
     mbt_probe_spec s;
     memset(&s, 0, sizeof s);
     s.command = "linear";
@@ -426,7 +445,7 @@ mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval
     s.arch = c->arch;
     s.dataset = c->dataset;
     s.data_dir = c->data_dir;
-    s.augment = 1;
+    s.augment = !sslsota; /* ssl-sota: the clf loader's images, with the test transform */
     s.out_dir = c->out_dir;
     s.subset = c->subset;
     s.test_subset = c->test_subset;
@@ -435,12 +454,15 @@ mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval
     s.optimizer = MBT_HEAD_ADAM;
     s.weight_decay = c->weight_decay;
     s.schedule = (mbt_probe_schedule){.kind = MBT_PROBE_SCHED_EXP_DECAY, .lr = 1e-2, .lr_end = 1e-6};
-    s.bn = c->bn;
-    s.features_once = c->features_once;
+    s.bn = sslsota ? MBT_PROBE_BN_FROZEN : c->bn;
+    s.features_once = sslsota || c->features_once;
+    s.drop_last = sslsota;
     s.extract_batch = c->extract_batch;
     s.seed = c->seed;
     s.threads = c->threads;
     s.workers = c->workers;
     s.device = c->device;
+    s.describe = describe_protocol;
+    s.describe_ctx = &c->protocol;
     return mbt_probe_run(&s, progress, on_epoch, ctx, log, res);
 }

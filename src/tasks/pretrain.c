@@ -21,6 +21,7 @@
 #include "tasks/checkpoint.h"
 #include "tasks/device_batch.h"
 #include "tasks/knn_classify.h"
+#include "models/mlp_head.h"
 #include "tasks/method.h"
 #include "tasks/pretrain_config.h"
 #include "tasks/pretrain_data.h"
@@ -60,7 +61,54 @@ typedef struct {
     int bank_size, test_size;
 } run;
 
+/* "50,25" (commas or spaces) into drop[]; MBT_ERR_ARG naming --drop on bad text. */
+static mbt_status parse_drop(const char *text, mbt_sslsota_sched *s) {
+    s->n_drop = 0;
+    const char *p = text ? text : "";
+    for (;;) {
+        while (*p == ',' || *p == ' ') p++;
+        if (!*p) return MBT_OK;
+        char *end;
+        long d = strtol(p, &end, 10);
+        if (end == p || d < 0 || d > 1000000)
+            return MBT_FAIL(MBT_ERR_ARG, "--drop '%s': expected epochs before the end, e.g. 50,25", text);
+        if (s->n_drop == MBT_SSLSOTA_MAX_DROPS)
+            return MBT_FAIL(MBT_ERR_ARG, "--drop '%s': at most %d values", text, MBT_SSLSOTA_MAX_DROPS);
+        s->drop[s->n_drop++] = (int)d;
+        p = end;
+    }
+}
+
+/* The baselines' schedule (train.py) from the run's configuration. */
+static mbt_status sslsota_sched_of(const mbt_pretrain_config *c, mbt_sslsota_sched *s) {
+    *s = mbt_sslsota_sched_defaults();
+    s->lr = c->lr;
+    s->epochs = c->epochs;
+    s->warmup = !c->no_lr_warmup;
+    const char *mode = c->lr_step ? c->lr_step : "step";
+    if (!strcmp(mode, "cos")) s->mode = MBT_SSLSOTA_LR_COS;
+    else if (!strcmp(mode, "none")) s->mode = MBT_SSLSOTA_LR_NONE;
+    else if (!strcmp(mode, "step")) s->mode = MBT_SSLSOTA_LR_STEP;
+    else return MBT_FAIL(MBT_ERR_ARG, "--lr-step %s: expected cos, step or none", mode);
+    MBT_TRY(parse_drop(c->drop, s));
+    s->drop_gamma = c->drop_gamma;
+    s->t0 = c->t0;
+    s->tmult = c->tmult;
+    s->eta_min = c->eta_min;
+    return mbt_sslsota_sched_check(s);
+}
+
+static int is_baseline(const mbt_pretrain_config *c) {
+    mbt_method_kind kind;
+    return mbt_method_parse(c->method ? c->method : "mixbt", &kind) == MBT_OK && mbt_method_is_baseline(kind);
+}
+
 double mbt_pretrain_lr(const mbt_pretrain_config *c, int64_t steps_per_epoch, int epoch, int64_t i) {
+    if (is_baseline(c)) { /* train.py: step k = ep * iters + i with its epoch ep from 0 */
+        mbt_sslsota_sched s;
+        if (sslsota_sched_of(c, &s) != MBT_OK) return NAN; /* checked at the run's setup */
+        return mbt_sched_sslsota_lr((int64_t)(epoch - 1) * steps_per_epoch + i, epoch - 1, i, steps_per_epoch, &s);
+    }
     if (!strcmp(c->lr_schedule, "step")) {
         int milestones[2] = {c->epochs - 50, c->epochs - 25};
         return mbt_sched_multistep(1e-3, 0.2, milestones, 2, epoch - 1);
@@ -212,7 +260,17 @@ static void metrics_row(run *r, int epoch, double lr, const double *mean, double
 /* What the method computes, from the run's configuration (image_size: the data's). */
 static mbt_status method_config_of(const mbt_pretrain_config *c, mbt_arch arch, int image_size, mbt_method_config *m) {
     mbt_method_config_defaults(m);
-    m->kind = MBT_METHOD_MIXBT;
+    MBT_TRY(mbt_method_parse(c->method ? c->method : "mixbt", &m->kind));
+    m->n_views = c->num_samples;
+    m->emb = c->emb;
+    m->head_size = c->head_size;
+    m->head_layers = c->head_layers;
+    m->normalize = !c->no_norm;
+    m->tau = c->tau;
+    m->byol_tau = c->byol_tau;
+    m->w_size = c->w_size;
+    m->w_iter = c->w_iter;
+    m->w_eps = c->w_eps;
     m->arch = arch;
     m->image_size = image_size;
     m->batch = c->batch_size;
@@ -223,8 +281,29 @@ static mbt_status method_config_of(const mbt_pretrain_config *c, mbt_arch arch, 
     return MBT_OK;
 }
 
+/* The method's settings that a run cannot start with, as one-line errors (before any folder is made). */
+static mbt_status check_method(const mbt_pretrain_config *c) {
+    mbt_method_kind kind;
+    MBT_TRY(mbt_method_parse(c->method ? c->method : "mixbt", &kind));
+    if (!mbt_method_is_baseline(kind)) return MBT_OK;
+    mbt_sslsota_sched s;
+    MBT_TRY(sslsota_sched_of(c, &s));
+    if (c->num_samples < 2 || c->num_samples > MBT_METHOD_MAX_VIEWS)
+        return MBT_FAIL(MBT_ERR_ARG, "--num-samples %d: --method %s needs 2 to %d views", c->num_samples,
+                        mbt_method_name(kind), MBT_METHOD_MAX_VIEWS);
+    if (c->num_samples != 2) /* the loaders draw pairs; the step itself takes up to 4 views */
+        return MBT_FAIL(MBT_ERR_ARG, "--num-samples %d: the data loader makes 2 views per image so far",
+                        c->num_samples);
+    if (kind == MBT_METHOD_WMSE && (c->w_size < 2 || c->batch_size % c->w_size != 0))
+        return MBT_FAIL(MBT_ERR_ARG, "--w-size %d does not divide --batch-size %d", c->w_size, c->batch_size);
+    if (c->head_layers < 1 || c->head_layers > MBT_HEAD_MAX_HIDDEN + 1)
+        return MBT_FAIL(MBT_ERR_ARG, "--head-layers %d: expected 1 to %d", c->head_layers, MBT_HEAD_MAX_HIDDEN + 1);
+    return MBT_OK;
+}
+
 static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) {
     int resume = given->resume_dir != NULL;
+    if (!resume) MBT_TRY(check_method(given));
     /* the device first: a run that cannot start leaves no folder behind */
     MBT_TRY(mbt_device_open(given->device ? given->device : "cpu", "--device", &r->device));
     mbt_precision precision;
@@ -252,6 +331,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
             return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a run (use --resume %s to continue it)", r->dir, r->dir);
     }
     const mbt_pretrain_config *c = &r->cfg;
+    if (resume) MBT_TRY(check_method(c));
     mbt_set_threads(c->threads);
     mbt_arch arch;
     MBT_TRY(mbt_arch_parse(c->arch, &arch));

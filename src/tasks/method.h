@@ -72,6 +72,8 @@ typedef struct {
 typedef struct {
     int64_t step;      /* optimizer steps completed before this one */
     int epoch, epochs; /* this step's epoch (from 1) and the run's length */
+    const int32_t *groups; /* W-MSE: w_iter permutations of the batch (host) to use instead of those drawn
+                              from (seed, step); NULL in training (the parity tests give PyTorch's) */
 } mbt_method_step_info;
 
 typedef struct mbt_method mbt_method;

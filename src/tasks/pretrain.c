@@ -484,7 +484,7 @@ static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
         double lr = mbt_pretrain_lr(c, r->steps_per_epoch, epoch, i);
         r->adam_cfg.lr = (float)lr;
         const float *views[MBT_METHOD_MAX_VIEWS] = {x1, x2};
-        mbt_method_step_info info = {r->pos.step, epoch, c->epochs};
+        mbt_method_step_info info = {r->pos.step, epoch, c->epochs, NULL};
         if ((st = mbt_method_queue(m, views, &info)) != MBT_OK) {
             if (st == MBT_ERR_NUMERIC) { /* non-finite outputs, found by the loss before the check on its value */
                 char msg[512];

@@ -64,8 +64,12 @@ static mbt_status queue_concat(mbt_method *m, const float *const *views, const m
     MBT_TRY(mbt_model_zero_grads(m->model));
     MBT_TRY(mbt_head_zero_grads(s->head));
     if (c->kind == MBT_METHOD_WMSE) { /* the groups first: the upload does not wait for the forwards */
-        mbt_wmse_draw_groups(c->seed, info->step, s->batch, c->w_iter, s->perms);
-        MBT_TRY(mbt_upload_put(&s->perms_up, s->perms_dev, s->perms, (size_t)c->w_iter * s->batch * sizeof(int32_t)));
+        const int32_t *groups = info->groups;
+        if (!groups) {
+            mbt_wmse_draw_groups(c->seed, info->step, s->batch, c->w_iter, s->perms);
+            groups = s->perms;
+        }
+        MBT_TRY(mbt_upload_put(&s->perms_up, s->perms_dev, groups, (size_t)c->w_iter * s->batch * sizeof(int32_t)));
     }
     for (int v = 0; v < s->n_views; v++) {
         const float *f;

@@ -76,8 +76,8 @@ static const char *first_set(flag *flags, int n, const char *const *list) {
 }
 
 /* The method's flag combinations and its defaults where no flag or preset gave a value (ssl-sota's CIFAR
- * scripts for the baselines: lr 3e-3, 1000 epochs, batch 384, W-MSE 256; lambda_reg 0 for bt); 2 after a
- * one-line error. */
+ * scripts for the baselines: lr 3e-3, 1000 epochs, batch 384, W-MSE 256, and cfg.py's k-NN k 5; lambda_reg
+ * 0 for bt); 2 after a one-line error. */
 static int apply_method(const char *method, flag *flags, int n) {
     int baseline = !strcmp(method, "simclr") || !strcmp(method, "byol") || !strcmp(method, "wmse");
     const char *bad = first_set(flags, n, baseline ? MIXBT_ONLY : BASELINE_ONLY);
@@ -94,7 +94,8 @@ static int apply_method(const char *method, flag *flags, int n) {
     if (!strcmp(method, "bt")) {
         defaults[0] = "lambda-reg", defaults[1] = "0";
     } else if (baseline) {
-        const char *d[] = {"lr", "3e-3", "epochs", "1000", "batch-size", strcmp(method, "wmse") ? "384" : "256", NULL};
+        const char *d[] = {"lr", "3e-3", "epochs", "1000", "batch-size", strcmp(method, "wmse") ? "384" : "256",
+                           "knn-k", "5", NULL}; /* the monitor: ssl-sota's 5-NN */
         memcpy(defaults, d, sizeof d);
     }
     for (const char *const *s = defaults; *s; s += 2) {

@@ -21,6 +21,7 @@
 #include "tasks/checkpoint.h"
 #include "tasks/device_batch.h"
 #include "tasks/knn_classify.h"
+#include "tasks/knn_euclid.h"
 #include "models/mlp_head.h"
 #include "tasks/method.h"
 #include "tasks/pretrain_config.h"
@@ -55,7 +56,9 @@ typedef struct {
     double start_time, elapsed_before;
     /* k-NN monitor */
     int knn_ready;
+    int sslsota_knn;         /* the baselines: ssl-sota's Euclidean k-NN on raw features (top-1 only) */
     mbt_knn_workspace knn;
+    mbt_knn_euclid_workspace knn_euclid;
     float *bank, *queries;
     int32_t *bank_labels, *query_labels;
     int bank_size, test_size;
@@ -152,7 +155,8 @@ static mbt_status extract(run *r, mbt_eval_split split, pass_progress *pp, float
         size_t per_image = (size_t)3 * mbt_model_get_config(r->model)->image_size * mbt_model_get_config(r->model)->image_size;
         MBT_TRY(mbt_device_batch_put(&r->input, 0, x, (size_t)n * per_image, &xd));
         float *dst = r->device == MBT_DEVICE_CPU ? features + (size_t)at * emb : r->dev_features;
-        MBT_TRY(mbt_model_forward_eval(r->model, n, xd, dst, NULL));
+        if (r->sslsota_knn) MBT_TRY(mbt_model_forward_eval_raw(r->model, n, xd, dst, NULL));
+        else MBT_TRY(mbt_model_forward_eval(r->model, n, xd, dst, NULL));
         if (dst != features + (size_t)at * emb) /* the k-NN itself runs on the host */
             MBT_TRY(mbt_device_to_host(r->device, features + (size_t)at * emb, dst, (size_t)n * emb * sizeof(float)));
         memcpy(labels + at, y, (size_t)n * sizeof *y);
@@ -178,8 +182,13 @@ static mbt_status knn_monitor(run *r, int epoch, double *top1, double *top5) {
         r->query_labels = malloc((size_t)r->test_size * sizeof(int32_t));
         if (!r->bank || !r->queries || !r->bank_labels || !r->query_labels)
             return MBT_FAIL(MBT_ERR_NOMEM, "k-NN monitor: cannot hold %d + %d features", r->bank_size, r->test_size);
-        MBT_TRY(mbt_knn_workspace_init(&r->knn, 256, r->bank_size, emb, k, mbt_pretrain_data_num_classes(r->data),
-                                       MBT_DEVICE_CPU));
+        r->sslsota_knn = is_baseline(&r->cfg);
+        if (r->sslsota_knn)
+            MBT_TRY(mbt_knn_euclid_init(&r->knn_euclid, 256, r->bank_size, emb, k, mbt_pretrain_data_num_classes(r->data),
+                                        MBT_DEVICE_CPU));
+        else
+            MBT_TRY(mbt_knn_workspace_init(&r->knn, 256, r->bank_size, emb, k, mbt_pretrain_data_num_classes(r->data),
+                                           MBT_DEVICE_CPU));
         r->knn_ready = 1;
     }
     char what[64];
@@ -194,6 +203,14 @@ static mbt_status knn_monitor(run *r, int epoch, double *top1, double *top5) {
     MBT_TRY(extract(r, MBT_EVAL_BANK, &pp, r->bank, r->bank_labels, &nb));
     MBT_TRY(extract(r, MBT_EVAL_TEST, &pp, r->queries, r->query_labels, &nt));
     MBT_TRY(mbt_stop_check(what));
+    if (r->sslsota_knn) { /* ssl-sota's monitor (eval/knn.py): top-1 only */
+        int64_t hits;
+        MBT_TRY(mbt_knn_euclid_classify(&r->knn_euclid, r->bank, r->bank_labels, nb, r->queries, r->query_labels, nt,
+                                        &hits, NULL));
+        *top1 = 100.0 * (double)hits / (double)nt;
+        *top5 = -1;
+        return MBT_OK;
+    }
     mbt_knn_counts counts;
     mbt_status st = mbt_knn_classify(&r->knn, r->bank, r->bank_labels, nb, r->queries, r->query_labels, nt,
                                      (float)r->cfg.knn_t, &counts, NULL);
@@ -238,7 +255,7 @@ static void metrics_row(run *r, int epoch, double lr, const double *mean, double
     char k1[32] = "", k5[32] = "", losses[192] = "";
     if (top1 >= 0) {
         snprintf(k1, sizeof k1, "%.2f", top1);
-        snprintf(k5, sizeof k5, "%.2f", top5);
+        if (top5 >= 0) snprintf(k5, sizeof k5, "%.2f", top5); /* the baselines' monitor has none */
     }
     size_t at = 0;
     double total = 0;
@@ -384,7 +401,8 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
 
 static void teardown(run *r) {
     if (r->metrics) fclose(r->metrics);
-    if (r->knn_ready) mbt_knn_workspace_free(&r->knn);
+    if (r->knn_ready && r->sslsota_knn) mbt_knn_euclid_free(&r->knn_euclid);
+    else if (r->knn_ready) mbt_knn_workspace_free(&r->knn);
     free(r->bank);
     free(r->queries);
     free(r->bank_labels);
@@ -574,7 +592,8 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
         double t1, t5;
         st = knn_monitor(&r, 0, &t1, &t5);
         if (st == MBT_OK) {
-            fprintf(log, "k-NN before training: top-1 %.2f%%  top-5 %.2f%%\n", t1, t5);
+            if (t5 >= 0) fprintf(log, "k-NN before training: top-1 %.2f%%  top-5 %.2f%%\n", t1, t5);
+            else fprintf(log, "k-NN before training: top-1 %.2f%% (%d-NN, Euclidean, majority)\n", t1, c->knn_k);
             metrics_row(&r, 0, 0, NULL, t1, t5, 0);
             r.sums.knn_before_pending = 0;
         } else if (st == MBT_ERR_INTERRUPTED) { /* the untrained state: --resume starts with this pass */
@@ -610,7 +629,8 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
                 st = stop_with_checkpoint(&r, 1);
             }
             if (st != MBT_OK) break;
-            fprintf(log, "epoch %d: k-NN top-1 %.2f%%  top-5 %.2f%%\n", epoch, top1, top5);
+            if (top5 >= 0) fprintf(log, "epoch %d: k-NN top-1 %.2f%%  top-5 %.2f%%\n", epoch, top1, top5);
+            else fprintf(log, "epoch %d: k-NN top-1 %.2f%% (%d-NN, Euclidean, majority)\n", epoch, top1, c->knn_k);
         }
         r.pos.epoch = epoch;
         r.pos.batch_in_epoch = 0;

@@ -22,6 +22,7 @@ static void set_other(mbt_pretrain_config *c, const mbt_config_field *f, size_t 
         *(const char **)p = names[i];
         break;
     case MBT_FIELD_INT: *(int *)p += 7 + (int)i; break;
+    case MBT_FIELD_BOOL: *(int *)p = !*(int *)p; break;
     case MBT_FIELD_INT64: *(int64_t *)p += 9000000000LL + (int64_t)i; break;
     case MBT_FIELD_UINT64: *(uint64_t *)p = 18446744073709551557ULL - i; break; /* beyond a double's 53 bits */
     case MBT_FIELD_DOUBLE: *(double *)p += 0.1 + (double)i; break;
@@ -35,7 +36,8 @@ static int same(mbt_pretrain_config *a, mbt_pretrain_config *b, const mbt_config
         return x == y || (x && y && !strcmp(x, y));
     }
     switch (f->type) {
-    case MBT_FIELD_INT: return *(int *)p == *(int *)q;
+    case MBT_FIELD_INT:
+    case MBT_FIELD_BOOL: return *(int *)p == *(int *)q;
     case MBT_FIELD_INT64: return *(int64_t *)p == *(int64_t *)q;
     case MBT_FIELD_UINT64: return *(uint64_t *)p == *(uint64_t *)q;
     default: return *(double *)p == *(double *)q;

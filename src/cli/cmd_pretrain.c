@@ -17,7 +17,7 @@
  * where the command line does not give the flag. */
 typedef struct {
     const char *name;
-    const char *settings[16]; /* flag, value, flag, value, ..., NULL */
+    const char *settings[24]; /* flag, value, flag, value, ..., NULL */
 } preset;
 
 static const preset PRESETS[] = {
@@ -29,7 +29,81 @@ static const preset PRESETS[] = {
     {"cifar100-resnet50", {"dataset", "cifar100", "arch", "resnet50", "lambda-bt", "0.0078125", "lambda-reg", "4", NULL}},
     {"stl10-resnet50", {"dataset", "stl10", "arch", "resnet50", "lambda-bt", "0.0078125", "lambda-reg", "2", NULL}},
     {"tiny_imagenet-resnet50", {"dataset", "tiny_imagenet", "arch", "resnet50", "lambda-bt", "0.0009765", "lambda-reg", "4", NULL}},
+    /* the baselines: ssl-sota's scripts-pretrain/{contrastive,byol,w-mse}/<dataset>.sh (ResNet-50; batch 384,
+     * cfg.py's, unless the script passes --bs; epochs 200, cfg.py's, where it passes no --epoch) */
+#define SCRIPT(ds, m, ...) {ds "-" m, {"method", m, "dataset", ds, "arch", "resnet50", __VA_ARGS__, NULL}}
+    SCRIPT("cifar10", "simclr", "epochs", "1000", "lr", "3e-3", "emb", "64", "batch-size", "384"),
+    SCRIPT("cifar100", "simclr", "epochs", "1000", "lr", "3e-3", "emb", "64", "batch-size", "384"),
+    SCRIPT("stl10", "simclr", "epochs", "1000", "lr", "3e-3", "emb", "64", "batch-size", "384"),
+    SCRIPT("tiny_imagenet", "simclr", "epochs", "1000", "lr", "3e-3", "emb", "64", "batch-size", "384"),
+    SCRIPT("cifar10", "byol", "epochs", "1000", "lr", "3e-3", "emb", "64", "batch-size", "384"),
+    SCRIPT("cifar100", "byol", "epochs", "1000", "lr", "3e-3", "emb", "64", "batch-size", "384"),
+    SCRIPT("stl10", "byol", "epochs", "1000", "lr", "3e-3", "emb", "64", "batch-size", "384"),
+    SCRIPT("tiny_imagenet", "byol", "epochs", "1000", "lr", "3e-3", "emb", "64", "batch-size", "320"),
+    SCRIPT("cifar10", "wmse", "epochs", "1000", "lr", "3e-3", "batch-size", "256", "emb", "64", "w-size", "128", "w-eps", "1e-2"),
+    SCRIPT("cifar100", "wmse", "epochs", "200", "lr", "3e-3", "batch-size", "256", "emb", "64", "w-size", "128", "w-eps", "1e-2"),
+    SCRIPT("stl10", "wmse", "epochs", "1000", "lr", "2e-3", "batch-size", "256", "emb", "128", "w-size", "256", "w-eps", "1e-2"),
+    SCRIPT("tiny_imagenet", "wmse", "epochs", "1000", "lr", "2e-3", "batch-size", "256", "emb", "128", "w-size", "256", "w-eps", "1e-2"),
+#undef SCRIPT
+    /* ssl-sota's README: W-MSE 4 and W-MSE 2 (ResNet-18, cfg.py's w_eps 1e-4 and batch 384 where not given) */
+#define README(ds, m, ...) {ds "-" m, {"method", "wmse", "dataset", ds, "arch", "resnet18", "w-eps", "1e-4", __VA_ARGS__, NULL}}
+    README("cifar10", "wmse4", "epochs", "1000", "lr", "3e-3", "num-samples", "4", "batch-size", "256", "emb", "64", "w-size", "128"),
+    README("cifar100", "wmse4", "epochs", "1000", "lr", "3e-3", "num-samples", "4", "batch-size", "256", "emb", "64", "w-size", "128"),
+    README("stl10", "wmse4", "epochs", "2000", "lr", "2e-3", "num-samples", "4", "batch-size", "256", "emb", "128", "w-size", "256"),
+    README("tiny_imagenet", "wmse4", "epochs", "1000", "lr", "2e-3", "num-samples", "4", "batch-size", "256", "emb", "128", "w-size", "256"),
+    README("cifar10", "wmse2", "epochs", "1000", "lr", "3e-3", "batch-size", "384", "emb", "64", "w-size", "128"),
+    README("cifar100", "wmse2", "epochs", "1000", "lr", "3e-3", "batch-size", "384", "emb", "64", "w-size", "128"),
+    README("stl10", "wmse2", "epochs", "2000", "lr", "2e-3", "batch-size", "384", "emb", "128", "w-size", "256", "w-iter", "4"),
+    README("tiny_imagenet", "wmse2", "epochs", "1000", "lr", "2e-3", "batch-size", "384", "emb", "128", "w-size", "256", "w-iter", "4"),
+#undef README
 };
+
+/* Flags that only one family of methods reads: given with the other, a one-line error. */
+static const char *const BASELINE_ONLY[] = {"emb", "head-size", "head-layers", "num-samples", "tau", "byol-tau", "w-size",
+                                            "w-iter", "w-eps", "no-norm", "lr-step", "drop", "drop-gamma", "eta-min",
+                                            "T0", "Tmult", "no-lr-warmup", "cj0", "cj1", "cj2", "cj3", "cj-p", "gs-p",
+                                            "crop-s0", "crop-s1", "crop-r0", "crop-r1", "hf-p", NULL};
+static const char *const MIXBT_ONLY[] = {"lambda-bt", "lambda-reg", "feature-dim", "lr-schedule", "warmup-epochs", NULL};
+static const char *const WMSE_ONLY[] = {"w-size", "w-iter", "w-eps", NULL};
+
+/* The first flag of list set on the command line (or by a preset), or NULL. */
+static const char *first_set(flag *flags, int n, const char *const *list) {
+    for (; *list; list++) {
+        flag *f = flags_find(flags, n, *list);
+        if (f && f->set) return *list;
+    }
+    return NULL;
+}
+
+/* The method's flag combinations and its defaults where no flag or preset gave a value (ssl-sota's CIFAR
+ * scripts for the baselines: lr 3e-3, 1000 epochs, batch 384, W-MSE 256, and cfg.py's k-NN k 5; lambda_reg
+ * 0 for bt); 2 after a one-line error. */
+static int apply_method(const char *method, flag *flags, int n) {
+    int baseline = !strcmp(method, "simclr") || !strcmp(method, "byol") || !strcmp(method, "wmse");
+    const char *bad = first_set(flags, n, baseline ? MIXBT_ONLY : BASELINE_ONLY);
+    if (!bad && baseline && strcmp(method, "wmse")) bad = first_set(flags, n, WMSE_ONLY);
+    if (!bad && !strcmp(method, "bt")) {
+        flag *f = flags_find(flags, n, "lambda-reg");
+        if (f->set && *(double *)f->value != 0) bad = "lambda-reg";
+    }
+    if (bad) {
+        fprintf(stderr, "mixbt pretrain: --%s does not apply to --method %s\n", bad, method);
+        return 2;
+    }
+    const char *defaults[12] = {NULL};
+    if (!strcmp(method, "bt")) {
+        defaults[0] = "lambda-reg", defaults[1] = "0";
+    } else if (baseline) {
+        const char *d[] = {"lr", "3e-3", "epochs", "1000", "batch-size", strcmp(method, "wmse") ? "384" : "256",
+                           "knn-k", "5", NULL}; /* the monitor: ssl-sota's 5-NN */
+        memcpy(defaults, d, sizeof d);
+    }
+    for (const char *const *s = defaults; *s; s += 2) {
+        flag *f = flags_find(flags, n, s[0]);
+        if (!f->set && flags_set_value("pretrain", f, s[1])) return 2;
+    }
+    return 0;
+}
 
 static const preset *find_preset(const char *name) {
     for (size_t i = 0; i < sizeof PRESETS / sizeof *PRESETS; i++)
@@ -60,6 +134,7 @@ static flag_type flag_type_of(mbt_field_type t) {
     case MBT_FIELD_INT64:
     case MBT_FIELD_UINT64: return FLAG_INT64;
     case MBT_FIELD_DOUBLE: return FLAG_FLOAT;
+    case MBT_FIELD_BOOL: return FLAG_BOOL;
     default: return FLAG_STRING;
     }
 }
@@ -85,7 +160,8 @@ int cmd_pretrain(int argc, char **argv) {
     }
     int n = 0;
     flags[n++] = (flag){"preset", FLAG_STRING, &preset_name, NULL, "NAME",
-                        "an official recipe: {cifar10,cifar100,stl10,tiny_imagenet}-{resnet18,resnet50}; explicit flags override it",
+                        "an official recipe: {cifar10,cifar100,stl10,tiny_imagenet}-{resnet18,resnet50} (Mixed BT), "
+                        "-{simclr,byol,wmse} (ssl-sota's scripts), -{wmse2,wmse4} (its README); explicit flags override it",
                         0, 0, -1};
     for (size_t i = 0; i < n_fields; i++) {
         const mbt_config_field *f = &fields[i];
@@ -101,7 +177,8 @@ int cmd_pretrain(int argc, char **argv) {
     int rc = flags_parse("pretrain", flags, n, argc, argv, 2, NULL, 0, NULL);
     if (rc == 1) {
         flags_print_help("pretrain", "--data DIR [--preset NAME] [flags]",
-                         "Self-supervised pretraining with Mixed Barlow Twins (Barlow Twins with --lambda-reg 0).\n"
+                         "Self-supervised pretraining with Mixed Barlow Twins (--method bt: plain Barlow Twins), or\n"
+                         "ssl-sota's SimCLR, BYOL or W-MSE (--method simclr|byol|wmse, with its flags and recipes).\n"
                          "Writes DIR/config.json, DIR/metrics.csv, DIR/last.safetensors, DIR/best.safetensors\n"
                          "and DIR/epoch_NNNN.safetensors. SIGINT (Ctrl-C) or SIGTERM stops it within seconds in any\n"
                          "phase (training, the k-NN pass, a checkpoint write) with DIR/last.safetensors saved and\n"
@@ -120,6 +197,7 @@ int cmd_pretrain(int argc, char **argv) {
         }
         if ((rc = apply_preset(p, flags, n))) return rc;
     }
+    if (!c.resume_dir && (rc = apply_method(c.method ? c.method : "mixbt", flags, n))) return rc;
     if (!c.resume_dir && !c.data_dir) {
         fprintf(stderr, "mixbt pretrain: --data DIR is required (the folder holding the dataset)\n");
         return 2;

@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 
 #define FORMAT_VERSION "1"
+#define MBT_CHECKPOINT_MAX_OPTIM 4
 
 static mbt_status put_meta_i64(mbt_state_dict *sd, const char *key, int64_t v) {
     char buf[32];
@@ -26,11 +27,22 @@ static mbt_status put_meta_f64(mbt_state_dict *sd, const char *key, double v) {
     return mbt_state_dict_set_meta(sd, key, buf);
 }
 
-static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *adam, const float *adam_m,
-                        const float *adam_v, const mbt_train_position *pos, const mbt_epoch_sums *sums,
-                        const char *config_json) {
-    for (size_t i = 0; i < mbt_model_param_count(m); i++) {
-        mbt_param *p = mbt_model_param(m, i);
+static const char *value_name(const mbt_epoch_sums *sums, int i) {
+    static const char *const legacy[2] = {"loss_bt", "loss_reg"};
+    return sums->names[i] ? sums->names[i] : i < 2 ? legacy[i] : "loss";
+}
+
+/* "mixbt.optimizer.exp_avg" for the unnamed segment, "mixbt.optimizer.head.exp_avg" for "head". */
+static void optim_key(char *buf, size_t size, const char *segment, const char *what) {
+    if (segment && segment[0]) snprintf(buf, size, "mixbt.optimizer.%s.%s", segment, what);
+    else snprintf(buf, size, "mixbt.optimizer.%s", what);
+}
+
+/* moments: per optimizer state, host copies of its moments (m then v). */
+static mbt_status build(mbt_state_dict *sd, const mbt_checkpoint_state *s, const float *const *moments,
+                        const mbt_train_position *pos, const mbt_epoch_sums *sums, const char *config_json) {
+    for (size_t i = 0; i < s->n_entries; i++) {
+        mbt_param *p = s->entries[i];
         if (p->kind == MBT_PARAM_COUNTER)
             MBT_TRY(mbt_state_dict_add(sd, p->name, MBT_DTYPE_I64, 0, p->shape, p->counter, MBT_SD_BORROW));
         else
@@ -38,7 +50,7 @@ static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *
     }
     MBT_TRY(mbt_state_dict_set_meta(sd, "format", "pt")); /* tensors follow PyTorch's state_dict names */
     MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.version", FORMAT_VERSION));
-    MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.arch", mbt_arch_name(mbt_model_get_config(m)->arch)));
+    MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.arch", s->arch));
     if (config_json) MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.config", config_json));
     if (pos) {
         MBT_TRY(put_meta_i64(sd, "mixbt.epoch", pos->epoch));
@@ -48,18 +60,38 @@ static mbt_status build(mbt_state_dict *sd, mbt_model *m, const mbt_adam_state *
         MBT_TRY(put_meta_f64(sd, "mixbt.best_knn", pos->best_knn));
     }
     if (sums) {
-        MBT_TRY(put_meta_f64(sd, "mixbt.epoch_loss_bt_sum", sums->loss_bt));
-        MBT_TRY(put_meta_f64(sd, "mixbt.epoch_loss_reg_sum", sums->loss_reg));
+        char key[96];
+        int n = sums->n_values ? sums->n_values : 2;
+        for (int i = 0; i < n && i < MBT_EPOCH_MAX_VALUES; i++) {
+            snprintf(key, sizeof key, "mixbt.epoch_%s_sum", value_name(sums, i));
+            MBT_TRY(put_meta_f64(sd, key, sums->sums[i]));
+        }
         MBT_TRY(put_meta_i64(sd, "mixbt.epoch_steps", sums->steps));
         if (sums->knn_before_pending) MBT_TRY(mbt_state_dict_set_meta(sd, "mixbt.knn_before_pending", "1"));
     }
-    if (adam) {
+    for (int k = 0; k < s->n_optim; k++) {
+        const mbt_adam_state *adam = s->optim[k].adam;
         int64_t shape[1] = {(int64_t)adam->n};
-        MBT_TRY(mbt_state_dict_add(sd, "mixbt.optimizer.exp_avg", MBT_DTYPE_F32, 1, shape, adam_m, MBT_SD_BORROW));
-        MBT_TRY(mbt_state_dict_add(sd, "mixbt.optimizer.exp_avg_sq", MBT_DTYPE_F32, 1, shape, adam_v,
-                                   MBT_SD_BORROW));
-        MBT_TRY(put_meta_i64(sd, "mixbt.optimizer.step", adam->step));
+        char key[96];
+        optim_key(key, sizeof key, s->optim[k].name, "exp_avg");
+        MBT_TRY(mbt_state_dict_add(sd, key, MBT_DTYPE_F32, 1, shape, moments[2 * k], MBT_SD_BORROW));
+        optim_key(key, sizeof key, s->optim[k].name, "exp_avg_sq");
+        MBT_TRY(mbt_state_dict_add(sd, key, MBT_DTYPE_F32, 1, shape, moments[2 * k + 1], MBT_SD_BORROW));
+        optim_key(key, sizeof key, s->optim[k].name, "step");
+        MBT_TRY(put_meta_i64(sd, key, adam->step));
     }
+    return MBT_OK;
+}
+
+/* The model's entries as a state of one part. *entries is malloc'ed. */
+static mbt_status model_state(mbt_model *m, mbt_adam_state *adam, mbt_checkpoint_optim *optim, mbt_param ***entries,
+                              mbt_checkpoint_state *s) {
+    size_t n = mbt_model_param_count(m);
+    *entries = malloc((n + 1) * sizeof **entries);
+    if (!*entries) return MBT_FAIL(MBT_ERR_NOMEM, "checkpoint: out of memory");
+    for (size_t i = 0; i < n; i++) (*entries)[i] = mbt_model_param(m, i);
+    *optim = (mbt_checkpoint_optim){"", adam};
+    *s = (mbt_checkpoint_state){*entries, n, mbt_arch_name(mbt_model_get_config(m)->arch), optim, adam ? 1 : 0};
     return MBT_OK;
 }
 
@@ -71,23 +103,42 @@ mbt_status mbt_checkpoint_save(const char *path, mbt_model *m, const mbt_adam_st
 mbt_status mbt_checkpoint_save_sums(const char *path, mbt_model *m, const mbt_adam_state *adam,
                                     const mbt_train_position *pos, const mbt_epoch_sums *sums, const char *config_json) {
     MBT_TRY(mbt_model_params_to_host(m)); /* the entries are host memory; on a GPU, refresh them */
-    float *host = NULL;
-    const float *am = adam ? adam->m : NULL, *av = adam ? adam->v : NULL;
+    mbt_param **entries;
+    mbt_checkpoint_optim optim;
+    mbt_checkpoint_state s;
+    MBT_TRY(model_state(m, (mbt_adam_state *)adam, &optim, &entries, &s));
+    mbt_status st = mbt_checkpoint_save_state(path, &s, pos, sums, config_json);
+    free(entries);
+    return st;
+}
+
+mbt_status mbt_checkpoint_save_state(const char *path, const mbt_checkpoint_state *s, const mbt_train_position *pos,
+                                     const mbt_epoch_sums *sums, const char *config_json) {
+    float *host[2 * MBT_CHECKPOINT_MAX_OPTIM] = {0}; /* device moments' host copies */
+    const float *moments[2 * MBT_CHECKPOINT_MAX_OPTIM] = {0};
+    MBT_CHECK_ARG(s->n_optim <= MBT_CHECKPOINT_MAX_OPTIM, "checkpoint: %d optimizer states (at most %d)", s->n_optim,
+                  MBT_CHECKPOINT_MAX_OPTIM);
     mbt_status st = MBT_OK;
-    if (adam && adam->device != MBT_DEVICE_CPU) {
-        host = malloc(2 * adam->n * sizeof(float) + 1);
-        if (!host) return MBT_FAIL(MBT_ERR_NOMEM, "%s: no memory for the optimizer state (%zu values)", path, adam->n);
-        st = mbt_device_to_host(adam->device, host, adam->m, adam->n * sizeof(float));
-        if (st == MBT_OK) st = mbt_device_to_host(adam->device, host + adam->n, adam->v, adam->n * sizeof(float));
-        am = host;
-        av = host + adam->n;
+    for (int k = 0; st == MBT_OK && k < s->n_optim; k++) {
+        const mbt_adam_state *adam = s->optim[k].adam;
+        moments[2 * k] = adam->m;
+        moments[2 * k + 1] = adam->v;
+        if (adam->device == MBT_DEVICE_CPU) continue;
+        for (int j = 0; st == MBT_OK && j < 2; j++) {
+            host[2 * k + j] = malloc(adam->n * sizeof(float) + 1);
+            if (!host[2 * k + j])
+                st = MBT_FAIL(MBT_ERR_NOMEM, "%s: no memory for the optimizer state (%zu values)", path, adam->n);
+            else
+                st = mbt_device_to_host(adam->device, host[2 * k + j], j ? adam->v : adam->m, adam->n * sizeof(float));
+            moments[2 * k + j] = host[2 * k + j];
+        }
     }
     mbt_state_dict sd;
     mbt_state_dict_init(&sd);
-    if (st == MBT_OK) st = build(&sd, m, adam, am, av, pos, sums, config_json);
+    if (st == MBT_OK) st = build(&sd, s, moments, pos, sums, config_json);
     if (st == MBT_OK) st = mbt_safetensors_write(path, &sd);
     mbt_state_dict_free(&sd);
-    free(host);
+    for (int k = 0; k < 2 * MBT_CHECKPOINT_MAX_OPTIM; k++) free(host[k]);
     return st;
 }
 
@@ -124,12 +175,41 @@ static mbt_status read_position(const mbt_state_dict *sd, const char *path, mbt_
     return MBT_OK;
 }
 
-static mbt_status restore(const char *path, const mbt_state_dict *sd, mbt_model *m, mbt_adam_state *adam,
+static mbt_status restore_optim(const char *path, const mbt_state_dict *sd, const mbt_checkpoint_optim *o) {
+    mbt_adam_state *adam = o->adam;
+    char km[96], kv[96], ks[96];
+    optim_key(km, sizeof km, o->name, "exp_avg");
+    optim_key(kv, sizeof kv, o->name, "exp_avg_sq");
+    optim_key(ks, sizeof ks, o->name, "step");
+    const mbt_sd_tensor *em = mbt_state_dict_find(sd, km);
+    const mbt_sd_tensor *ev = mbt_state_dict_find(sd, kv);
+    if (!em || !ev)
+        return MBT_FAIL(MBT_ERR_FORMAT, "%s: no optimizer state%s%s (a model-only checkpoint cannot be resumed)", path,
+                        o->name[0] ? " for " : "", o->name);
+    if (em->numel != adam->n || ev->numel != adam->n)
+        return MBT_FAIL(MBT_ERR_FORMAT, "%s: optimizer state%s%s of %zu values, this model has %zu", path,
+                        o->name[0] ? " for " : "", o->name, em->numel, adam->n);
+    MBT_TRY(get_meta_i64(sd, path, ks, &adam->step));
+    if (adam->device == MBT_DEVICE_CPU) {
+        MBT_TRY(mbt_sd_tensor_to_f32(em, adam->m, adam->n));
+        return mbt_sd_tensor_to_f32(ev, adam->v, adam->n);
+    }
+    float *host = malloc(adam->n * sizeof(float) + 1); /* through the host */
+    if (!host) return MBT_FAIL(MBT_ERR_NOMEM, "%s: no memory for the optimizer state (%zu values)", path, adam->n);
+    mbt_status st = mbt_sd_tensor_to_f32(em, host, adam->n);
+    if (st == MBT_OK) st = mbt_device_from_host(adam->device, adam->m, host, adam->n * sizeof(float));
+    if (st == MBT_OK) st = mbt_sd_tensor_to_f32(ev, host, adam->n);
+    if (st == MBT_OK) st = mbt_device_from_host(adam->device, adam->v, host, adam->n * sizeof(float));
+    free(host);
+    return st;
+}
+
+static mbt_status restore(const char *path, const mbt_state_dict *sd, const mbt_checkpoint_state *s,
                           mbt_train_position *pos, mbt_epoch_sums *sums, char **config_json) {
     size_t missing = 0, mismatched = 0;
     char first[160] = "";
-    for (size_t i = 0; i < mbt_model_param_count(m); i++) {
-        mbt_param *p = mbt_model_param(m, i);
+    for (size_t i = 0; i < s->n_entries; i++) {
+        mbt_param *p = s->entries[i];
         const mbt_sd_tensor *t = mbt_state_dict_find(sd, p->name);
         int shape_ok = t && (t->numel == p->numel);
         if (t && p->kind != MBT_PARAM_COUNTER) {
@@ -143,41 +223,22 @@ static mbt_status restore(const char *path, const mbt_state_dict *sd, mbt_model 
     }
     if (missing || mismatched)
         return MBT_FAIL(MBT_ERR_FORMAT, "%s: does not fit this %s model: %s (%zu missing, %zu of another shape)", path,
-                        mbt_arch_name(mbt_model_get_config(m)->arch), first, missing, mismatched);
-    for (size_t i = 0; i < mbt_model_param_count(m); i++) {
-        mbt_param *p = mbt_model_param(m, i);
+                        s->arch, first, missing, mismatched);
+    for (size_t i = 0; i < s->n_entries; i++) {
+        mbt_param *p = s->entries[i];
         const mbt_sd_tensor *t = mbt_state_dict_find(sd, p->name);
         if (p->kind == MBT_PARAM_COUNTER) MBT_TRY(mbt_sd_tensor_to_i64(t, p->counter, 1));
         else MBT_TRY(mbt_sd_tensor_to_f32(t, p->data, p->numel));
     }
-    MBT_TRY(mbt_model_params_to_device(m));
-    if (adam) {
-        const mbt_sd_tensor *em = mbt_state_dict_find(sd, "mixbt.optimizer.exp_avg");
-        const mbt_sd_tensor *ev = mbt_state_dict_find(sd, "mixbt.optimizer.exp_avg_sq");
-        if (!em || !ev)
-            return MBT_FAIL(MBT_ERR_FORMAT, "%s: no optimizer state (a model-only checkpoint cannot be resumed)", path);
-        if (em->numel != adam->n || ev->numel != adam->n)
-            return MBT_FAIL(MBT_ERR_FORMAT, "%s: optimizer state of %zu values, this model has %zu", path, em->numel,
-                            adam->n);
-        MBT_TRY(get_meta_i64(sd, path, "mixbt.optimizer.step", &adam->step));
-        if (adam->device == MBT_DEVICE_CPU) {
-            MBT_TRY(mbt_sd_tensor_to_f32(em, adam->m, adam->n));
-            MBT_TRY(mbt_sd_tensor_to_f32(ev, adam->v, adam->n));
-        } else { /* through the host */
-            float *host = malloc(adam->n * sizeof(float) + 1);
-            if (!host) return MBT_FAIL(MBT_ERR_NOMEM, "%s: no memory for the optimizer state (%zu values)", path, adam->n);
-            mbt_status st = mbt_sd_tensor_to_f32(em, host, adam->n);
-            if (st == MBT_OK) st = mbt_device_from_host(adam->device, adam->m, host, adam->n * sizeof(float));
-            if (st == MBT_OK) st = mbt_sd_tensor_to_f32(ev, host, adam->n);
-            if (st == MBT_OK) st = mbt_device_from_host(adam->device, adam->v, host, adam->n * sizeof(float));
-            free(host);
-            MBT_TRY(st);
-        }
-    }
+    for (int k = 0; k < s->n_optim; k++) MBT_TRY(restore_optim(path, sd, &s->optim[k]));
     if (pos) MBT_TRY(read_position(sd, path, pos));
     if (sums) {
-        MBT_TRY(get_meta_f64(sd, path, "mixbt.epoch_loss_bt_sum", &sums->loss_bt));
-        MBT_TRY(get_meta_f64(sd, path, "mixbt.epoch_loss_reg_sum", &sums->loss_reg));
+        char key[96];
+        int n = sums->n_values ? sums->n_values : 2;
+        for (int i = 0; i < n && i < MBT_EPOCH_MAX_VALUES; i++) {
+            snprintf(key, sizeof key, "mixbt.epoch_%s_sum", value_name(sums, i));
+            MBT_TRY(get_meta_f64(sd, path, key, &sums->sums[i]));
+        }
         sums->steps = 0;
         if (mbt_state_dict_get_meta(sd, "mixbt.epoch_steps"))
             MBT_TRY(get_meta_i64(sd, path, "mixbt.epoch_steps", &sums->steps));
@@ -197,10 +258,22 @@ mbt_status mbt_checkpoint_load(const char *path, mbt_model *m, mbt_adam_state *a
 
 mbt_status mbt_checkpoint_load_sums(const char *path, mbt_model *m, mbt_adam_state *adam, mbt_train_position *pos,
                                     mbt_epoch_sums *sums, char **config_json) {
+    mbt_param **entries;
+    mbt_checkpoint_optim optim;
+    mbt_checkpoint_state s;
+    MBT_TRY(model_state(m, adam, &optim, &entries, &s));
+    mbt_status st = mbt_checkpoint_load_state(path, &s, pos, sums, config_json);
+    if (st == MBT_OK) st = mbt_model_params_to_device(m);
+    free(entries);
+    return st;
+}
+
+mbt_status mbt_checkpoint_load_state(const char *path, const mbt_checkpoint_state *s, mbt_train_position *pos,
+                                     mbt_epoch_sums *sums, char **config_json) {
     mbt_state_dict sd;
     mbt_state_dict_init(&sd);
     mbt_status st = mbt_safetensors_read(path, &sd);
-    if (st == MBT_OK) st = restore(path, &sd, m, adam, pos, sums, config_json);
+    if (st == MBT_OK) st = restore(path, &sd, s, pos, sums, config_json);
     mbt_state_dict_free(&sd);
     return st;
 }

@@ -18,8 +18,12 @@ typedef struct {
 
 /* The running sums of the epoch in progress, so that its metrics row after a stop and a resume is the
  * uninterrupted run's (mean losses over all its steps). */
+#define MBT_EPOCH_MAX_VALUES 4
 typedef struct {
-    double loss_bt, loss_reg; /* sums over the epoch's steps so far */
+    int n_values;                               /* loss values per step (Mixed BT: 2) */
+    const char *names[MBT_EPOCH_MAX_VALUES];    /* their names ("loss_bt", "loss_reg"; "loss"): the metadata
+                                                   key mixbt.epoch_<name>_sum; NULL: "loss_bt", "loss_reg" */
+    double sums[MBT_EPOCH_MAX_VALUES];          /* sums over the epoch's steps so far */
     int64_t steps;
     int knn_before_pending;   /* the k-NN pass before training was cut short: a resume runs it first */
 } mbt_epoch_sums;
@@ -50,5 +54,30 @@ mbt_status mbt_checkpoint_read_position(const char *path, mbt_train_position *po
  * file has none, as those written before they were saved). */
 mbt_status mbt_checkpoint_load_sums(const char *path, mbt_model *model, mbt_adam_state *adam, mbt_train_position *pos,
                                     mbt_epoch_sums *sums, char **config_json);
+
+/* A training state of several parts (a method's backbone, heads, target network and one optimizer state
+ * per parameter segment), as the method interface (tasks/method.h) lists it. */
+typedef struct {
+    const char *name;     /* "": the keys mixbt.optimizer.exp_avg, .exp_avg_sq, .step (a one-segment run, as
+                             Mixed BT's); else mixbt.optimizer.<name>.exp_avg, ... */
+    mbt_adam_state *adam;
+} mbt_checkpoint_optim;
+
+typedef struct {
+    mbt_param *const *entries; /* the state_dict entries in order (host memory) */
+    size_t n_entries;
+    const char *arch;          /* mixbt.arch, and the name in a "does not fit" message */
+    const mbt_checkpoint_optim *optim;
+    int n_optim;               /* 0: the entries only */
+} mbt_checkpoint_state;
+
+/* mbt_checkpoint_save_sums over a state: the entries' host copies must be current (the caller downloads
+ * them first); the optimizer states are read back from their device here. */
+mbt_status mbt_checkpoint_save_state(const char *path, const mbt_checkpoint_state *state, const mbt_train_position *pos,
+                                     const mbt_epoch_sums *sums, const char *config_json);
+/* mbt_checkpoint_load_sums into a state: the entries' host copies are written (the caller uploads them
+ * after), the optimizer states are uploaded to their device here; pos NULL: no position or optimizer. */
+mbt_status mbt_checkpoint_load_state(const char *path, const mbt_checkpoint_state *state, mbt_train_position *pos,
+                                     mbt_epoch_sums *sums, char **config_json);
 
 #endif

@@ -87,6 +87,23 @@ static mbt_status rename_torchvision(const char *path, mbt_state_dict *sd, FILE 
     return MBT_OK;
 }
 
+/* An ssl-sota baseline's checkpoint (mixbt pretrain --method simclr|byol|wmse, or ssl-sota's own):
+ * model.module.* is the online encoder, a torchvision ResNet trunk, beside head.*, bn_last.*, pred.*,
+ * model_t.module.*, head_t.*. Keeps the encoder, renamed to the small-data backbone: the 32-px stem, or
+ * with the max pool for the 64-px datasets (dataset: the checkpoint's config, "" if none: CIFAR). */
+static mbt_status keep_sslsota_encoder(const char *path, mbt_state_dict *sd, const char *dataset, FILE *log) {
+    if (!has(sd, "model.module.conv1.weight")) return MBT_OK;
+    MBT_TRY(mbt_keymap_keep_prefix(sd, "model.module.", NULL));
+    int pool = !strcmp(dataset, "stl10") || !strcmp(dataset, "tiny_imagenet");
+    size_t n;
+    const mbt_keymap_rule *rules = mbt_keymap_preset_rules(pool ? MBT_KEYMAP_TV_TO_SMALL_POOL : MBT_KEYMAP_TV_TO_SMALL_CIFAR, &n);
+    MBT_TRY(mbt_keymap_apply(sd, rules, n, NULL, NULL));
+    if (log)
+        fprintf(log, "%s: an ssl-sota checkpoint, its encoder model.module.* read as the small-data backbone (%s)\n",
+                path, pool ? "64-px stem with max pooling" : "32-px stem");
+    return MBT_OK;
+}
+
 /* What the tensors say: stem (and so the image size), block type, projector output size. */
 static mbt_status from_tensors(const char *path, const mbt_state_dict *sd, guess *g) {
     if (has(sd, "backbone.conv1.weight")) return imagenet_layout(path, sd, g);
@@ -238,6 +255,11 @@ mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **mo
     mbt_state_dict sd;
     mbt_state_dict_init(&sd);
     mbt_status st = format == MBT_CKPT_PTH ? mbt_pth_read(path, NULL, &sd) : mbt_safetensors_read(path, &sd);
+    if (st == MBT_OK) { /* the dataset of a mixbt checkpoint's config, for the ssl-sota encoder's stem */
+        guess g = {0};
+        from_config(mbt_state_dict_get_meta(&sd, "mixbt.config"), &g, info->dataset, sizeof info->dataset);
+        st = keep_sslsota_encoder(path, &sd, info->dataset, log);
+    }
     if (st == MBT_OK) st = mbt_keymap_strip_ddp(&sd, NULL);
     if (st == MBT_OK) st = rename_torchvision(path, &sd, log);
     guess tensors = {0}, config = {0};

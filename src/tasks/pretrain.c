@@ -21,7 +21,9 @@
 #include "tasks/checkpoint.h"
 #include "tasks/device_batch.h"
 #include "tasks/knn_classify.h"
-#include "tasks/mixbt_step.h"
+#include "tasks/knn_euclid.h"
+#include "models/mlp_head.h"
+#include "tasks/method.h"
 #include "tasks/pretrain_config.h"
 #include "tasks/pretrain_data.h"
 #include "tasks/stop.h"
@@ -36,30 +38,80 @@ typedef struct {
     FILE *log;
     mbt_pretrain_data *data;
     mbt_device device;
-    mbt_model *model;
+    mbt_method *method;
+    mbt_model *model;        /* the method's online backbone (the k-NN monitor's) */
     mbt_device_batch input;  /* the views on the model's device */
     mbt_plan dev_plan;       /* CUDA: the k-NN monitor's features on the device */
     float *dev_features;     /* [batch, emb] */
-    mbt_mixbt_step step;
     mbt_plan opt_plan;
-    mbt_adam_state adam;
+    mbt_adam_state adam[MBT_METHOD_MAX_SEGMENTS]; /* one per parameter segment of the method */
+    mbt_checkpoint_optim optim[MBT_METHOD_MAX_SEGMENTS];
+    mbt_checkpoint_state ckpt; /* the method's entries and the optimizer states */
     mbt_adam_config adam_cfg;
     mbt_train_position pos;
     mbt_epoch_sums sums;     /* of the epoch in progress (saved with it) */
     char *config_json;
     FILE *metrics;
-    int32_t *perm;
     int64_t steps_per_epoch;
     double start_time, elapsed_before;
     /* k-NN monitor */
     int knn_ready;
+    int sslsota_knn;         /* the baselines: ssl-sota's Euclidean k-NN on raw features (top-1 only) */
     mbt_knn_workspace knn;
+    mbt_knn_euclid_workspace knn_euclid;
     float *bank, *queries;
     int32_t *bank_labels, *query_labels;
     int bank_size, test_size;
 } run;
 
+/* "50,25" (commas or spaces) into drop[]; MBT_ERR_ARG naming --drop on bad text. */
+static mbt_status parse_drop(const char *text, mbt_sslsota_sched *s) {
+    s->n_drop = 0;
+    const char *p = text ? text : "";
+    for (;;) {
+        while (*p == ',' || *p == ' ') p++;
+        if (!*p) return MBT_OK;
+        char *end;
+        long d = strtol(p, &end, 10);
+        if (end == p || d < 0 || d > 1000000)
+            return MBT_FAIL(MBT_ERR_ARG, "--drop '%s': expected epochs before the end, e.g. 50,25", text);
+        if (s->n_drop == MBT_SSLSOTA_MAX_DROPS)
+            return MBT_FAIL(MBT_ERR_ARG, "--drop '%s': at most %d values", text, MBT_SSLSOTA_MAX_DROPS);
+        s->drop[s->n_drop++] = (int)d;
+        p = end;
+    }
+}
+
+/* The baselines' schedule (train.py) from the run's configuration. */
+static mbt_status sslsota_sched_of(const mbt_pretrain_config *c, mbt_sslsota_sched *s) {
+    *s = mbt_sslsota_sched_defaults();
+    s->lr = c->lr;
+    s->epochs = c->epochs;
+    s->warmup = !c->no_lr_warmup;
+    const char *mode = c->lr_step ? c->lr_step : "step";
+    if (!strcmp(mode, "cos")) s->mode = MBT_SSLSOTA_LR_COS;
+    else if (!strcmp(mode, "none")) s->mode = MBT_SSLSOTA_LR_NONE;
+    else if (!strcmp(mode, "step")) s->mode = MBT_SSLSOTA_LR_STEP;
+    else return MBT_FAIL(MBT_ERR_ARG, "--lr-step %s: expected cos, step or none", mode);
+    MBT_TRY(parse_drop(c->drop, s));
+    s->drop_gamma = c->drop_gamma;
+    s->t0 = c->t0;
+    s->tmult = c->tmult;
+    s->eta_min = c->eta_min;
+    return mbt_sslsota_sched_check(s);
+}
+
+static int is_baseline(const mbt_pretrain_config *c) {
+    mbt_method_kind kind;
+    return mbt_method_parse(c->method ? c->method : "mixbt", &kind) == MBT_OK && mbt_method_is_baseline(kind);
+}
+
 double mbt_pretrain_lr(const mbt_pretrain_config *c, int64_t steps_per_epoch, int epoch, int64_t i) {
+    if (is_baseline(c)) { /* train.py: step k = ep * iters + i with its epoch ep from 0 */
+        mbt_sslsota_sched s;
+        if (sslsota_sched_of(c, &s) != MBT_OK) return NAN; /* checked at the run's setup */
+        return mbt_sched_sslsota_lr((int64_t)(epoch - 1) * steps_per_epoch + i, epoch - 1, i, steps_per_epoch, &s);
+    }
     if (!strcmp(c->lr_schedule, "step")) {
         int milestones[2] = {c->epochs - 50, c->epochs - 25};
         return mbt_sched_multistep(1e-3, 0.2, milestones, 2, epoch - 1);
@@ -103,7 +155,8 @@ static mbt_status extract(run *r, mbt_eval_split split, pass_progress *pp, float
         size_t per_image = (size_t)3 * mbt_model_get_config(r->model)->image_size * mbt_model_get_config(r->model)->image_size;
         MBT_TRY(mbt_device_batch_put(&r->input, 0, x, (size_t)n * per_image, &xd));
         float *dst = r->device == MBT_DEVICE_CPU ? features + (size_t)at * emb : r->dev_features;
-        MBT_TRY(mbt_model_forward_eval(r->model, n, xd, dst, NULL));
+        if (r->sslsota_knn) MBT_TRY(mbt_model_forward_eval_raw(r->model, n, xd, dst, NULL));
+        else MBT_TRY(mbt_model_forward_eval(r->model, n, xd, dst, NULL));
         if (dst != features + (size_t)at * emb) /* the k-NN itself runs on the host */
             MBT_TRY(mbt_device_to_host(r->device, features + (size_t)at * emb, dst, (size_t)n * emb * sizeof(float)));
         memcpy(labels + at, y, (size_t)n * sizeof *y);
@@ -129,8 +182,13 @@ static mbt_status knn_monitor(run *r, int epoch, double *top1, double *top5) {
         r->query_labels = malloc((size_t)r->test_size * sizeof(int32_t));
         if (!r->bank || !r->queries || !r->bank_labels || !r->query_labels)
             return MBT_FAIL(MBT_ERR_NOMEM, "k-NN monitor: cannot hold %d + %d features", r->bank_size, r->test_size);
-        MBT_TRY(mbt_knn_workspace_init(&r->knn, 256, r->bank_size, emb, k, mbt_pretrain_data_num_classes(r->data),
-                                       MBT_DEVICE_CPU));
+        r->sslsota_knn = is_baseline(&r->cfg);
+        if (r->sslsota_knn)
+            MBT_TRY(mbt_knn_euclid_init(&r->knn_euclid, 256, r->bank_size, emb, k, mbt_pretrain_data_num_classes(r->data),
+                                        MBT_DEVICE_CPU));
+        else
+            MBT_TRY(mbt_knn_workspace_init(&r->knn, 256, r->bank_size, emb, k, mbt_pretrain_data_num_classes(r->data),
+                                           MBT_DEVICE_CPU));
         r->knn_ready = 1;
     }
     char what[64];
@@ -145,6 +203,14 @@ static mbt_status knn_monitor(run *r, int epoch, double *top1, double *top5) {
     MBT_TRY(extract(r, MBT_EVAL_BANK, &pp, r->bank, r->bank_labels, &nb));
     MBT_TRY(extract(r, MBT_EVAL_TEST, &pp, r->queries, r->query_labels, &nt));
     MBT_TRY(mbt_stop_check(what));
+    if (r->sslsota_knn) { /* ssl-sota's monitor (eval/knn.py): top-1 only */
+        int64_t hits;
+        MBT_TRY(mbt_knn_euclid_classify(&r->knn_euclid, r->bank, r->bank_labels, nb, r->queries, r->query_labels, nt,
+                                        &hits, NULL));
+        *top1 = 100.0 * (double)hits / (double)nt;
+        *top5 = -1;
+        return MBT_OK;
+    }
     mbt_knn_counts counts;
     mbt_status st = mbt_knn_classify(&r->knn, r->bank, r->bank_labels, nb, r->queries, r->query_labels, nt,
                                      (float)r->cfg.knn_t, &counts, NULL);
@@ -158,7 +224,16 @@ static mbt_status knn_monitor(run *r, int epoch, double *top1, double *top5) {
 static mbt_status save(run *r, const char *name) {
     char path[4096];
     join(path, sizeof path, r->dir, name);
-    return mbt_checkpoint_save_sums(path, r->model, &r->adam, &r->pos, &r->sums, r->config_json);
+    MBT_TRY(mbt_method_params_to_host(r->method)); /* the entries are host memory; on a GPU, refresh them */
+    return mbt_checkpoint_save_state(path, &r->ckpt, &r->pos, &r->sums, r->config_json);
+}
+
+/* The metrics.csv columns of the loss values: each value's, then their sum "loss" (when several). */
+static void metrics_loss_header(const mbt_method *m, char *buf, size_t size) {
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < m->n_values; i++) at += (size_t)snprintf(buf + at, size - at, "%s,", m->value_names[i]);
+    if (m->n_values > 1) snprintf(buf + at, size - at, "loss,");
 }
 
 static mbt_status open_metrics(run *r, int fresh) {
@@ -166,27 +241,86 @@ static mbt_status open_metrics(run *r, int fresh) {
     join(path, sizeof path, r->dir, "metrics.csv");
     r->metrics = fopen(path, fresh ? "w" : "a");
     if (!r->metrics) return MBT_FAIL(MBT_ERR_IO, "%s: cannot open for writing (%s)", path, strerror(errno));
-    if (fresh) fprintf(r->metrics, "epoch,step,lr,loss_bt,loss_reg,loss,knn_top1,knn_top5,images_per_s,elapsed_s\n");
+    char losses[160];
+    metrics_loss_header(r->method, losses, sizeof losses);
+    if (fresh) fprintf(r->metrics, "epoch,step,lr,%sknn_top1,knn_top5,images_per_s,elapsed_s\n", losses);
     fflush(r->metrics);
     return MBT_OK;
 }
 
-static void metrics_row(run *r, int epoch, double lr, double lbt, double lreg, double top1, double top5, double ips) {
+/* mean: the epoch's mean loss values (NULL: none, the row of epoch 0). */
+static void metrics_row(run *r, int epoch, double lr, const double *mean, double top1, double top5, double ips) {
     /* empty fields where there is nothing to report (no k-NN this epoch; no step yet on the row of epoch 0) */
-    char k1[32] = "", k5[32] = "", losses[96] = ",,";
+    const mbt_method *m = r->method;
+    char k1[32] = "", k5[32] = "", losses[192] = "";
     if (top1 >= 0) {
         snprintf(k1, sizeof k1, "%.2f", top1);
-        snprintf(k5, sizeof k5, "%.2f", top5);
+        if (top5 >= 0) snprintf(k5, sizeof k5, "%.2f", top5); /* the baselines' monitor has none */
     }
-    if (!isnan(lbt)) snprintf(losses, sizeof losses, "%.6f,%.6f,%.6f", lbt, lreg, lbt + lreg);
+    size_t at = 0;
+    double total = 0;
+    for (int i = 0; i < m->n_values; i++) {
+        if (mean) total += mean[i];
+        if (mean) at += (size_t)snprintf(losses + at, sizeof losses - at, "%s%.6f", i ? "," : "", mean[i]);
+        else at += (size_t)snprintf(losses + at, sizeof losses - at, "%s", i ? "," : "");
+    }
+    if (m->n_values > 1) {
+        if (mean) snprintf(losses + at, sizeof losses - at, ",%.6f", total);
+        else snprintf(losses + at, sizeof losses - at, ",");
+    }
     fprintf(r->metrics, "%d,%lld,%.8g,%s,%s,%s,%.2f,%.1f\n", epoch, (long long)r->pos.step, lr, losses, k1, k5, ips,
             r->elapsed_before + mbt_now() - r->start_time);
     fflush(r->metrics);
     fsync(fileno(r->metrics));
 }
 
+/* What the method computes, from the run's configuration (image_size: the data's). */
+static mbt_status method_config_of(const mbt_pretrain_config *c, mbt_arch arch, int image_size, mbt_method_config *m) {
+    mbt_method_config_defaults(m);
+    MBT_TRY(mbt_method_parse(c->method ? c->method : "mixbt", &m->kind));
+    m->n_views = c->num_samples;
+    m->emb = c->emb;
+    m->head_size = c->head_size;
+    m->head_layers = c->head_layers;
+    m->normalize = !c->no_norm;
+    m->tau = c->tau;
+    m->byol_tau = c->byol_tau;
+    m->w_size = c->w_size;
+    m->w_iter = c->w_iter;
+    m->w_eps = c->w_eps;
+    m->arch = arch;
+    m->image_size = image_size;
+    m->batch = c->batch_size;
+    m->seed = c->seed;
+    m->feature_dim = c->feature_dim;
+    m->lambda_bt = c->lambda_bt;
+    m->lambda_reg = c->lambda_reg;
+    return MBT_OK;
+}
+
+/* The method's settings that a run cannot start with, as one-line errors (before any folder is made). */
+static mbt_status check_method(const mbt_pretrain_config *c) {
+    mbt_method_kind kind;
+    MBT_TRY(mbt_method_parse(c->method ? c->method : "mixbt", &kind));
+    if (!mbt_method_is_baseline(kind)) return MBT_OK;
+    mbt_sslsota_sched s;
+    MBT_TRY(sslsota_sched_of(c, &s));
+    if (c->num_samples < 2 || c->num_samples > MBT_METHOD_MAX_VIEWS)
+        return MBT_FAIL(MBT_ERR_ARG, "--num-samples %d: --method %s needs 2 to %d views", c->num_samples,
+                        mbt_method_name(kind), MBT_METHOD_MAX_VIEWS);
+    if (c->num_samples != 2) /* the loaders draw pairs; the step itself takes up to 4 views */
+        return MBT_FAIL(MBT_ERR_ARG, "--num-samples %d: the data loader makes 2 views per image so far",
+                        c->num_samples);
+    if (kind == MBT_METHOD_WMSE && (c->w_size < 2 || c->batch_size % c->w_size != 0))
+        return MBT_FAIL(MBT_ERR_ARG, "--w-size %d does not divide --batch-size %d", c->w_size, c->batch_size);
+    if (c->head_layers < 1 || c->head_layers > MBT_HEAD_MAX_HIDDEN + 1)
+        return MBT_FAIL(MBT_ERR_ARG, "--head-layers %d: expected 1 to %d", c->head_layers, MBT_HEAD_MAX_HIDDEN + 1);
+    return MBT_OK;
+}
+
 static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) {
     int resume = given->resume_dir != NULL;
+    if (!resume) MBT_TRY(check_method(given));
     /* the device first: a run that cannot start leaves no folder behind */
     MBT_TRY(mbt_device_open(given->device ? given->device : "cpu", "--device", &r->device));
     mbt_precision precision;
@@ -214,6 +348,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
             return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a run (use --resume %s to continue it)", r->dir, r->dir);
     }
     const mbt_pretrain_config *c = &r->cfg;
+    if (resume) MBT_TRY(check_method(c));
     mbt_set_threads(c->threads);
     mbt_arch arch;
     MBT_TRY(mbt_arch_parse(c->arch, &arch));
@@ -221,30 +356,35 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     r->steps_per_epoch = mbt_pretrain_data_steps_per_epoch(r->data);
     if (r->steps_per_epoch < 1)
         return MBT_FAIL(MBT_ERR_ARG, "--batch-size %d is larger than the training set", c->batch_size);
-    mbt_model_config mc = mbt_model_config_small(arch, mbt_pretrain_data_image_size(r->data), c->feature_dim);
-    int with_reg = c->lambda_reg != 0;
-    MBT_TRY(mbt_model_create_precision(&r->model, &mc, c->batch_size, with_reg ? 3 : 2, 1, r->device, precision));
-    MBT_TRY(mbt_model_init_params(r->model, c->seed));
-    MBT_TRY(mbt_mixbt_step_init(&r->step, r->model, with_reg));
-    size_t view_numel = (size_t)c->batch_size * 3 * mc.image_size * mc.image_size;
-    MBT_TRY(mbt_device_batch_init(&r->input, r->device, 2, view_numel));
+    mbt_method_config mcfg;
+    MBT_TRY(method_config_of(c, arch, mbt_pretrain_data_image_size(r->data), &mcfg));
+    MBT_TRY(mbt_method_create(&r->method, &mcfg, r->device, precision));
+    r->model = r->method->model;
+    size_t view_numel = (size_t)c->batch_size * 3 * mcfg.image_size * mcfg.image_size;
+    MBT_TRY(mbt_device_batch_init(&r->input, r->device, r->method->n_views, view_numel));
     mbt_plan_init(&r->dev_plan, r->device);
     if (r->device != MBT_DEVICE_CPU) {
         mbt_plan_floats(&r->dev_plan, &r->dev_features, (size_t)c->batch_size * mbt_model_embedding_dim(arch));
         MBT_TRY(mbt_plan_commit(&r->dev_plan));
     }
     mbt_plan_init(&r->opt_plan, r->device); /* Adam runs where the parameters are */
-    mbt_adam_plan(&r->adam, &r->opt_plan, mbt_model_flat_size(r->model));
+    const mbt_method *m = r->method;
+    for (int k = 0; k < m->n_segments; k++) {
+        mbt_adam_plan(&r->adam[k], &r->opt_plan, m->segments[k].n);
+        r->optim[k] = (mbt_checkpoint_optim){m->segments[k].name, &r->adam[k]};
+    }
     MBT_TRY(mbt_plan_commit(&r->opt_plan));
+    r->ckpt = (mbt_checkpoint_state){m->entries, m->n_entries, mbt_arch_name(arch), r->optim, m->n_segments};
     r->adam_cfg = mbt_adam_defaults();
     r->adam_cfg.weight_decay = (float)c->weight_decay;
-    r->perm = malloc((size_t)c->batch_size * sizeof(int32_t));
-    if (!r->perm) return MBT_FAIL(MBT_ERR_NOMEM, "pretrain: out of memory");
+    r->sums.n_values = m->n_values;
+    for (int i = 0; i < m->n_values; i++) r->sums.names[i] = m->value_names[i];
     r->config_json = mbt_pretrain_config_to_json(c);
     r->pos = (mbt_train_position){0, 0, 0, -1, c->seed};
     if (resume) {
         join(path, sizeof path, r->dir, "last.safetensors");
-        MBT_TRY(mbt_checkpoint_load_sums(path, r->model, &r->adam, &r->pos, &r->sums, NULL));
+        MBT_TRY(mbt_checkpoint_load_state(path, &r->ckpt, &r->pos, &r->sums, NULL));
+        MBT_TRY(mbt_method_params_to_device(r->method));
         fprintf(r->log, "resuming %s at epoch %d, step %lld\n", r->dir, r->pos.epoch + (r->pos.batch_in_epoch > 0),
                 (long long)r->pos.step);
     } else {
@@ -261,18 +401,17 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
 
 static void teardown(run *r) {
     if (r->metrics) fclose(r->metrics);
-    if (r->knn_ready) mbt_knn_workspace_free(&r->knn);
+    if (r->knn_ready && r->sslsota_knn) mbt_knn_euclid_free(&r->knn_euclid);
+    else if (r->knn_ready) mbt_knn_workspace_free(&r->knn);
     free(r->bank);
     free(r->queries);
     free(r->bank_labels);
     free(r->query_labels);
-    free(r->perm);
     free(r->config_json);
-    mbt_mixbt_step_free(&r->step);
     mbt_device_batch_free(&r->input);
     mbt_plan_free(&r->dev_plan);
     mbt_plan_free(&r->opt_plan);
-    mbt_model_destroy(r->model);
+    mbt_method_destroy(r->method);
     mbt_pretrain_data_close(r->data);
 }
 
@@ -282,17 +421,38 @@ typedef struct {
     int64_t first_step; /* r->pos.step when the epoch (or its resumed part) began */
 } epoch_clock;
 
+/* " (bt 1.2345 reg 0.1234)" for several loss values ("" for one): each by its name without "loss_", sep
+ * between them, each printed with fmt. */
+static void parts_text(const mbt_method *m, const double *v, char *buf, size_t size, const char *sep, const char *fmt) {
+    buf[0] = 0;
+    if (m->n_values < 2) return;
+    size_t at = (size_t)snprintf(buf, size, " (");
+    for (int j = 0; j < m->n_values && at < size; j++) {
+        const char *name = m->value_names[j];
+        if (!strncmp(name, "loss_", 5)) name += 5;
+        at += (size_t)snprintf(buf + at, size - at, "%s%s ", j ? sep : "", name);
+        if (at < size) at += (size_t)snprintf(buf + at, size - at, fmt, v[j]);
+    }
+    if (at < size) snprintf(buf + at, size - at, ")");
+}
+
 /* Collects the losses of the step queued as batch i of `epoch` (global step count `step` after it, at
  * learning rate lr): the non-finite check, the epoch's sums and the progress line. */
 static mbt_status account_step(run *r, int epoch, int64_t i, int64_t step, double lr, epoch_clock *k) {
     const mbt_pretrain_config *c = &r->cfg;
-    mbt_bt_losses losses;
-    MBT_TRY(mbt_mixbt_step_collect(&r->step, &losses));
-    if (!isfinite(losses.loss_bt) || !isfinite(losses.loss_reg))
-        return MBT_FAIL(MBT_ERR_NUMERIC, "loss is %g (bt %g, reg %g) at epoch %d, step %lld",
-                        losses.loss_bt + losses.loss_reg, losses.loss_bt, losses.loss_reg, epoch, (long long)(step - 1));
-    r->sums.loss_bt += losses.loss_bt;
-    r->sums.loss_reg += losses.loss_reg;
+    const mbt_method *m = r->method;
+    double v[MBT_METHOD_MAX_VALUES], loss = 0;
+    MBT_TRY(mbt_method_collect(r->method, v));
+    int finite = 1;
+    for (int j = 0; j < m->n_values; j++) {
+        loss += v[j];
+        finite = finite && isfinite(v[j]);
+    }
+    char parts[160]; /* " (bt 1.2345 reg 0.1234)": each value by its name without "loss_" */
+    parts_text(m, v, parts, sizeof parts, ", ", "%g");
+    if (!finite)
+        return MBT_FAIL(MBT_ERR_NUMERIC, "loss is %g%s at epoch %d, step %lld", loss, parts, epoch, (long long)(step - 1));
+    for (int j = 0; j < m->n_values; j++) r->sums.sums[j] += v[j];
     r->sums.steps++;
     double now = mbt_now();
     int tty = isatty(fileno(r->log));
@@ -301,9 +461,10 @@ static mbt_status account_step(run *r, int epoch, int64_t i, int64_t step, doubl
         /* the rate over the epoch so far: steady, and defined for lines printed back to back */
         double ips = now > k->t0 ? (double)(step - k->first_step) * c->batch_size / (now - k->t0) : 0;
         double left = (double)((int64_t)c->epochs * r->steps_per_epoch - step) * c->batch_size / (ips > 0 ? ips : 1);
-        fprintf(r->log, "%sepoch %d/%d  step %lld/%lld  loss %.4f (bt %.4f reg %.4f)  lr %.3g  %.1f img/s  eta %.0fs%s",
-                tty ? "\r\033[K" : "", epoch, c->epochs, (long long)(i + 1), (long long)r->steps_per_epoch,
-                losses.loss_bt + losses.loss_reg, losses.loss_bt, losses.loss_reg, lr, ips, left, tty ? "" : "\n");
+        parts_text(m, v, parts, sizeof parts, " ", "%.4f");
+        fprintf(r->log, "%sepoch %d/%d  step %lld/%lld  loss %.4f%s  lr %.3g  %.1f img/s  eta %.0fs%s",
+                tty ? "\r\033[K" : "", epoch, c->epochs, (long long)(i + 1), (long long)r->steps_per_epoch, loss, parts, lr,
+                ips, left, tty ? "" : "\n");
         fflush(r->log);
         k->t_last = now;
     }
@@ -316,7 +477,7 @@ static mbt_status account_step(run *r, int epoch, int64_t i, int64_t step, doubl
  * returning, also on a stop (polled before each step). */
 static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
     const mbt_pretrain_config *c = &r->cfg;
-    mbt_bt_params params = {(float)c->lambda_bt, (float)c->lambda_reg, 0.0f, 0};
+    mbt_method *m = r->method;
     MBT_TRY(mbt_pretrain_data_start_epoch(r->data, epoch, r->pos.batch_in_epoch));
     epoch_clock k = {mbt_now(), mbt_now(), r->pos.step};
     int64_t pending = -1, pending_step = 0; /* the batch whose losses are not collected yet */
@@ -340,8 +501,9 @@ static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
         }
         double lr = mbt_pretrain_lr(c, r->steps_per_epoch, epoch, i);
         r->adam_cfg.lr = (float)lr;
-        mbt_mixbt_draw_mix(c->seed, r->pos.step, c->batch_size, r->perm, &params.alpha);
-        if ((st = mbt_mixbt_step_queue(&r->step, x1, x2, r->perm, &params)) != MBT_OK) {
+        const float *views[MBT_METHOD_MAX_VIEWS] = {x1, x2};
+        mbt_method_step_info info = {r->pos.step, epoch, c->epochs, NULL};
+        if ((st = mbt_method_queue(m, views, &info)) != MBT_OK) {
             if (st == MBT_ERR_NUMERIC) { /* non-finite outputs, found by the loss before the check on its value */
                 char msg[512];
                 snprintf(msg, sizeof msg, "%s", mbt_error_message());
@@ -349,8 +511,9 @@ static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
             }
             break;
         }
-        st = mbt_adam_step(&r->adam, &r->adam_cfg, mbt_model_flat_params(r->model), mbt_model_flat_grads(r->model));
-        if (st == MBT_OK) st = mbt_model_sync_params(r->model);
+        for (int k = 0; st == MBT_OK && k < m->n_segments; k++)
+            st = mbt_adam_step(&r->adam[k], &r->adam_cfg, m->segments[k].params, m->segments[k].grads);
+        if (st == MBT_OK) st = mbt_method_after_update(m, &info);
         if (st != MBT_OK) break;
         r->pos.step++;
         r->pos.batch_in_epoch = i + 1;
@@ -366,6 +529,13 @@ static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
     }
     if (isatty(fileno(r->log))) fputc('\n', r->log);
     return st;
+}
+
+/* The sums of a new epoch: zero, the names kept. */
+static void clear_sums(mbt_epoch_sums *s) {
+    for (int j = 0; j < MBT_EPOCH_MAX_VALUES; j++) s->sums[j] = 0;
+    s->steps = 0;
+    s->knn_before_pending = 0;
 }
 
 /* Where r->pos stands: "epoch 2, batch 5 of 16, step 21", "end of epoch 3, step 48", ... */
@@ -422,8 +592,9 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
         double t1, t5;
         st = knn_monitor(&r, 0, &t1, &t5);
         if (st == MBT_OK) {
-            fprintf(log, "k-NN before training: top-1 %.2f%%  top-5 %.2f%%\n", t1, t5);
-            metrics_row(&r, 0, 0, NAN, NAN, t1, t5, 0);
+            if (t5 >= 0) fprintf(log, "k-NN before training: top-1 %.2f%%  top-5 %.2f%%\n", t1, t5);
+            else fprintf(log, "k-NN before training: top-1 %.2f%% (%d-NN, Euclidean, majority)\n", t1, c->knn_k);
+            metrics_row(&r, 0, 0, NULL, t1, t5, 0);
             r.sums.knn_before_pending = 0;
         } else if (st == MBT_ERR_INTERRUPTED) { /* the untrained state: --resume starts with this pass */
             r.sums.knn_before_pending = 1;
@@ -434,7 +605,7 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
     for (int epoch = first_epoch; st == MBT_OK && epoch <= c->epochs; epoch++) {
         double t0 = mbt_now();
         int64_t n = 0;
-        if (r.pos.batch_in_epoch == 0) r.sums = (mbt_epoch_sums){0};
+        if (r.pos.batch_in_epoch == 0) clear_sums(&r.sums);
         st = train_epoch(&r, epoch, &n);
         if (st == MBT_ERR_INTERRUPTED) {
             st = stop_with_checkpoint(&r, 0);
@@ -458,13 +629,16 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
                 st = stop_with_checkpoint(&r, 1);
             }
             if (st != MBT_OK) break;
-            fprintf(log, "epoch %d: k-NN top-1 %.2f%%  top-5 %.2f%%\n", epoch, top1, top5);
+            if (top5 >= 0) fprintf(log, "epoch %d: k-NN top-1 %.2f%%  top-5 %.2f%%\n", epoch, top1, top5);
+            else fprintf(log, "epoch %d: k-NN top-1 %.2f%% (%d-NN, Euclidean, majority)\n", epoch, top1, c->knn_k);
         }
         r.pos.epoch = epoch;
         r.pos.batch_in_epoch = 0;
         int64_t ns = r.sums.steps;
-        metrics_row(&r, epoch, lr, ns ? r.sums.loss_bt / ns : NAN, ns ? r.sums.loss_reg / ns : NAN, top1, top5, ips);
-        r.sums = (mbt_epoch_sums){0};
+        double mean[MBT_EPOCH_MAX_VALUES];
+        for (int j = 0; j < r.sums.n_values; j++) mean[j] = ns ? r.sums.sums[j] / ns : NAN;
+        metrics_row(&r, epoch, lr, ns ? mean : NULL, top1, top5, ips);
+        clear_sums(&r.sums);
         if (top1 > r.pos.best_knn) {
             r.pos.best_knn = top1;
             st = save(&r, "best.safetensors");

@@ -18,7 +18,22 @@ typedef struct {
     const char *arch;         /* resnet18, resnet50 */
     int feature_dim;
     /* objective */
+    const char *method;       /* mixbt (default), bt, simclr, byol, wmse (tasks/method.h) */
     double lambda_bt, lambda_reg;
+    /* the baselines (simclr, byol, wmse), ssl-sota cfg.py's settings */
+    int emb, head_size, head_layers;
+    int num_samples;          /* views per image */
+    double tau, byol_tau;
+    int w_size, w_iter;
+    double w_eps;
+    int no_norm;              /* 1: the losses do not L2-normalise (--no-norm) */
+    const char *lr_step;      /* cos, step, none (train.py's schedule) */
+    const char *drop;         /* "50,25": MultiStepLR milestones at epochs - d */
+    double drop_gamma, eta_min;
+    int t0, tmult;            /* CosineAnnealingWarmRestarts; t0 0: epochs */
+    int no_lr_warmup;         /* 1: no 500-step linear warm-up */
+    /* augmentation overrides (data/augment.h mbt_augment_flags); -1: the recipe's value */
+    double cj0, cj1, cj2, cj3, cj_p, gs_p, crop_s0, crop_s1, crop_r0, crop_r1, hf_p;
     /* optimisation */
     int batch_size, epochs;
     double lr;

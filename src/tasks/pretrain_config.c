@@ -33,6 +33,54 @@ static const mbt_config_field FIELDS[] = {
      "weight of the off-diagonal Barlow Twins terms", 0, 1e3},
     {"lambda_reg", "lambda-reg", MBT_FIELD_DOUBLE, MBT_FIELD_RECIPE, OFF(lambda_reg), 4.0, NULL, 0, NULL, "L",
      "scale of the mixed-sample regulariser (0: plain Barlow Twins)", 0, 1e3},
+    /* the method, and the baselines' settings (ssl-sota cfg.py); absent from run folders written before */
+    {"method", "method", MBT_FIELD_CHOICE, MBT_FIELD_RECIPE, OFF(method), 0, "mixbt", 1, "mixbt|bt|simclr|byol|wmse", "M",
+     "mixbt (Mixed Barlow Twins), bt (plain Barlow Twins), or ssl-sota's simclr, byol, wmse", NONE},
+    {"emb", "emb", MBT_FIELD_INT, MBT_FIELD_RECIPE, OFF(emb), 64, NULL, 1, NULL, "D", "baselines: the head's output size", 1, 65536},
+    {"head_size", "head-size", MBT_FIELD_INT, MBT_FIELD_RECIPE, OFF(head_size), 1024, NULL, 1, NULL, "N",
+     "baselines: hidden size of the head (and BYOL's predictor)", 1, 65536},
+    {"head_layers", "head-layers", MBT_FIELD_INT, MBT_FIELD_RECIPE, OFF(head_layers), 2, NULL, 1, NULL, "N",
+     "baselines: Linear layers of the head", 1, 4},
+    {"num_samples", "num-samples", MBT_FIELD_INT, MBT_FIELD_RECIPE, OFF(num_samples), 2, NULL, 1, NULL, "N",
+     "baselines: views per image (2 or 4)", 1, 4},
+    {"tau", "tau", MBT_FIELD_DOUBLE, MBT_FIELD_RECIPE, OFF(tau), 0.5, NULL, 1, NULL, "T", "simclr: temperature", 1e-6, 1e6},
+    {"byol_tau", "byol-tau", MBT_FIELD_DOUBLE, MBT_FIELD_RECIPE, OFF(byol_tau), 0.99, NULL, 1, NULL, "T",
+     "byol: starting EMA coefficient of the target", 0, 1},
+    {"w_size", "w-size", MBT_FIELD_INT, MBT_FIELD_RECIPE, OFF(w_size), 128, NULL, 1, NULL, "N",
+     "wmse: rows per whitening sub-batch (divides --batch-size)", 2, 65536},
+    {"w_iter", "w-iter", MBT_FIELD_INT, MBT_FIELD_RECIPE, OFF(w_iter), 1, NULL, 1, NULL, "N", "wmse: whitening iterations", 1, 1024},
+    {"w_eps", "w-eps", MBT_FIELD_DOUBLE, MBT_FIELD_RECIPE, OFF(w_eps), 1e-2, NULL, 1, NULL, "EPS",
+     "wmse: covariance shrinkage (the scripts' 10e-3; cfg.py's own default is 1e-4)", 0, 1},
+    {"no_norm", "no-norm", MBT_FIELD_BOOL, MBT_FIELD_RECIPE, OFF(no_norm), 0, NULL, 1, NULL, NULL,
+     "baselines: do not L2-normalise the outputs in the loss", NONE},
+    {"lr_step", "lr-step", MBT_FIELD_CHOICE, MBT_FIELD_RECIPE, OFF(lr_step), 0, "step", 1, "cos|step|none", "S",
+     "baselines: MultiStepLR at epochs - drop (step), cosine with warm restarts (cos), or constant (none)", NONE},
+    {"drop", "drop", MBT_FIELD_STRING, MBT_FIELD_RECIPE, OFF(drop), 0, "50,25", 1, NULL, "D,D",
+     "baselines, --lr-step step: lr drops at epochs - D for each D (\"\": none)", NONE},
+    {"drop_gamma", "drop-gamma", MBT_FIELD_DOUBLE, MBT_FIELD_RECIPE, OFF(drop_gamma), 0.2, NULL, 1, NULL, "G",
+     "baselines: factor of each lr drop", 0, 1},
+    {"eta_min", "eta-min", MBT_FIELD_DOUBLE, MBT_FIELD_RECIPE, OFF(eta_min), 0, NULL, 1, NULL, "LR",
+     "baselines, --lr-step cos: the lowest lr", 0, 100},
+    {"T0", "T0", MBT_FIELD_INT, MBT_FIELD_RECIPE, OFF(t0), 0, NULL, 1, NULL, "E",
+     "baselines, --lr-step cos: the first period in epochs (0: --epochs)", 0, 1e6},
+    {"Tmult", "Tmult", MBT_FIELD_INT, MBT_FIELD_RECIPE, OFF(tmult), 1, NULL, 1, NULL, "N",
+     "baselines, --lr-step cos: period factor after each restart", 1, 1e6},
+    {"no_lr_warmup", "no-lr-warmup", MBT_FIELD_BOOL, MBT_FIELD_RECIPE, OFF(no_lr_warmup), 0, NULL, 1, NULL, NULL,
+     "baselines: no linear lr warm-up over the first 500 steps", NONE},
+#define AUG(key, flag, member, help) \
+    {key, flag, MBT_FIELD_DOUBLE, MBT_FIELD_RECIPE, OFF(member), -1, NULL, 1, NULL, "V", help " (-1: the recipe's)", -1, 1e6}
+    AUG("cj0", "cj0", cj0, "baselines: colour jitter brightness"),
+    AUG("cj1", "cj1", cj1, "baselines: colour jitter contrast"),
+    AUG("cj2", "cj2", cj2, "baselines: colour jitter saturation"),
+    AUG("cj3", "cj3", cj3, "baselines: colour jitter hue"),
+    AUG("cj_p", "cj-p", cj_p, "baselines: colour jitter probability"),
+    AUG("gs_p", "gs-p", gs_p, "baselines: grayscale probability"),
+    AUG("crop_s0", "crop-s0", crop_s0, "baselines: crop area from"),
+    AUG("crop_s1", "crop-s1", crop_s1, "baselines: crop area to"),
+    AUG("crop_r0", "crop-r0", crop_r0, "baselines: crop ratio from"),
+    AUG("crop_r1", "crop-r1", crop_r1, "baselines: crop ratio to"),
+    AUG("hf_p", "hf-p", hf_p, "baselines: horizontal flip probability"),
+#undef AUG
     {"seed", "seed", MBT_FIELD_UINT64, MBT_FIELD_RECIPE, OFF(seed), 0, NULL, 0, NULL, "S", "random seed", 0, 9.2e18},
     {"threads", "threads", MBT_FIELD_INT, MBT_FIELD_RECORD, OFF(threads), 2, NULL, 0, NULL, "N", "compute threads", 1, 1024},
     {"workers", "workers", MBT_FIELD_INT, MBT_FIELD_RECORD, OFF(workers), 2, NULL, 0, NULL, "N", "data loader threads", 1, 256},
@@ -84,7 +132,8 @@ static int is_string(mbt_field_type t) { return t == MBT_FIELD_STRING || t == MB
 static void set_number(mbt_pretrain_config *c, const mbt_config_field *f, double v) {
     void *p = mbt_pretrain_field_ptr(c, f);
     switch (f->type) {
-    case MBT_FIELD_INT: *(int *)p = (int)v; break;
+    case MBT_FIELD_INT:
+    case MBT_FIELD_BOOL: *(int *)p = (int)v; break;
     case MBT_FIELD_INT64: *(int64_t *)p = (int64_t)v; break;
     case MBT_FIELD_UINT64: *(uint64_t *)p = (uint64_t)v; break;
     case MBT_FIELD_DOUBLE: *(double *)p = v; break;
@@ -127,7 +176,8 @@ char *mbt_pretrain_config_to_json(const mbt_pretrain_config *c) {
             cJSON_AddStringToObject(j, f->key, s ? s : f->str_default ? f->str_default : "");
             break;
         }
-        case MBT_FIELD_INT: cJSON_AddNumberToObject(j, f->key, *(const int *)p); break;
+        case MBT_FIELD_INT:
+        case MBT_FIELD_BOOL: cJSON_AddNumberToObject(j, f->key, *(const int *)p); break;
         case MBT_FIELD_INT64: cJSON_AddNumberToObject(j, f->key, (double)*(const int64_t *)p); break;
         case MBT_FIELD_UINT64:
             snprintf(seed, sizeof seed, "%llu", (unsigned long long)*(const uint64_t *)p);

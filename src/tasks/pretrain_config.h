@@ -17,7 +17,8 @@ typedef enum {
     MBT_FIELD_INT,    /* int */
     MBT_FIELD_INT64,  /* int64_t */
     MBT_FIELD_UINT64, /* uint64_t, a string in config.json (JSON numbers lose 64-bit precision) */
-    MBT_FIELD_DOUBLE  /* double */
+    MBT_FIELD_DOUBLE, /* double */
+    MBT_FIELD_BOOL    /* int 0/1; a flag without a value sets 1; a number in config.json */
 } mbt_field_type;
 
 typedef enum {

@@ -10,6 +10,10 @@
  *     most a quarter of the GPU's free memory, else "host". */
 #include "tasks/pretrain_data.h"
 
+#include <stdio.h>
+
+#include "tasks/method.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +75,26 @@ static mbt_status use_device_data(const mbt_pretrain_data *d, const mbt_pretrain
     return MBT_OK;
 }
 
+/* The baselines train and monitor with ssl-sota's recipe of the dataset ("sslsota_<dataset>") and the
+ * augmentation overrides of the configuration (-1: the recipe's value). */
+static mbt_status baseline_recipe(const mbt_pretrain_config *cfg, mbt_augment_recipe *recipe) {
+    mbt_method_kind kind;
+    MBT_TRY(mbt_method_parse(cfg->method ? cfg->method : "mixbt", &kind));
+    if (!mbt_method_is_baseline(kind)) return MBT_OK;
+    char name[64];
+    snprintf(name, sizeof name, "sslsota_%s", cfg->dataset);
+    if (mbt_augment_recipe_get(name, cfg->image_size, recipe) != MBT_OK)
+        return MBT_FAIL(MBT_ERR_ARG, "--method %s: ssl-sota has no recipe for --dataset %s (cifar10, cifar100, stl10, "
+                        "tiny_imagenet)", mbt_method_name(kind), cfg->dataset);
+    mbt_augment_flags f = mbt_augment_recipe_flags(recipe);
+    const double given[11] = {cfg->cj0, cfg->cj1, cfg->cj2, cfg->cj3, cfg->cj_p, cfg->gs_p,
+                              cfg->crop_s0, cfg->crop_s1, cfg->crop_r0, cfg->crop_r1, cfg->hf_p};
+    float *field[11] = {&f.cj0, &f.cj1, &f.cj2, &f.cj3, &f.cj_p, &f.gs_p, &f.crop_s0, &f.crop_s1, &f.crop_r0, &f.crop_r1, &f.hf_p};
+    for (int i = 0; i < 11; i++)
+        if (given[i] != -1) *field[i] = (float)given[i];
+    return mbt_augment_recipe_set_flags(recipe, &f);
+}
+
 static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg, int batch, mbt_device device) {
     const char *kind = cfg->dataset;
     MBT_CHECK_ARG(kind != NULL, "pretrain: no dataset");
@@ -82,6 +106,7 @@ static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg,
     d->num_classes = mbt_dataset_num_classes(d->train_full);
     MBT_TRY(mbt_dataset_kind_subset(d->kind, d->train_full, cfg->subset, &d->train));
     MBT_TRY(mbt_dataset_kind_recipe(d->kind, d->train_full, cfg->image_size, &d->recipe));
+    MBT_TRY(baseline_recipe(cfg, &d->recipe));
     int workers = cfg->workers > 0 ? cfg->workers : 1;
     mbt_loader_config lc = {d->train, d->recipe, MBT_LOADER_PAIR, batch, workers, cfg->seed, 0};
     int on_device;

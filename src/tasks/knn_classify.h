@@ -42,6 +42,9 @@ typedef struct {
  * 4 * block * max_bank bytes (block 256 against 50000 rows: 51 MB). device must be CPU. */
 mbt_status mbt_knn_workspace_init(mbt_knn_workspace *ws, int block, int max_bank, int dim, int k, int num_classes,
                                   mbt_device device);
+/* The checks of a k-NN workspace's shape, shared by both k-NN rules (tasks/knn_euclid.h): the CPU only,
+ * block, bank, dim, classes >= 1 and 1 <= k <= bank; MBT_ERR_UNSUPPORTED / MBT_ERR_ARG naming the values. */
+mbt_status mbt_knn_check_shape(int block, int max_bank, int dim, int k, int num_classes, mbt_device device);
 void mbt_knn_workspace_free(mbt_knn_workspace *ws);
 
 /* Classifies n_queries rows of queries [n_queries, dim] against bank [bank_size, dim] with bank_labels

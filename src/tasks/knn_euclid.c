@@ -4,18 +4,13 @@
 #include <string.h>
 
 #include "ops/blas.h"
+#include "tasks/knn_classify.h"
 #include "tasks/stop.h"
 
 mbt_status mbt_knn_euclid_init(mbt_knn_euclid_workspace *ws, int block, int max_bank, int dim, int k, int num_classes,
                                mbt_device device) {
     memset(ws, 0, sizeof *ws);
-    if (device != MBT_DEVICE_CPU)
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "knn: device %s is not supported (CPU only)", mbt_device_name(device));
-    if (block < 1 || max_bank < 1 || dim < 1 || k < 1 || k > max_bank || num_classes < 1)
-        return MBT_FAIL(MBT_ERR_ARG,
-                        "knn: need block, bank, dim, classes >= 1 and 1 <= k <= bank; got block=%d bank=%d dim=%d "
-                        "k=%d classes=%d",
-                        block, max_bank, dim, k, num_classes);
+    MBT_TRY(mbt_knn_check_shape(block, max_bank, dim, k, num_classes, device));
     ws->block = block;
     ws->max_bank = max_bank;
     ws->dim = dim;

@@ -25,6 +25,7 @@
 #define ROWS 10
 
 static const int n_rows[2] = {10, 7};
+static double worst_pytorch, worst_fd; /* the largest error seen, as a fraction of its tolerance */
 
 static mbt_head_config case_config(const char *name) {
     mbt_head_config c;
@@ -57,6 +58,7 @@ static void check_tensor(const char *label, const float *a, const fixture_file *
         if (!(v <= 1)) bad++;
         if (!(v <= worst_v)) worst_v = v, worst = (long)i;
     }
+    if (worst_v > worst_pytorch) worst_pytorch = worst_v;
     CHECK_MSG(bad == 0, "%s: %s: %ld of %zu values off; worst [%ld] = %.9g, PyTorch %.9g (%.3g x tolerance)", label,
               key, bad, n, worst, worst >= 0 ? a[worst] : 0.0, worst >= 0 ? ref->data[worst] : 0.0, worst_v);
 }
@@ -245,9 +247,11 @@ static void check_finite_differences(const char *name) {
         else scale_x = fmax(scale_x, fabs(fd[s]));
     }
     /* float32 against double: 1e-4 of the largest sampled gradient (the float32 error is ~1e-6 of it) */
-    for (int s = 0; s < NP + NX; s++)
+    for (int s = 0; s < NP + NX; s++) {
+        worst_fd = fmax(worst_fd, fabs(got[s] - fd[s]) / (1e-4 * (s < NP ? scale_p : scale_x)));
         CHECK_MSG(fabs(got[s] - fd[s]) <= 1e-4 * (s < NP ? scale_p : scale_x), "%s: gradient %s sample %d = %.9g, "
                   "central difference %.9g", name, s < NP ? "parameter" : "input", s, got[s], fd[s]);
+    }
     free(theta);
     free(grad);
     free(xd);
@@ -341,6 +345,7 @@ int main(void) {
         check_finite_differences(cases[i]);
     }
     fixture_free(&fx);
+    printf("worst error / tolerance: %.3g against PyTorch, %.3g against central differences\n", worst_pytorch, worst_fd);
     check_init();
     check_arguments();
     return check_report("test_mlp_head");

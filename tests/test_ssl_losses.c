@@ -218,7 +218,8 @@ static void simclr_fixtures(const fixture_file *f) {
     for (int k = 0; k < ncases; k++) {
         const fixture_array *za = get(f, "s", k, "z");
         const int V = (int)scalar(f, "s", k, "views"), n = (int)za->dims[0], d = (int)za->dims[1], B = n / V;
-        const mbt_simclr_params prm = {.tau = (float)scalar(f, "s", k, "tau"), .normalize = (int)scalar(f, "s", k, "norm")};
+        const mbt_simclr_params prm = {.tau = (float)scalar(f, "s", k, "tau"),
+                                       .normalize = (int)scalar(f, "s", k, "norm")};
         const double ref = scalar(f, "s", k, "loss");
         float *z = to_float(za), *dz = malloc(sizeof(float) * n * d);
         for (int i = 0; i < n * d; i++) dz[i] = 7.0f; /* overwritten */
@@ -408,7 +409,8 @@ static void byol_queue_and_errors(void) {
     CHECK(mbt_byol_loss_queue(ws, B, p, t, 0, NULL) == MBT_ERR_ARG);
     CHECK_OK(mbt_byol_loss_collect(ws, &qa));
     CHECK_OK(mbt_byol_loss_collect(ws, &qb));
-    CHECK_MSG(qa == a && qb == b && a != b, "byol queue order: collected %.9g, %.9g; expected %.9g, %.9g", qa, qb, a, b);
+    CHECK_MSG(qa == a && qb == b && a != b, "byol queue order: collected %.9g, %.9g; expected %.9g, %.9g", qa, qb, a,
+              b);
     CHECK(mbt_byol_loss_collect(ws, &qa) == MBT_ERR_ARG);
     CHECK(mbt_byol_loss(ws, 0, p, t, 1, &a, NULL) == MBT_ERR_SHAPE);
     CHECK(mbt_byol_loss(ws, B + 1, p, t, 1, &a, NULL) == MBT_ERR_SHAPE);

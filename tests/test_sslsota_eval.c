@@ -205,6 +205,13 @@ static void test_linear_eval(void) {
     CHECK(strstr(mbt_error_message(), "no full batch of 71") != NULL);
 }
 
+static void test_normalisation(void) {
+    float m[3] = {0}, sd[3] = {0};
+    CHECK(mbt_sslsota_normalisation("cifar100", m, sd) == 1);
+    CHECK(m[0] == 0.5071f && m[2] == 0.4408f && sd[1] == 0.2565f && sd[2] == 0.2761f);
+    CHECK(mbt_sslsota_normalisation("cifar10", m, sd) == 0 && mbt_sslsota_normalisation("stl10", m, sd) == 0);
+}
+
 int main(void) {
     fixture_file f;
     if (fixture_load(&f, "sslsota_knn.bin") == 0) {
@@ -224,5 +231,6 @@ int main(void) {
     test_knn_exact_ties();
     test_knn_errors();
     test_linear_eval();
+    test_normalisation();
     return check_report("test_sslsota_eval");
 }

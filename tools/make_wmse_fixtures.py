@@ -12,7 +12,8 @@ permutations stored in the file, so the C side whitens the same groups.
                  "w<k>_gx" = d sum(y * gy) / dx.
   loss case k:   "c<k>_shape" = [views, batch, dim, w_size, w_iter, eps, normalize], "c<k>_h" [views *
                  batch, dim], "c<k>_perms" [w_iter, batch], "c<k>_loss", "c<k>_dh".
-Inputs are correlated Gaussian rows (the views: a shared signal plus noise) rounded to float32, so the C test feeds exactly the same numbers.
+Inputs are correlated Gaussian rows (the views: a shared signal plus noise) rounded to float32, so the
+C test feeds exactly the same numbers.
 
 Run: /usr/bin/python3 tools/make_wmse_fixtures.py
 """

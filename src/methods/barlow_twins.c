@@ -1,6 +1,7 @@
 /* Barlow Twins / Mixed Barlow Twins loss: workspace planning, argument checks, standardisation, the mixed
- * residual D and the gradient paths through it, the read-back of the values; the products are in
- * barlow_twins_gram.c / _cov.c. Every step is a device-dispatched op, so this runs on any device. */
+ * residual D and the gradient paths through it, the read-back of the values (methods/loss_readback.h); the
+ * products are in barlow_twins_gram.c / _cov.c. Every step is a device-dispatched op, so this runs on any
+ * device. */
 #include "methods/barlow_twins.h"
 
 #include <limits.h>
@@ -12,6 +13,14 @@
 #include "ops/mix.h"
 #include "ops/reduce.h"
 #include "ops/standardize.h"
+
+/* The sums travel through the ring as doubles (its slots are 8-byte aligned): */
+#define BT_SUMS_DOUBLES ((int)(sizeof(mbt_bt_sums) / sizeof(double)))
+_Static_assert(sizeof(mbt_bt_sums) % sizeof(double) == 0, "mbt_bt_sums must be a whole number of doubles");
+
+static const mbt_bt_sums *sums_of(const mbt_bt_workspace *ws, int slot) {
+    return (const mbt_bt_sums *)mbt_loss_readback_values(&ws->readback, slot);
+}
 
 mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, int with_reg, mbt_bt_path path,
                                  mbt_device device) {
@@ -66,12 +75,8 @@ mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, i
     }
     mbt_plan_bytes(p, (void **)&ws->dot_scratch, MBT_DOT_SCRATCH * sizeof(double));
     mbt_plan_bytes(p, &ws->sums, sizeof(mbt_bt_sums));
-    /* the events first: on CUDA they create the context, whose allocator the plan's commit needs */
-    mbt_status s = MBT_OK;
-    for (int k = 0; s == MBT_OK && k < MBT_BT_IN_FLIGHT; k++) s = mbt_event_init(&ws->ready[k], device);
-    if (s == MBT_OK)
-        s = mbt_staging_alloc(device, "barlow twins loss (values)", &ws->host_sums,
-                              MBT_BT_IN_FLIGHT * sizeof(mbt_bt_sums));
+    /* the ring first: its events create the CUDA context, whose allocator the plan's commit needs */
+    mbt_status s = mbt_loss_readback_init(&ws->readback, device, BT_SUMS_DOUBLES, "barlow twins loss (read-back)");
     if (s == MBT_OK) s = mbt_plan_commit(p);
     if (s != MBT_OK) {
         mbt_bt_workspace_free(ws);
@@ -82,8 +87,7 @@ mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, i
 }
 
 void mbt_bt_workspace_free(mbt_bt_workspace *ws) {
-    for (int k = 0; k < MBT_BT_IN_FLIGHT; k++) mbt_event_free(&ws->ready[k]); /* waits for the read-backs */
-    if (ws->host_sums) mbt_staging_free(ws->plan.device, ws->host_sums);
+    mbt_loss_readback_free(&ws->readback); /* waits for the read-backs */
     mbt_plan_free(&ws->plan);
     memset(ws, 0, sizeof *ws);
 }
@@ -93,17 +97,16 @@ mbt_status mbt_bt_loss(mbt_bt_workspace *ws, int batch, const float *z1, const f
                        float *dz2, float *dzm) {
     MBT_CHECK_ARG(out, "barlow twins loss: out is required");
     memset(out, 0, sizeof *out);
-    MBT_CHECK_ARG(!ws || ws->pending_count == 0, "barlow twins loss: %d queued calls are not collected yet",
-                  ws ? ws->pending_count : 0);
+    MBT_CHECK_ARG(!ws || ws->readback.pending == 0, "barlow twins loss: %d queued calls are not collected yet",
+                  ws ? ws->readback.pending : 0);
     MBT_TRY(mbt_bt_loss_queue(ws, batch, z1, z2, zm, perm, params, dz1, dz2, dzm));
     return mbt_bt_loss_collect(ws, out);
 }
 
 static const char *const input_names[3] = {"z1", "z2", "zm"};
 
-/* The losses of ring slot `slot` from its read-back sums, with the checks on them. */
-static mbt_status finish(const mbt_bt_workspace *ws, int slot, mbt_bt_losses *out) {
-    const mbt_bt_sums *r = (const mbt_bt_sums *)ws->host_sums + slot;
+/* The losses of ring slot `slot` from its read-back sums r, with the checks on them. */
+static mbt_status finish(const mbt_bt_workspace *ws, int slot, const mbt_bt_sums *r, mbt_bt_losses *out) {
     const int B = ws->pending[slot].B, reg = ws->pending[slot].reg, d = ws->dim;
     const double lambda_bt = ws->pending[slot].lambda_bt, kappa = ws->pending[slot].kappa;
     const double inv_b2 = 1.0 / ((double)B * B);
@@ -136,8 +139,8 @@ mbt_status mbt_bt_loss_queue(mbt_bt_workspace *ws, int batch, const float *z1, c
                              const int32_t *perm, const mbt_bt_params *params, float *dz1, float *dz2, float *dzm) {
     MBT_CHECK_ARG(ws && ws->plan.committed, "barlow twins loss: workspace not initialised");
     MBT_CHECK_ARG(z1 && z2 && params, "barlow twins loss: z1, z2 and params are required");
-    MBT_CHECK_ARG(ws->pending_count < MBT_BT_IN_FLIGHT, "barlow twins loss: %d calls queued and not collected",
-                  ws->pending_count);
+    MBT_CHECK_ARG(ws->readback.pending < MBT_BT_IN_FLIGHT, "barlow twins loss: %d calls queued and not collected",
+                  ws->readback.pending);
     const int B = batch, d = ws->dim;
     if (B < 2 || B > ws->max_batch)
         return MBT_FAIL(MBT_ERR_SHAPE, "barlow twins loss: batch %d outside [2, %d] planned for d=%d", B,
@@ -153,33 +156,32 @@ mbt_status mbt_bt_loss_queue(mbt_bt_workspace *ws, int batch, const float *z1, c
         MBT_CHECK_ARG(perm, "barlow twins loss: the regulariser needs perm[%d]", B);
         MBT_CHECK_ARG(!grads || dzm, "barlow twins loss: the regulariser needs dzm with dz1 and dz2");
     }
-    const int slot = (ws->pending_head + ws->pending_count) % MBT_BT_IN_FLIGHT;
+    MBT_TRY(run(ws, B, reg, grads, z1, z2, zm, perm, params, dz1, dz2, dzm));
+    /* the values go back to the host without waiting: collect waits for this slot's event */
+    int slot;
+    MBT_TRY(mbt_loss_readback_queue(&ws->readback, ws->sums, &slot));
     ws->pending[slot].B = B;
     ws->pending[slot].reg = reg;
     ws->pending[slot].lambda_bt = params->lambda_bt;
     ws->pending[slot].kappa = (double)params->lambda_reg * params->lambda_bt;
-    MBT_TRY(run(ws, B, reg, grads, z1, z2, zm, perm, params, dz1, dz2, dzm));
-    /* the values go back to the host without waiting: collect waits for this slot's event */
-    const mbt_device dev = ws->plan.device;
-    MBT_TRY(mbt_copy_to_host_async(dev, (mbt_bt_sums *)ws->host_sums + slot, ws->sums, sizeof(mbt_bt_sums)));
-    MBT_TRY(mbt_event_record(&ws->ready[slot], "barlow twins loss (read-back)"));
-    if (mbt_device_synchronous(dev)) { /* the values are there already: their errors come at once */
+    if (mbt_device_synchronous(ws->plan.device)) { /* the values are there already: their errors come at once */
         mbt_bt_losses now;
-        MBT_TRY(finish(ws, slot, &now));
+        const mbt_status s = finish(ws, slot, sums_of(ws, slot), &now);
+        if (s != MBT_OK) {
+            mbt_loss_readback_drop_newest(&ws->readback);
+            return s;
+        }
     }
-    ws->pending_count++;
     return MBT_OK;
 }
 
 mbt_status mbt_bt_loss_collect(mbt_bt_workspace *ws, mbt_bt_losses *out) {
     MBT_CHECK_ARG(ws && out, "barlow twins loss: workspace and out are required");
-    MBT_CHECK_ARG(ws->pending_count > 0, "barlow twins loss: no queued call to collect");
-    int slot = ws->pending_head;
-    ws->pending_head = (slot + 1) % MBT_BT_IN_FLIGHT;
-    ws->pending_count--;
     memset(out, 0, sizeof *out);
-    MBT_TRY(mbt_event_wait(&ws->ready[slot], "barlow twins loss (read-back)"));
-    return finish(ws, slot, out);
+    int slot;
+    const double *values;
+    MBT_TRY(mbt_loss_readback_collect(&ws->readback, &slot, &values));
+    return finish(ws, slot, (const mbt_bt_sums *)values, out);
 }
 
 /* The whole loss queued on the workspace's device, its sums into ws->sums. */

@@ -33,6 +33,7 @@
 #include "core/queue.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "methods/loss_readback.h"
 
 typedef enum { MBT_BT_PATH_AUTO = 0, MBT_BT_PATH_GRAM = 1, MBT_BT_PATH_COV = 2 } mbt_bt_path;
 
@@ -53,7 +54,7 @@ typedef struct {
 } mbt_bt_losses;
 
 /* Loss calls that may be queued before the oldest is collected (mbt_bt_loss_queue). */
-#define MBT_BT_IN_FLIGHT 2
+#define MBT_BT_IN_FLIGHT MBT_READBACK_SLOTS
 
 /* Scratch for one (max_batch, dim); the fields are private to barlow_twins*.c. */
 typedef struct {
@@ -69,14 +70,13 @@ typedef struct {
     float *c, *e1, *e2;                /* COV: C, C_MA - C_MA_gt, C_MB - C_MB_gt [d, d] */
     double *dot_scratch;               /* mbt_dot's scratch [MBT_DOT_SCRATCH] */
     void *sums;                        /* a call's reductions (mbt_bt_sums, barlow_twins_internal.h) */
-    /* calls queued and not collected yet, oldest at pending_head (a ring of MBT_BT_IN_FLIGHT) */
-    int pending_head, pending_count;
+    /* each queued call's sums come back through a ring slot (readback.pending: queued, not collected);
+     * what finishing the slot needs is kept by slot */
+    mbt_loss_readback readback;
     struct {
         int B, reg;
         double lambda_bt, kappa;
     } pending[MBT_BT_IN_FLIGHT];
-    void *host_sums;                   /* staging memory: each ring slot's copy of sums, read back */
-    mbt_event ready[MBT_BT_IN_FLIGHT]; /* recorded after each slot's read-back */
 } mbt_bt_workspace;
 
 /* Plans and allocates the scratch for batches of up to max_batch (>= 2) rows of dim features. with_reg = 0

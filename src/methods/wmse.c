@@ -13,7 +13,6 @@
 #include "core/rng.h"
 #include "methods/pair_loss.h"
 #include "methods/wmse_whiten.h"
-#include "ops/cholesky.h"
 #include "ops/eltwise.h"
 #include "ops/mix.h"
 

@@ -47,8 +47,9 @@ const mbt_head_config *mbt_head_get_config(const mbt_head *head);
 mbt_device mbt_head_device(const mbt_head *head);
 
 /* PyTorch's default initialisation (Linear: weight and bias U(+-1/sqrt(in)); BN: gamma 1, beta 0,
- * running mean 0, var 1, counter 0) from the counter-based stream of (seed, stream), drawn on the host
- * and uploaded: the same values on every device. Distinct heads of one run use distinct streams. */
+ * running mean 0, var 1, counter 0) from the counter-based stream of (seed, stream) (the Philox stream
+ * mbt_rng_stream_id(3, stream, 0, 0): stream < 2^20), drawn on the host and uploaded: the same values on
+ * every device. Distinct heads of one run use distinct streams. */
 mbt_status mbt_head_init_params(mbt_head *head, uint64_t seed, uint64_t stream);
 
 /* The state_dict entries in PyTorch's order (weights, BN buffers and num_batches_tracked counters). */

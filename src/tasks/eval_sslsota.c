@@ -9,6 +9,14 @@
 #include "tasks/evaluate_data.h"
 #include "tasks/linear_probe.h"
 
+int mbt_sslsota_normalisation(const char *dataset, float mean[3], float std[3]) {
+    if (!dataset || strcmp(dataset, "cifar100") != 0) return 0;
+    const float m[3] = {0.5071f, 0.4867f, 0.4408f}, sd[3] = {0.2675f, 0.2565f, 0.2761f};
+    memcpy(mean, m, sizeof m);
+    memcpy(std, sd, sizeof sd);
+    return 1;
+}
+
 void mbt_sslsota_linear_defaults(mbt_sslsota_linear_config *c) {
     memset(c, 0, sizeof *c);
     c->epochs = 500;

@@ -22,6 +22,12 @@
 /* k of cfg.knn */
 #define MBT_SSLSOTA_KNN_K 5
 
+/* ssl-sota's evaluation normalisation where it differs from the reference recipe of the dataset (mixbt's
+ * name): cifar100 (datasets/cifar100.py: mean (0.5071, 0.4867, 0.4408), std (0.2675, 0.2565, 0.2761);
+ * the reference recipe has CIFAR-10's). Returns 1 and fills mean/std, else 0 (cifar10, stl10,
+ * tiny_imagenet: the same evaluation transform as the reference recipe). */
+int mbt_sslsota_normalisation(const char *dataset, float mean[3], float std[3]);
+
 typedef struct {
     int epochs;          /* 500 */
     int batch_size;      /* 1000: each epoch, a new random order cut into full batches (the rest unused) */

@@ -186,6 +186,8 @@ static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_e
     mbt_eval_model_note_dataset(&res->model, c->dataset, log);
     MBT_TRY(mbt_eval_data_set_image_size(&r->data, res->model.config.image_size));
     const int sslsota = c->protocol == MBT_KNN_SSLSOTA;
+    if (sslsota && mbt_sslsota_normalisation(c->dataset, r->data.recipe.mean, r->data.recipe.std) && log)
+        fprintf(log, "k-NN: ssl-sota's %s normalisation\n", c->dataset);
     MBT_TRY(mbt_feature_extractor_init(&r->fx, r->model, sslsota ? MBT_FEAT_RAW : MBT_FEAT_BACKBONE, device));
     r->fx_ready = 1;
     int dim = r->fx.dim;

@@ -126,6 +126,8 @@ typedef struct {
                                        * this transform, at its size (the backbone is rebuilt for that input
                                        * size when it differs from the checkpoint's) */
     int recipe_size_from_model;    /* 1: the recipe is used at the checkpoint's input size instead */
+    int override_norm;             /* recipe NULL: 1 replaces the dataset recipe's normalisation by these */
+    float norm_mean[3], norm_std[3];
     int augment;                   /* training images: 1 one augmented view each (the recipe's training
                                     * transform), 0 the evaluation transform */
     const char *out_dir;           /* NULL: no run folder; else config.json, metrics.csv, the head */

@@ -15,6 +15,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "optim/schedule.h"
+#include "tasks/eval_sslsota.h"
 #include "tasks/evaluate_data.h"
 #include "tasks/linear_probe.h"
 #include "tasks/stop.h"
@@ -108,6 +109,10 @@ static mbt_status write_config(probe *p, const mbt_eval_model_info *mi) {
     cJSON_AddStringToObject(j, "bn", c->bn == MBT_PROBE_BN_TRAIN && !p->once ? "train" : "frozen");
     cJSON_AddBoolToObject(j, "features_once", p->once);
     if (c->drop_last) cJSON_AddBoolToObject(j, "drop_last", 1);
+    if (c->override_norm) {
+        cJSON_AddItemToObject(j, "norm_mean", cJSON_CreateFloatArray(c->norm_mean, 3));
+        cJSON_AddItemToObject(j, "norm_std", cJSON_CreateFloatArray(c->norm_std, 3));
+    }
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
     cJSON_AddStringToObject(j, "seed", seed);
@@ -296,6 +301,10 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
     } else {
         mbt_eval_model_note_dataset(&res->model, c->dataset, p->log);
         MBT_TRY(mbt_eval_data_set_image_size(&p->data, res->model.config.image_size));
+        if (c->override_norm) {
+            memcpy(p->data.recipe.mean, c->norm_mean, sizeof c->norm_mean);
+            memcpy(p->data.recipe.std, c->norm_std, sizeof c->norm_std);
+        }
     }
     if (p->once && c->drop_last && p->n_train < c->batch_size)
         return MBT_FAIL(MBT_ERR_ARG,
@@ -464,5 +473,6 @@ mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval
     s.device = c->device;
     s.describe = describe_protocol;
     s.describe_ctx = &c->protocol;
+    s.override_norm = sslsota && mbt_sslsota_normalisation(c->dataset, s.norm_mean, s.norm_std);
     return mbt_probe_run(&s, progress, on_epoch, ctx, log, res);
 }

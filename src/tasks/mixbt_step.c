@@ -56,8 +56,8 @@ mbt_status mbt_mixbt_step_queue(mbt_mixbt_step *s, const float *x1, const float 
     if (mix && !s->with_reg)
         return MBT_FAIL(MBT_ERR_ARG, "mixbt step: lambda_reg = %g but the step was set up without the regulariser",
                         params->lambda_reg);
-    MBT_CHECK_ARG(s->bt.pending_count < MBT_BT_IN_FLIGHT, "mixbt step: %d steps queued and not collected",
-                  s->bt.pending_count);
+    MBT_CHECK_ARG(s->bt.readback.pending < MBT_BT_IN_FLIGHT, "mixbt step: %d steps queued and not collected",
+                  s->bt.readback.pending);
     if (mix) { /* checked here, on the host: the ops read the device's copy */
         for (int b = 0; b < s->batch; b++)
             if (perm[b] < 0 || perm[b] >= s->batch)

@@ -12,7 +12,7 @@
 static int run(const mbt_dataset *ds, const mbt_augment_recipe *rec, mbt_loader_mode mode, int batch, int workers,
                int batches) {
     mbt_loader *l;
-    mbt_loader_config c = {ds, *rec, mode, batch, workers, 1, 0};
+    mbt_loader_config c = {ds, *rec, mode, batch, workers, 1, 0, 2};
     if (mbt_loader_create(&l, &c) != MBT_OK) {
         fprintf(stderr, "bench_loader: %s\n", mbt_error_message());
         return 1;

@@ -154,7 +154,7 @@ static void loader_views(void) {
         rm_tree(dir);
         return;
     }
-    mbt_loader_config c = {ds, r, MBT_LOADER_PAIR, 3, 2, 99, 0};
+    mbt_loader_config c = {ds, r, MBT_LOADER_PAIR, 3, 2, 99, 0, 2};
     mbt_loader *l;
     CHECK_OK(mbt_loader_create(&l, &c));
     CHECK_OK(mbt_loader_start(l, 3, 0));

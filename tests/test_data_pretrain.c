@@ -53,7 +53,7 @@ static void cifar(const char *dir) {
     CHECK_OK(mbt_dataset_view(&sub, full, 100));
     CHECK_OK(mbt_augment_recipe_get("cifar", 0, &rec));
     mbt_loader *l;
-    mbt_loader_config lc = {sub, rec, MBT_LOADER_PAIR, 16, 1, 77, 0};
+    mbt_loader_config lc = {sub, rec, MBT_LOADER_PAIR, 16, 1, 77, 0, 2};
     CHECK_OK(mbt_loader_create(&l, &lc));
     size_t floats = (size_t)16 * 3 * 32 * 32;
     for (int skip = 0; skip <= 3; skip += 3) { /* a whole epoch 2, then epoch 2 resumed at batch 3 */

@@ -95,7 +95,7 @@ static void resident_matches(mbt_resident_loader *l, uint32_t epoch, int64_t ski
 
 static void resident_mode(const mbt_dataset *ds, const mbt_augment_recipe *rec, const epoch_out *epoch2) {
     mbt_resident_loader *l;
-    mbt_loader_config c = {ds, *rec, MBT_LOADER_PAIR, BATCH, 2, 1234, 0};
+    mbt_loader_config c = {ds, *rec, MBT_LOADER_PAIR, BATCH, 2, 1234, 0, 2};
     if (!CHECK_OK(mbt_resident_loader_create(&l, &c, MBT_DEVICE_CPU))) return;
     CHECK(mbt_resident_loader_batches(l) == N_IMAGES / BATCH);
     CHECK(mbt_resident_loader_bytes(l) == (size_t)N_IMAGES * 32 * 32 * 3);
@@ -108,7 +108,7 @@ static void resident_mode(const mbt_dataset *ds, const mbt_augment_recipe *rec, 
 static void pair_mode(const mbt_dataset *ds, const mbt_augment_recipe *rec) {
     epoch_out e1[2], e3[2], part, restart;
     mbt_loader *l1, *l3;
-    mbt_loader_config c = {ds, *rec, MBT_LOADER_PAIR, BATCH, 1, 1234, 0};
+    mbt_loader_config c = {ds, *rec, MBT_LOADER_PAIR, BATCH, 1, 1234, 0, 2};
     CHECK_OK(mbt_loader_create(&l1, &c));
     c.workers = 3;
     CHECK_OK(mbt_loader_create(&l3, &c));
@@ -189,7 +189,7 @@ static void pair_mode(const mbt_dataset *ds, const mbt_augment_recipe *rec) {
 
 static void eval_mode(const mbt_dataset *ds, const mbt_augment_recipe *rec) {
     mbt_loader *l;
-    mbt_loader_config c = {ds, *rec, MBT_LOADER_EVAL, BATCH, 2, 1, 0};
+    mbt_loader_config c = {ds, *rec, MBT_LOADER_EVAL, BATCH, 2, 1, 0, 0};
     CHECK_OK(mbt_loader_create(&l, &c));
     CHECK(mbt_loader_batches(l) == (N_IMAGES + BATCH - 1) / BATCH);
     mbt_dataset_reader rd = {0};
@@ -239,7 +239,7 @@ static void folder_cases(const char *dir, const mbt_augment_recipe *rec) {
     mbt_dataset *ds;
     if (!CHECK_OK(mbt_dataset_open_image_folder(&ds, root))) return;
     mbt_loader *l;
-    mbt_loader_config c = {ds, *rec, MBT_LOADER_PAIR, 8, 2, 99, 0};
+    mbt_loader_config c = {ds, *rec, MBT_LOADER_PAIR, 8, 2, 99, 0, 2};
     CHECK_OK(mbt_loader_create(&l, &c));
     epoch_out full, tail;
     epoch_alloc(&full);
@@ -281,7 +281,7 @@ static void resident_sizes(const char *dir, const mbt_augment_recipe *rec) {
     mbt_dataset *ds;
     if (!CHECK_OK(mbt_dataset_open_image_folder(&ds, root))) return;
     mbt_resident_loader *l;
-    mbt_loader_config c = {ds, *rec, MBT_LOADER_PAIR, 1, 1, 99, 0};
+    mbt_loader_config c = {ds, *rec, MBT_LOADER_PAIR, 1, 1, 99, 0, 2};
     expect_error(mbt_resident_loader_create(&l, &c, MBT_DEVICE_CPU), MBT_ERR_ARG, "image 2 is 7x5", "image 0 is 6x5");
     CHECK(l == NULL);
     mbt_dataset_destroy(ds);

@@ -184,7 +184,7 @@ void mbt_augment_draw_view(const mbt_augment_recipe *r, int view, int width, int
         p->flip = mbt_rng_uniform(rng) < r->flip_p;
     }
     if (mbt_augment_recipe_blurs(r)) {
-        int v = view ? 1 : 0;
+        int v = view & 1; /* views 0, 1 as the reference; any further view alternates */
         /* the reference: random.random() < p, then sigma = 0.1 + 1.9 * random.random() */
         p->blur = mbt_rng_uniform(rng) < r->blur_p[v];
         p->sigma = uniform(rng, r->blur_sigma_min, r->blur_sigma_max);

@@ -117,8 +117,9 @@ typedef struct {
 mbt_crop_box mbt_rrc_params(mbt_rng *rng, int width, int height, float scale_min, float scale_max,
                             float ratio_min, float ratio_max);
 
-/* Draws every random choice of view `view` (0 or 1; the views differ only in the blur / solarize
- * probabilities) of a width x height source image. The numbers drawn from rng do not depend on the view:
+/* Draws every random choice of view `view` (>= 0; the views differ only in the blur / solarize
+ * probabilities: view v takes those of view v % 2, so further views alternate between the recipe's two
+ * transforms) of a width x height source image. The numbers drawn from rng do not depend on the view:
  * crop (and flip) then jitter (applied?, order, 4 factors) and gray, in the recipe's order, then, for
  * recipes with blur or solarize, blur applied?, sigma and solarize applied?. */
 void mbt_augment_draw_view(const mbt_augment_recipe *recipe, int view, int width, int height, mbt_rng *rng,

@@ -12,7 +12,7 @@
 #define CHUNK 8 /* images per work item */
 
 typedef struct {
-    float *x1, *x2;
+    float *x[MBT_LOADER_MAX_VIEWS]; /* the views (eval mode: x[0] only) */
     int32_t *labels;
     int64_t *indices;
     int64_t batch; /* the batch held, -1 if none */
@@ -32,6 +32,7 @@ struct mbt_loader {
     mbt_loader_config cfg;
     int64_t count, batches;
     int chunks;          /* work items per batch */
+    int views;           /* views per image (eval mode: 1) */
     size_t view_floats;  /* floats of one image */
     int32_t *order;      /* the epoch's image order */
     slot *slots;
@@ -76,13 +77,13 @@ static mbt_status process(mbt_loader *l, worker *w, int64_t b, int chunk, slot *
         s->labels[p] = mbt_dataset_label(c->dataset, idx);
         s->indices[p] = idx;
         if (c->mode == MBT_LOADER_EVAL) {
-            MBT_TRY(mbt_augment_eval(&c->recipe, &w->image, &w->scratch, s->x1 + (size_t)p * l->view_floats));
+            MBT_TRY(mbt_augment_eval(&c->recipe, &w->image, &w->scratch, s->x[0] + (size_t)p * l->view_floats));
             continue;
         }
-        for (int v = 0; v < 2; v++) {
+        for (int v = 0; v < l->views; v++) {
             mbt_augment_params params;
             mbt_loader_draw_view(&c->recipe, c->seed, epoch, idx, v, w->image.width, w->image.height, &params);
-            float *out = (v ? s->x2 : s->x1) + (size_t)p * l->view_floats;
+            float *out = s->x[v] + (size_t)p * l->view_floats;
             MBT_TRY(mbt_augment_apply(&c->recipe, &params, &w->image, &w->scratch, out));
         }
     }
@@ -150,8 +151,7 @@ void mbt_loader_destroy(mbt_loader *l) {
     }
     if (l->slots) {
         for (int i = 0; i < l->ring; i++) {
-            free(l->slots[i].x1);
-            free(l->slots[i].x2);
+            for (int v = 0; v < MBT_LOADER_MAX_VIEWS; v++) free(l->slots[i].x[v]);
             free(l->slots[i].labels);
             free(l->slots[i].indices);
         }
@@ -170,6 +170,9 @@ mbt_status mbt_loader_create(mbt_loader **out, const mbt_loader_config *cfg) {
     MBT_CHECK_ARG(cfg->batch >= 1, "loader: batch size %d (expected >= 1)", cfg->batch);
     MBT_CHECK_ARG(cfg->workers >= 1 && cfg->workers <= 256, "loader: %d workers (expected 1..256)", cfg->workers);
     MBT_CHECK_ARG(cfg->recipe.size >= 1, "loader: recipe image size %d", cfg->recipe.size);
+    int views = cfg->mode != MBT_LOADER_PAIR ? 1 : cfg->views ? cfg->views : 2;
+    MBT_CHECK_ARG(cfg->mode != MBT_LOADER_PAIR || (views >= 2 && views <= MBT_LOADER_MAX_VIEWS),
+                  "loader: %d views per image (expected 2..%d)", cfg->views, MBT_LOADER_MAX_VIEWS);
     int64_t count = mbt_dataset_count(cfg->dataset);
     MBT_CHECK_ARG(count <= INT32_MAX, "loader: %lld images (at most 2^31 - 1)", (long long)count);
     mbt_loader *l = calloc(1, sizeof *l);
@@ -181,6 +184,7 @@ mbt_status mbt_loader_create(mbt_loader **out, const mbt_loader_config *cfg) {
     l->count = count;
     l->batches = cfg->mode == MBT_LOADER_PAIR ? count / cfg->batch : (count + cfg->batch - 1) / cfg->batch;
     l->chunks = (cfg->batch + CHUNK - 1) / CHUNK;
+    l->views = views;
     l->view_floats = (size_t)3 * cfg->recipe.size * cfg->recipe.size;
     l->ring = cfg->ring > 0 ? cfg->ring : cfg->workers + 1;
     if (l->ring < 2) l->ring = 2;
@@ -191,17 +195,16 @@ mbt_status mbt_loader_create(mbt_loader **out, const mbt_loader_config *cfg) {
     for (int i = 0; ok && i < l->ring; i++) {
         slot *s = &l->slots[i];
         s->batch = -1;
-        s->x1 = malloc(floats * sizeof(float));
-        s->x2 = cfg->mode == MBT_LOADER_PAIR ? malloc(floats * sizeof(float)) : NULL;
+        for (int v = 0; v < views; v++) ok = ok && (s->x[v] = malloc(floats * sizeof(float))) != NULL;
         s->labels = malloc((size_t)cfg->batch * sizeof(int32_t));
         s->indices = malloc((size_t)cfg->batch * sizeof(int64_t));
-        ok = s->x1 && s->labels && s->indices && (cfg->mode != MBT_LOADER_PAIR || s->x2);
+        ok = ok && s->labels && s->indices;
     }
     if (ok) ok = (l->workers = calloc((size_t)cfg->workers, sizeof *l->workers)) != NULL;
     if (!ok) {
         mbt_loader_destroy(l);
-        return MBT_FAIL(MBT_ERR_NOMEM, "loader: cannot allocate %d batch buffers of %d images of %dx%d", l->ring,
-                        cfg->batch, cfg->recipe.size, cfg->recipe.size);
+        return MBT_FAIL(MBT_ERR_NOMEM, "loader: cannot allocate %d batch buffers of %d x %d images of %dx%d", l->ring,
+                        views, cfg->batch, cfg->recipe.size, cfg->recipe.size);
     }
     for (int i = 0; i < cfg->workers; i++) {
         worker *w = &l->workers[i];
@@ -268,8 +271,10 @@ mbt_status mbt_loader_next(mbt_loader *l, mbt_batch *b) {
     l->holding = 1;
     int64_t left = l->count - l->head * l->cfg.batch;
     b->n = left < l->cfg.batch ? (int)left : l->cfg.batch;
-    b->x1 = s->x1;
-    b->x2 = s->x2;
+    for (int v = 0; v < l->views; v++) b->x[v] = s->x[v];
+    b->views = l->views;
+    b->x1 = s->x[0];
+    b->x2 = s->x[1]; /* NULL in eval mode */
     b->labels = s->labels;
     b->indices = s->indices;
     pthread_mutex_unlock(&l->mu);

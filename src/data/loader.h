@@ -1,8 +1,9 @@
 /* The threaded batch loader: worker threads read, decode and augment images ahead of the consumer into
  * a ring of batch buffers allocated once. Pair mode (pretraining): per epoch a shuffled order from
- * Philox keyed by (seed, epoch), the last partial batch dropped, two independently augmented views of
- * each image, each (epoch, image, view) drawing from its own stream, so batches are bit-identical for
- * any number of workers, and an epoch can start at any batch without touching the batches before it.
+ * Philox keyed by (seed, epoch), the last partial batch dropped, `views` independently augmented views
+ * of each image (2 by default: a pair), each (epoch, image, view) drawing from its own stream, so
+ * batches are bit-identical for any number of workers and views 0 and 1 are the same whatever the
+ * number of views, and an epoch can start at any batch without touching the batches before it.
  * Eval mode: the images in order with the recipe's evaluation transform, the last partial batch kept. */
 #ifndef MBT_LOADER_H
 #define MBT_LOADER_H
@@ -17,9 +18,14 @@
 #define MBT_RNG_TAG_LOADER_ORDER 16u /* (epoch, 0, 0): the epoch's permutation */
 #define MBT_RNG_TAG_LOADER_VIEW 17u  /* (epoch, image index, view): one view's augmentation */
 
+/* Views per image of pair mode: the stream id holds a view number below 2^4. */
+#define MBT_LOADER_MAX_VIEWS 16
+
 /* The epoch's image order of pair mode: a permutation of 0..count-1 from (seed, epoch). */
 void mbt_loader_epoch_order(uint64_t seed, uint32_t epoch, int32_t *order, int64_t count);
-/* The random choices of view `view` (0 or 1) of dataset image `index` (width x height) in `epoch`. */
+/* The random choices of view `view` (0 .. MBT_LOADER_MAX_VIEWS - 1) of dataset image `index` (width x
+ * height) in `epoch`: mbt_augment_draw_view(view) from the stream (MBT_RNG_TAG_LOADER_VIEW, epoch,
+ * index, view), so a view's choices do not depend on how many views are drawn. */
 void mbt_loader_draw_view(const mbt_augment_recipe *recipe, uint64_t seed, uint32_t epoch, int64_t index, int view,
                           int width, int height, mbt_augment_params *p);
 
@@ -33,11 +39,14 @@ typedef struct {
     int workers;                      /* worker threads (>= 1) */
     uint64_t seed;
     int ring;                         /* batch buffers (0: workers + 1, at least 2) */
+    int views;                        /* pair mode: views per image, 2 .. MBT_LOADER_MAX_VIEWS (0: 2) */
 } mbt_loader_config;
 
 typedef struct {
-    const float *x1;         /* [n, 3, size, size] float32, normalised */
+    const float *x1;         /* [n, 3, size, size] float32, normalised (view 0; eval mode: the images) */
     const float *x2;         /* the second view (pair mode), NULL in eval mode */
+    const float *x[MBT_LOADER_MAX_VIEWS]; /* pair mode: view v of each image, x[0] = x1, x[1] = x2 */
+    int views;               /* views per image: the config's in pair mode, 1 in eval mode */
     const int32_t *labels;   /* [n] (-1 for unlabelled images) */
     const int64_t *indices;  /* [n] dataset indices */
     int n;                   /* images in the batch; 0 once the epoch / pass is over */

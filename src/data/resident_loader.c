@@ -1,4 +1,4 @@
-/* The device-resident pair loader (see resident_loader.h). */
+/* The device-resident pair / N-view loader (see resident_loader.h). */
 #include "data/resident_loader.h"
 
 #include <stdio.h>
@@ -15,11 +15,12 @@ struct mbt_resident_loader {
     int64_t count, batches, next_batch;
     uint32_t epoch;
     int width, height;
+    int views;               /* per image */
     size_t per_image, view_floats;
     int32_t *order;          /* the epoch's image order (host) */
     mbt_plan plan;           /* device: the images and the output views */
     uint8_t *images;         /* [count][height][width][3] */
-    float *out;              /* [2 * batch][3][size][size]: view 0 of the batch, then view 1 */
+    float *out;              /* [views * batch][3][size][size]: view 0 of the batch, then view 1, ... */
     mbt_augment_batch aug;
     int aug_ready;
 };
@@ -77,6 +78,10 @@ static mbt_status create(mbt_resident_loader *l) {
     const mbt_loader_config *c = &l->cfg;
     MBT_CHECK_ARG(c->mode == MBT_LOADER_PAIR, "device-resident data: only pair batches (pretraining)");
     MBT_CHECK_ARG(c->batch >= 1, "device-resident data: batch %d", c->batch);
+    l->views = c->views ? c->views : 2;
+    MBT_CHECK_ARG(l->views >= 2 && l->views <= MBT_LOADER_MAX_VIEWS, "device-resident data: %d views per image (2..%d)",
+                  c->views, MBT_LOADER_MAX_VIEWS);
+    MBT_CHECK_ARG((int64_t)l->views * c->batch <= INT32_MAX, "device-resident data: %d x %d views", l->views, c->batch);
     l->count = mbt_dataset_count(c->dataset);
     MBT_CHECK_ARG(l->count >= 1 && l->count <= INT32_MAX, "device-resident data: %lld images", (long long)l->count);
     l->batches = l->count / c->batch;
@@ -90,13 +95,13 @@ static mbt_status create(mbt_resident_loader *l) {
     MBT_TRY(st);
     l->per_image = (size_t)l->width * l->height * 3;
     l->view_floats = (size_t)3 * c->recipe.size * c->recipe.size;
-    MBT_TRY(mbt_augment_batch_init(&l->aug, l->device, &c->recipe, 2 * c->batch, l->width, l->height));
+    MBT_TRY(mbt_augment_batch_init(&l->aug, l->device, &c->recipe, l->views * c->batch, l->width, l->height));
     l->aug_ready = 1;
     l->order = malloc((size_t)l->count * sizeof(int32_t));
     if (!l->order) return MBT_FAIL(MBT_ERR_NOMEM, "device-resident data: out of memory");
     mbt_plan_init(&l->plan, l->device);
     mbt_plan_bytes(&l->plan, (void **)&l->images, l->per_image * (size_t)l->count);
-    mbt_plan_floats(&l->plan, &l->out, 2 * (size_t)c->batch * l->view_floats);
+    mbt_plan_floats(&l->plan, &l->out, (size_t)l->views * c->batch * l->view_floats);
     MBT_TRY(mbt_plan_commit(&l->plan));
     if (l->device == MBT_DEVICE_CPU) return decode_all(l, l->images);
     uint8_t *host = malloc(l->per_image * (size_t)l->count);
@@ -126,6 +131,7 @@ mbt_status mbt_resident_loader_create(mbt_resident_loader **out, const mbt_loade
 
 size_t mbt_resident_loader_bytes(const mbt_resident_loader *l) { return l->per_image * (size_t)l->count; }
 int64_t mbt_resident_loader_batches(const mbt_resident_loader *l) { return l->batches; }
+int mbt_resident_loader_views(const mbt_resident_loader *l) { return l->views; }
 
 mbt_status mbt_resident_loader_start(mbt_resident_loader *l, uint32_t epoch, int64_t skip) {
     MBT_CHECK_ARG(epoch < (1u << 20), "device-resident data: epoch %u is out of range (< 2^20)", epoch);
@@ -137,14 +143,14 @@ mbt_status mbt_resident_loader_start(mbt_resident_loader *l, uint32_t epoch, int
     return MBT_OK;
 }
 
-mbt_status mbt_resident_loader_next(mbt_resident_loader *l, const float **x1, const float **x2, int *n) {
-    *x1 = *x2 = NULL;
+mbt_status mbt_resident_loader_next_views(mbt_resident_loader *l, const float **x, int *n) {
+    for (int v = 0; v < l->views; v++) x[v] = NULL;
     *n = 0;
     if (l->next_batch >= l->batches) return MBT_OK;
     const mbt_loader_config *c = &l->cfg;
     MBT_TRY(mbt_augment_batch_begin(&l->aug));
     const int32_t *idx = l->order + l->next_batch * c->batch;
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < l->views; v++) {
         for (int j = 0; j < c->batch; j++) {
             mbt_augment_params p;
             mbt_loader_draw_view(&c->recipe, c->seed, l->epoch, idx[j], v, l->width, l->height, &p);
@@ -153,8 +159,16 @@ mbt_status mbt_resident_loader_next(mbt_resident_loader *l, const float **x1, co
     }
     MBT_TRY(mbt_augment_batch_run(&l->aug, l->images, l->out));
     l->next_batch++;
-    *x1 = l->out;
-    *x2 = l->out + (size_t)c->batch * l->view_floats;
+    for (int v = 0; v < l->views; v++) x[v] = l->out + (size_t)v * c->batch * l->view_floats;
     *n = c->batch;
+    return MBT_OK;
+}
+
+mbt_status mbt_resident_loader_next(mbt_resident_loader *l, const float **x1, const float **x2, int *n) {
+    const float *x[MBT_LOADER_MAX_VIEWS] = {NULL};
+    *x1 = *x2 = NULL;
+    MBT_TRY(mbt_resident_loader_next_views(l, x, n));
+    *x1 = x[0];
+    *x2 = x[1];
     return MBT_OK;
 }

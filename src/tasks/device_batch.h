@@ -10,7 +10,7 @@
 #include "core/upload.h"
 #include "core/tensor.h"
 
-#define MBT_DEVICE_BATCH_MAX_VIEWS 2
+#define MBT_DEVICE_BATCH_MAX_VIEWS 4 /* a step's views (MBT_METHOD_MAX_VIEWS) */
 
 typedef struct {
     mbt_device device;

@@ -80,7 +80,7 @@ mbt_status mbt_eval_data_loader(const mbt_eval_data *d, mbt_eval_part part, int 
     MBT_CHECK_ARG(d->part[part] != NULL, "evaluation data: the %s split was not opened",
                   part == MBT_EVAL_TRAIN ? "training" : "test");
     MBT_CHECK_ARG(d->image_size > 0, "evaluation data: no image size set");
-    mbt_loader_config lc = {d->part[part], d->recipe, MBT_LOADER_EVAL, batch, workers > 0 ? workers : 1, 0, 0};
+    mbt_loader_config lc = {d->part[part], d->recipe, MBT_LOADER_EVAL, batch, workers > 0 ? workers : 1, 0, 0, 0};
     return mbt_loader_create(loader, &lc);
 }
 

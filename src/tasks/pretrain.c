@@ -13,6 +13,7 @@
 
 #include "core/device.h"
 #include "core/runtime.h"
+#include "data/loader.h"
 #include "io/atomic_file.h"
 #include "io/make_dirs.h"
 #include "io/read_file.h"
@@ -308,9 +309,6 @@ static mbt_status check_method(const mbt_pretrain_config *c) {
     if (c->num_samples < 2 || c->num_samples > MBT_METHOD_MAX_VIEWS)
         return MBT_FAIL(MBT_ERR_ARG, "--num-samples %d: --method %s needs 2 to %d views", c->num_samples,
                         mbt_method_name(kind), MBT_METHOD_MAX_VIEWS);
-    if (c->num_samples != 2) /* the loaders draw pairs; the step itself takes up to 4 views */
-        return MBT_FAIL(MBT_ERR_ARG, "--num-samples %d: the data loader makes 2 views per image so far",
-                        c->num_samples);
     if (kind == MBT_METHOD_WMSE && (c->w_size < 2 || c->batch_size % c->w_size != 0))
         return MBT_FAIL(MBT_ERR_ARG, "--w-size %d does not divide --batch-size %d", c->w_size, c->batch_size);
     if (c->head_layers < 1 || c->head_layers > MBT_HEAD_MAX_HIDDEN + 1)
@@ -360,6 +358,11 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     MBT_TRY(method_config_of(c, arch, mbt_pretrain_data_image_size(r->data), &mcfg));
     MBT_TRY(mbt_method_create(&r->method, &mcfg, r->device, precision));
     r->model = r->method->model;
+    _Static_assert(MBT_DEVICE_BATCH_MAX_VIEWS >= MBT_METHOD_MAX_VIEWS && MBT_LOADER_MAX_VIEWS >= MBT_METHOD_MAX_VIEWS,
+                   "the loaders and the device batch carry every view a step takes");
+    if (mbt_pretrain_data_views(r->data) != r->method->n_views)
+        return MBT_FAIL(MBT_ERR_ARG, "pretrain: the data gives %d views per image, the method takes %d",
+                        mbt_pretrain_data_views(r->data), r->method->n_views);
     size_t view_numel = (size_t)c->batch_size * 3 * mcfg.image_size * mcfg.image_size;
     MBT_TRY(mbt_device_batch_init(&r->input, r->device, r->method->n_views, view_numel));
     mbt_plan_init(&r->dev_plan, r->device);
@@ -491,17 +494,16 @@ static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
             st = MBT_FAIL(MBT_ERR_INTERRUPTED, "reached --max-steps %lld", (long long)c->max_steps);
             break;
         }
-        const float *x1, *x2;
+        const float *views[MBT_LOADER_MAX_VIEWS] = {NULL};
         int on_device;
         /* after an error here the pending step is still collected below: on a GPU it may be running */
-        if ((st = mbt_pretrain_data_next_pair(r->data, &x1, &x2, &on_device)) != MBT_OK) break;
-        if (!on_device) { /* host batches: copied to the model's device (a pass-through on the CPU) */
-            if ((st = mbt_device_batch_put(&r->input, 0, x1, r->input.numel, &x1)) != MBT_OK) break;
-            if ((st = mbt_device_batch_put(&r->input, 1, x2, r->input.numel, &x2)) != MBT_OK) break;
-        }
+        if ((st = mbt_pretrain_data_next_views(r->data, views, &on_device)) != MBT_OK) break;
+        /* host batches: copied to the model's device (a pass-through on the CPU) */
+        for (int v = 0; !on_device && st == MBT_OK && v < m->n_views; v++)
+            st = mbt_device_batch_put(&r->input, v, views[v], r->input.numel, &views[v]);
+        if (st != MBT_OK) break;
         double lr = mbt_pretrain_lr(c, r->steps_per_epoch, epoch, i);
         r->adam_cfg.lr = (float)lr;
-        const float *views[MBT_METHOD_MAX_VIEWS] = {x1, x2};
         mbt_method_step_info info = {r->pos.step, epoch, c->epochs, NULL};
         if ((st = mbt_method_queue(m, views, &info)) != MBT_OK) {
             if (st == MBT_ERR_NUMERIC) { /* non-finite outputs, found by the loss before the check on its value */

@@ -32,6 +32,7 @@ struct mbt_pretrain_data {
     mbt_resident_loader *resident; /* instead of pair: the training set on the device */
     mbt_loader *current; /* the k-NN split being iterated */
     int num_classes;
+    int views;           /* per training image */
 };
 
 void mbt_pretrain_data_close(mbt_pretrain_data *d) {
@@ -95,6 +96,16 @@ static mbt_status baseline_recipe(const mbt_pretrain_config *cfg, mbt_augment_re
     return mbt_augment_recipe_set_flags(recipe, &f);
 }
 
+/* Views per training image: the baselines' --num-samples, 2 for Mixed BT and BT. */
+static mbt_status training_views(const mbt_pretrain_config *cfg, int *views) {
+    mbt_method_kind kind;
+    MBT_TRY(mbt_method_parse(cfg->method ? cfg->method : "mixbt", &kind));
+    *views = mbt_method_is_baseline(kind) ? cfg->num_samples : 2;
+    MBT_CHECK_ARG(*views >= 2 && *views <= MBT_LOADER_MAX_VIEWS, "--num-samples %d: expected 2 to %d views per image",
+                  *views, MBT_LOADER_MAX_VIEWS);
+    return MBT_OK;
+}
+
 static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg, int batch, mbt_device device) {
     const char *kind = cfg->dataset;
     MBT_CHECK_ARG(kind != NULL, "pretrain: no dataset");
@@ -107,8 +118,9 @@ static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg,
     MBT_TRY(mbt_dataset_kind_subset(d->kind, d->train_full, cfg->subset, &d->train));
     MBT_TRY(mbt_dataset_kind_recipe(d->kind, d->train_full, cfg->image_size, &d->recipe));
     MBT_TRY(baseline_recipe(cfg, &d->recipe));
+    MBT_TRY(training_views(cfg, &d->views));
     int workers = cfg->workers > 0 ? cfg->workers : 1;
-    mbt_loader_config lc = {d->train, d->recipe, MBT_LOADER_PAIR, batch, workers, cfg->seed, 0};
+    mbt_loader_config lc = {d->train, d->recipe, MBT_LOADER_PAIR, batch, workers, cfg->seed, 0, d->views};
     int on_device;
     MBT_TRY(use_device_data(d, cfg, device, &on_device));
     if (on_device) MBT_TRY(mbt_resident_loader_create(&d->resident, &lc, device));
@@ -118,7 +130,7 @@ static mbt_status open_all(mbt_pretrain_data *d, const mbt_pretrain_config *cfg,
     MBT_TRY(mbt_dataset_kind_subset(d->kind, unlabeled ? d->bank_full : d->train_full, cfg->knn_subset, &d->bank));
     MBT_TRY(mbt_dataset_open(&d->test_full, kind, cfg->data_dir, MBT_SPLIT_TEST));
     MBT_TRY(mbt_dataset_kind_subset(d->kind, d->test_full, cfg->knn_test_subset, &d->test));
-    mbt_loader_config ec = {d->bank, d->recipe, MBT_LOADER_EVAL, batch, workers, cfg->seed, 0};
+    mbt_loader_config ec = {d->bank, d->recipe, MBT_LOADER_EVAL, batch, workers, cfg->seed, 0, 0};
     MBT_TRY(mbt_loader_create(&d->eval[MBT_EVAL_BANK], &ec));
     ec.dataset = d->test;
     MBT_TRY(mbt_loader_create(&d->eval[MBT_EVAL_TEST], &ec));
@@ -147,6 +159,7 @@ size_t mbt_pretrain_data_device_bytes(const mbt_pretrain_data *d) {
     return d->resident ? mbt_resident_loader_bytes(d->resident) : 0;
 }
 int mbt_pretrain_data_num_classes(const mbt_pretrain_data *d) { return d->num_classes; }
+int mbt_pretrain_data_views(const mbt_pretrain_data *d) { return d->views; }
 
 mbt_status mbt_pretrain_data_start_epoch(mbt_pretrain_data *d, int epoch, int64_t skip) {
     MBT_CHECK_ARG(epoch >= 1, "pretrain data: epoch %d (epochs count from 1)", epoch);
@@ -154,21 +167,29 @@ mbt_status mbt_pretrain_data_start_epoch(mbt_pretrain_data *d, int epoch, int64_
     return mbt_loader_start(d->pair, (uint32_t)epoch, skip);
 }
 
-mbt_status mbt_pretrain_data_next_pair(mbt_pretrain_data *d, const float **x1, const float **x2, int *on_device) {
+mbt_status mbt_pretrain_data_next_views(mbt_pretrain_data *d, const float **x, int *on_device) {
     int n;
     *on_device = d->resident != NULL;
     if (d->resident) {
-        MBT_TRY(mbt_resident_loader_next(d->resident, x1, x2, &n));
+        MBT_TRY(mbt_resident_loader_next_views(d->resident, x, &n));
     } else {
         mbt_batch b;
         MBT_TRY(mbt_loader_next(d->pair, &b));
-        *x1 = b.x1;
-        *x2 = b.x2;
+        for (int v = 0; v < d->views; v++) x[v] = b.x[v];
         n = b.n;
     }
     if (n == 0)
         return MBT_FAIL(MBT_ERR_ARG, "pretrain data: the epoch's %lld batches are used up (start the next epoch)",
                         (long long)mbt_pretrain_data_steps_per_epoch(d));
+    return MBT_OK;
+}
+
+mbt_status mbt_pretrain_data_next_pair(mbt_pretrain_data *d, const float **x1, const float **x2, int *on_device) {
+    const float *x[MBT_LOADER_MAX_VIEWS] = {NULL};
+    *x1 = *x2 = NULL;
+    MBT_TRY(mbt_pretrain_data_next_views(d, x, on_device));
+    *x1 = x[0];
+    *x2 = x[1];
     return MBT_OK;
 }
 

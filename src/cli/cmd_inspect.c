@@ -32,24 +32,30 @@ static void print_part(const char *name, const mbt_cost_part *p) {
     printf("  %-10s %15s  %10.4f G\n", name, grouped(p->params, params, sizeof params), p->macs / 1e9);
 }
 
-/* The cost table of a model configuration and of one training step of `views` views of `batch` images. */
+/* The cost table of a model configuration and of one training step of `views` views of `batch` images
+ * (views 0: no step line). */
 static int print_cost(const mbt_model_config *cfg, const char *method, int views, int batch) {
     mbt_model_cost c;
     if (mbt_model_cost_of(cfg, &c) != MBT_OK) {
         fprintf(stderr, "mixbt inspect: %s\n", mbt_error_message());
         return 1;
     }
-    printf("model: %s, %d px (%s), projector %d", mbt_arch_name(cfg->arch), cfg->image_size, stem_text(cfg->stem),
-           mbt_model_embedding_dim(cfg->arch));
-    for (int i = 0; i < cfg->n_proj_hidden; i++) printf("-%d", cfg->proj_hidden[i]);
-    printf("-%d\n", cfg->feature_dim);
+    printf("model: %s, %d px (%s), ", mbt_arch_name(cfg->arch), cfg->image_size, stem_text(cfg->stem));
+    if (cfg->backbone_only) {
+        printf("no projector\n");
+    } else {
+        printf("projector %d", mbt_model_embedding_dim(cfg->arch));
+        for (int i = 0; i < cfg->n_proj_hidden; i++) printf("-%d", cfg->proj_hidden[i]);
+        printf("-%d\n", cfg->feature_dim);
+    }
     printf("  %-10s %15s  %12s\n", "part", "parameters", "MACs/image");
     print_part("backbone", &c.backbone);
     print_part("projector", &c.projector);
     mbt_cost_part total = {c.backbone.params + c.projector.params, c.backbone.macs + c.projector.macs};
     print_part("total", &total);
     double forward = (double)views * batch * total.macs;
-    printf("training step of %s (%d forward passes of %d images): %.4g T multiply-adds forward, about %.4g T with the\n"
+    if (views > 0) /* 0: the method is not known (a checkpoint without its projector, e.g. a baseline's) */
+        printf("training step of %s (%d forward passes of %d images): %.4g T multiply-adds forward, about %.4g T with the\n"
            "backward passes (about twice the forward)\n",
            method, views, batch, forward / 1e12, 3 * forward / 1e12);
     printf("counted as thop counts convolutions and linear layers (multiply-adds; batch norm, ReLU, pooling and\n"
@@ -72,8 +78,8 @@ static int inspect_checkpoint(const char *file, const char *key) {
     }
     mbt_model_destroy(model);
     printf("\n");
-    if (!info.head_loaded) info.config.n_proj_hidden = 0, info.config.feature_dim = 0;
-    return print_cost(&info.config, "mixbt", 3, 256);
+    if (!info.head_loaded) info.config.backbone_only = 1; /* the projector is not in the file */
+    return print_cost(&info.config, "mixbt", info.head_loaded ? 3 : 0, 256);
 }
 
 int cmd_inspect(int argc, char **argv) {

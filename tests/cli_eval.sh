@@ -147,6 +147,13 @@ for c in knn linear embed; do
   check "$c --help: lists --checkpoint" grep -q -- "--checkpoint FILE" "$tmp/help"
   "$bin" --help | grep -q "^  $c " ; check "mixbt --help lists $c" test $? -eq 0
 done
+# --checkpoint's help names every layout the evaluation loader reads (tasks/evaluate_model.h)
+for c in knn linear transfer embed; do
+  "$bin" $c --help >"$tmp/help" 2>&1
+  for layout in "any --method" "(f.*)" "(backbone.*)" "torchvision ResNet" "(model.module.*)"; do
+    check "$c --help: --checkpoint names $layout" grep -qF -- "$layout" "$tmp/help"
+  done
+done
 
 if [ "$fails" -ne 0 ]; then
   echo "cli_eval: $fails checks failed" >&2

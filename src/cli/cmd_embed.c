@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/eval_help.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
 #include "cli/kind_help.h"
@@ -19,7 +20,7 @@ int cmd_embed(int argc, char **argv) {
     char limit_help[1][256];
     kind_help_subset(limit_help[0], sizeof limit_help[0], "the first N images of the split", MBT_KIND_EVAL);
     flag flags[] = {
-        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
+        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", EVAL_CHECKPOINT_HELP, 0, 0, -1},
         {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "dataset", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"split", FLAG_CHOICE, &split, "train|test", "S", "which split", 0, 0, -1},

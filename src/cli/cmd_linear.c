@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/eval_help.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
 #include "cli/kind_help.h"
@@ -24,7 +25,7 @@ int cmd_linear(int argc, char **argv) {
     kind_help_subset(limit_help[0], sizeof limit_help[0], "training images: the first N", MBT_KIND_EVAL);
     kind_help_subset(limit_help[1], sizeof limit_help[1], "test images: the first N", MBT_KIND_EVAL);
     flag flags[] = {
-        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
+        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", EVAL_CHECKPOINT_HELP, 0, 0, -1},
         {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "evaluation dataset", 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/eval_help.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
 #include "cli/kind_help.h"
@@ -55,7 +56,7 @@ int cmd_transfer(int argc, char **argv) {
              "training images: N of them (the first N for %s, else spread over the classes; 0: all)",
              kind_help_titles(names, sizeof names, MBT_KIND_TRANSFER, MBT_SUBSET_FIRST, "/"));
     flag flags[] = {
-        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", "mixbt .safetensors checkpoint, or a .pth of the reference's Model (required)", 0, 0, -1},
+        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", EVAL_CHECKPOINT_HELP, 0, 0, -1},
         {"target", FLAG_CHOICE, &c.target, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_TRANSFER, "|", "|"), "NAME", target_help, 0, 0, -1},
         {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the target's files in their official layout (required)", 0, 0, -1},
         {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},

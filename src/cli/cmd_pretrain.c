@@ -25,8 +25,8 @@ static const preset PRESETS[] = {
     {"cifar100-resnet18", {"dataset", "cifar100", "arch", "resnet18", "lambda-bt", "0.0078125", "lambda-reg", "4", NULL}},
     {"stl10-resnet18", {"dataset", "stl10", "arch", "resnet18", "lambda-bt", "0.0078125", "lambda-reg", "2", NULL}},
     {"tiny_imagenet-resnet18", {"dataset", "tiny_imagenet", "arch", "resnet18", "lambda-bt", "0.0009765", "lambda-reg", "4", NULL}},
-    {"cifar10-resnet50", {"dataset", "cifar10", "arch", "resnet50", "lambda-bt", "0.0078125", "lambda-reg", "4", NULL}},
-    {"cifar100-resnet50", {"dataset", "cifar100", "arch", "resnet50", "lambda-bt", "0.0078125", "lambda-reg", "4", NULL}},
+    {"cifar10-resnet50", {"dataset", "cifar10", "arch", "resnet50", "lambda-bt", "0.0078125", "lambda-reg", "4", "epochs", "1000", NULL}},
+    {"cifar100-resnet50", {"dataset", "cifar100", "arch", "resnet50", "lambda-bt", "0.0078125", "lambda-reg", "4", "epochs", "1000", NULL}},
     {"stl10-resnet50", {"dataset", "stl10", "arch", "resnet50", "lambda-bt", "0.0078125", "lambda-reg", "2", NULL}},
     {"tiny_imagenet-resnet50", {"dataset", "tiny_imagenet", "arch", "resnet50", "lambda-bt", "0.0009765", "lambda-reg", "4", NULL}},
     /* the baselines: ssl-sota's scripts-pretrain/{contrastive,byol,w-mse}/<dataset>.sh (ResNet-50; batch 384,
@@ -45,7 +45,8 @@ static const preset PRESETS[] = {
     SCRIPT("stl10", "wmse", "epochs", "1000", "lr", "2e-3", "batch-size", "256", "emb", "128", "w-size", "256", "w-eps", "1e-2"),
     SCRIPT("tiny_imagenet", "wmse", "epochs", "1000", "lr", "2e-3", "batch-size", "256", "emb", "128", "w-size", "256", "w-eps", "1e-2"),
 #undef SCRIPT
-    /* ssl-sota's README: W-MSE 4 and W-MSE 2 (ResNet-18, cfg.py's w_eps 1e-4 and batch 384 where not given) */
+    /* ssl-sota's README: W-MSE 4 and W-MSE 2 (ResNet-18, cfg.py's w_eps 1e-4 and batch 384 where not given).
+     * Its STL-10 and Tiny-ImageNet W-MSE 2 (w_size 256 at batch 384) cannot run, there as here: not listed */
 #define README(ds, m, ...) {ds "-" m, {"method", "wmse", "dataset", ds, "arch", "resnet18", "w-eps", "1e-4", __VA_ARGS__, NULL}}
     README("cifar10", "wmse4", "epochs", "1000", "lr", "3e-3", "num-samples", "4", "batch-size", "256", "emb", "64", "w-size", "128"),
     README("cifar100", "wmse4", "epochs", "1000", "lr", "3e-3", "num-samples", "4", "batch-size", "256", "emb", "64", "w-size", "128"),
@@ -53,8 +54,6 @@ static const preset PRESETS[] = {
     README("tiny_imagenet", "wmse4", "epochs", "1000", "lr", "2e-3", "num-samples", "4", "batch-size", "256", "emb", "128", "w-size", "256"),
     README("cifar10", "wmse2", "epochs", "1000", "lr", "3e-3", "batch-size", "384", "emb", "64", "w-size", "128"),
     README("cifar100", "wmse2", "epochs", "1000", "lr", "3e-3", "batch-size", "384", "emb", "64", "w-size", "128"),
-    README("stl10", "wmse2", "epochs", "2000", "lr", "2e-3", "batch-size", "384", "emb", "128", "w-size", "256", "w-iter", "4"),
-    README("tiny_imagenet", "wmse2", "epochs", "1000", "lr", "2e-3", "batch-size", "384", "emb", "128", "w-size", "256", "w-iter", "4"),
 #undef README
 };
 
@@ -161,7 +160,7 @@ int cmd_pretrain(int argc, char **argv) {
     int n = 0;
     flags[n++] = (flag){"preset", FLAG_STRING, &preset_name, NULL, "NAME",
                         "an official recipe: {cifar10,cifar100,stl10,tiny_imagenet}-{resnet18,resnet50} (Mixed BT), "
-                        "-{simclr,byol,wmse} (ssl-sota's scripts), -{wmse2,wmse4} (its README); explicit flags override it",
+                        "-{simclr,byol,wmse} (ssl-sota's scripts), -wmse4 and {cifar10,cifar100}-wmse2 (its README); explicit flags override it",
                         0, 0, -1};
     for (size_t i = 0; i < n_fields; i++) {
         const mbt_config_field *f = &fields[i];

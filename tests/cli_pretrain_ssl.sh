@@ -81,8 +81,8 @@ expect_error "--emb does not apply to --method mixbt" pretrain "${data[@]}" --em
 expect_error "--tau does not apply to --method bt" pretrain "${data[@]}" --method bt --tau 0.2 --out "$tmp/x6"
 expect_error "--w-size does not apply to --method simclr" pretrain "${data[@]}" --method simclr --w-size 4 --out "$tmp/x7"
 expect_error "unknown recipe" pretrain "${data[@]}" --preset cifar10-swav --out "$tmp/x8"
-expect_error "unknown recipe" pretrain "${data[@]}" --preset stl10-wmse2 --out "$tmp/x9"
-for x in x1 x2 x3 x4 x5 x6 x7 x8 x9; do [ ! -e "$tmp/$x" ] && ok || bad "a run folder $x was made before the error"; done
+expect_error "unknown recipe" pretrain "${data[@]}" --preset stl10-wmse2 --out "$tmp/x10"
+for x in x1 x2 x3 x4 x5 x6 x7 x8 x9 x10; do [ ! -e "$tmp/$x" ] && ok || bad "a run folder $x was made before the error"; done
 
 echo "cli_pretrain_ssl: $pass passed, $fails failed"
 [ $fails -eq 0 ]

@@ -18,7 +18,7 @@
 #include "tasks/eval_sslsota.h"
 #include "tasks/evaluate_data.h"
 #include "tasks/linear_probe.h"
-#include "tasks/stop.h"
+#include "core/stop.h"
 #include "tasks/train_bn_features.h"
 
 double mbt_probe_schedule_lr(const mbt_probe_schedule *s, int epoch1, int epochs) {

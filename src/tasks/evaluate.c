@@ -134,12 +134,6 @@ void mbt_knn_eval_defaults(mbt_knn_eval_config *c) {
     c->device = "cpu";
 }
 
-void mbt_knn_eval_sslsota_defaults(mbt_knn_eval_config *c) {
-    mbt_knn_eval_defaults(c);
-    c->protocol = MBT_KNN_SSLSOTA;
-    c->k = MBT_SSLSOTA_KNN_K;
-}
-
 typedef struct {
     mbt_model *model;
     mbt_eval_data data;

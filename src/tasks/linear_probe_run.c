@@ -430,15 +430,6 @@ const char *mbt_linear_protocol_name(mbt_linear_protocol p) {
     return p == MBT_LINEAR_SSLSOTA ? "sslsota" : "reference";
 }
 
-void mbt_linear_probe_sslsota_defaults(mbt_linear_probe_config *c) {
-    mbt_linear_probe_defaults(c);
-    c->protocol = MBT_LINEAR_SSLSOTA;
-    c->epochs = 500;
-    c->batch_size = 1000;
-    c->bn = MBT_PROBE_BN_FROZEN;
-    c->features_once = 1;
-}
-
 mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval_progress *progress,
                                 mbt_probe_epoch_fn on_epoch, void *ctx, FILE *log, mbt_linear_probe_result *res) {
     int sslsota = c->protocol == MBT_LINEAR_SSLSOTA;

@@ -6,12 +6,12 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/progress.h"
+#include "cli/signals.h"
 #include "core/runtime.h"
 #include "core/status.h"
+#include "core/stop.h"
 #include "io/dataset_install.h"
 #include "io/dataset_source.h"
-#include "cli/signals.h"
-#include "core/stop.h"
 
 /* The progress display: a live line on a terminal, a plain line every 10 s otherwise. */
 typedef struct {

@@ -7,11 +7,11 @@
 
 #include "core/device.h"
 #include "core/runtime.h"
-#include "tasks/evaluate_data.h"
+#include "core/stop.h"
 #include "tasks/eval_sslsota.h"
+#include "tasks/evaluate_data.h"
 #include "tasks/knn_classify.h"
 #include "tasks/knn_euclid.h"
-#include "core/stop.h"
 
 mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind,
                                       mbt_device device) {

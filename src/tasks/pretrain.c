@@ -14,21 +14,21 @@
 
 #include "core/device.h"
 #include "core/runtime.h"
+#include "core/stop.h"
 #include "data/loader.h"
 #include "io/atomic_file.h"
-#include "io/make_dirs.h"
 #include "io/read_file.h"
+#include "models/mlp_head.h"
 #include "optim/adam.h"
 #include "optim/schedule.h"
 #include "tasks/checkpoint.h"
 #include "tasks/device_batch.h"
 #include "tasks/knn_classify.h"
 #include "tasks/knn_euclid.h"
-#include "models/mlp_head.h"
 #include "tasks/method.h"
 #include "tasks/pretrain_config.h"
 #include "tasks/pretrain_data.h"
-#include "core/stop.h"
+#include "tasks/run_folder.h"
 
 static void join(char *buf, size_t size, const char *dir, const char *name) { snprintf(buf, size, "%s/%s", dir, name); }
 
@@ -248,20 +248,16 @@ static void metrics_loss_header(const mbt_method *m, char *buf, size_t size) {
     if (m->n_values > 1) snprintf(buf + at, size - at, "loss,");
 }
 
+/* A resumed run continues its metrics.csv from the checkpoint's epoch (later rows are a crashed run's). */
 static mbt_status open_metrics(run *r, int fresh) {
-    char path[4096];
-    join(path, sizeof path, r->dir, "metrics.csv");
-    r->metrics = fopen(path, fresh ? "w" : "a");
-    if (!r->metrics) return MBT_FAIL(MBT_ERR_IO, "%s: cannot open for writing (%s)", path, strerror(errno));
-    char losses[160];
+    char losses[160], header[256];
     metrics_loss_header(r->method, losses, sizeof losses);
-    if (fresh) fprintf(r->metrics, "epoch,step,lr,%sknn_top1,knn_top5,images_per_s,elapsed_s\n", losses);
-    fflush(r->metrics);
-    return MBT_OK;
+    snprintf(header, sizeof header, "epoch,step,lr,%sknn_top1,knn_top5,images_per_s,elapsed_s", losses);
+    return mbt_run_metrics_open(r->dir, header, fresh, r->pos.epoch, &r->metrics);
 }
 
 /* mean: the epoch's mean loss values (NULL: none, the row of epoch 0). */
-static void metrics_row(run *r, int epoch, double lr, const double *mean, double top1, double top5, double ips) {
+static mbt_status metrics_row(run *r, int epoch, double lr, const double *mean, double top1, double top5, double ips) {
     /* empty fields where there is nothing to report (no k-NN this epoch; no step yet on the row of epoch 0) */
     const mbt_method *m = r->method;
     char k1[32] = "", k5[32] = "", losses[192] = "";
@@ -280,10 +276,10 @@ static void metrics_row(run *r, int epoch, double lr, const double *mean, double
         if (mean) snprintf(losses + at, sizeof losses - at, ",%.6f", total);
         else snprintf(losses + at, sizeof losses - at, ",");
     }
-    fprintf(r->metrics, "%d,%lld,%.8g,%s,%s,%s,%.2f,%.1f\n", epoch, (long long)r->pos.step, lr, losses, k1, k5, ips,
-            r->elapsed_before + mbt_now() - r->start_time);
-    fflush(r->metrics);
-    fsync(fileno(r->metrics));
+    char row[512];
+    snprintf(row, sizeof row, "%d,%lld,%.8g,%s,%s,%s,%.2f,%.1f", epoch, (long long)r->pos.step, lr, losses, k1, k5, ips,
+             r->elapsed_before + mbt_now() - r->start_time);
+    return mbt_run_metrics_row(r->metrics, r->dir, row);
 }
 
 /* What the method computes, from the run's configuration (image_size: the data's). */
@@ -352,9 +348,9 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         MBT_TRY(st);
         r->cfg.out_dir = given->resume_dir;
     } else {
-        MBT_TRY(mbt_make_dirs(r->dir, "--out"));
-        if (access(path, F_OK) == 0)
-            return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a run (use --resume %s to continue it)", r->dir, r->dir);
+        char holds[4200];
+        snprintf(holds, sizeof holds, "a run (use --resume %s to continue it)", r->dir);
+        MBT_TRY(mbt_run_folder_create(r->dir, "config.json", holds));
     }
     const mbt_pretrain_config *c = &r->cfg;
     if (resume) MBT_TRY(check_method(c));
@@ -601,7 +597,7 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, const mbt_pretrain
         if (st == MBT_OK) {
             if (t5 >= 0) note(&r, "k-NN before training: top-1 %.2f%%  top-5 %.2f%%", t1, t5);
             else note(&r, "k-NN before training: top-1 %.2f%% (%d-NN, Euclidean, majority)", t1, c->knn_k);
-            metrics_row(&r, 0, 0, NULL, t1, t5, 0);
+            st = metrics_row(&r, 0, 0, NULL, t1, t5, 0);
             r.sums.knn_before_pending = 0;
         } else if (st == MBT_ERR_INTERRUPTED) { /* the untrained state: --resume starts with this pass */
             r.sums.knn_before_pending = 1;
@@ -644,9 +640,9 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, const mbt_pretrain
         int64_t ns = r.sums.steps;
         double mean[MBT_EPOCH_MAX_VALUES];
         for (int j = 0; j < r.sums.n_values; j++) mean[j] = ns ? r.sums.sums[j] / ns : NAN;
-        metrics_row(&r, epoch, lr, ns ? mean : NULL, top1, top5, ips);
+        st = metrics_row(&r, epoch, lr, ns ? mean : NULL, top1, top5, ips);
         clear_sums(&r.sums);
-        if (top1 > r.pos.best_knn) {
+        if (st == MBT_OK && top1 > r.pos.best_knn) {
             r.pos.best_knn = top1;
             st = save(&r, "best.safetensors");
         }

@@ -6,11 +6,12 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/progress.h"
+#include "cli/signals.h"
 #include "core/runtime.h"
 #include "core/status.h"
+#include "core/stop.h"
 #include "io/dataset_install.h"
 #include "io/dataset_source.h"
-#include "tasks/stop.h"
 
 /* The progress display: a live line on a terminal, a plain line every 10 s otherwise. */
 typedef struct {
@@ -148,7 +149,7 @@ int cmd_download(int argc, char **argv) {
     mbt_install_options opt = {.from = from, .force = force, .keep_archives = keep, .retries = retries};
     opt.cb = (mbt_fetch_callbacks){.ctx = &d, .note = on_note, .progress = on_progress};
     int already = 0;
-    mbt_stop_install();
+    signals_install();
     st = mbt_dataset_install(src, data, &opt, &already);
     clear_live(&d);
     fflush(stdout);

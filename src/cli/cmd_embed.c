@@ -10,7 +10,7 @@
 #include "core/status.h"
 #include "data/dataset_kind.h"
 #include "tasks/embed.h"
-#include "tasks/stop.h"
+#include "cli/signals.h"
 
 int cmd_embed(int argc, char **argv) {
     mbt_embed_config c;
@@ -58,7 +58,7 @@ int cmd_embed(int argc, char **argv) {
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_embed_result r;
-    mbt_stop_install();
+    signals_install();
     mbt_status st = mbt_embed_run(&c, &prog, stderr, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt embed: %s\n", mbt_error_message());

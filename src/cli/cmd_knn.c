@@ -13,7 +13,7 @@
 #include "data/dataset_kind.h"
 #include "tasks/eval_sslsota.h"
 #include "tasks/evaluate.h"
-#include "tasks/stop.h"
+#include "cli/signals.h"
 
 int cmd_knn(int argc, char **argv) {
     mbt_knn_eval_config c;
@@ -70,7 +70,7 @@ int cmd_knn(int argc, char **argv) {
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_knn_eval_result r;
-    mbt_stop_install();
+    signals_install();
     mbt_status st = mbt_knn_eval_run(&c, &prog, stderr, NULL, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt knn: %s\n", mbt_error_message());

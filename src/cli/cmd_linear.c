@@ -12,7 +12,7 @@
 #include "core/status.h"
 #include "data/dataset_kind.h"
 #include "tasks/linear_probe.h"
-#include "tasks/stop.h"
+#include "cli/signals.h"
 
 int cmd_linear(int argc, char **argv) {
     mbt_linear_probe_config c;
@@ -84,7 +84,7 @@ int cmd_linear(int argc, char **argv) {
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_linear_probe_result r;
-    mbt_stop_install();
+    signals_install();
     mbt_status st = mbt_linear_probe_run(&c, &prog, probe_cli_print_epoch, stderr, stderr, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt linear: %s\n", mbt_error_message());

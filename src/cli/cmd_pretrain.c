@@ -5,12 +5,13 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/kind_help.h"
+#include "cli/pretrain_progress.h"
 #include "cli/progress.h"
+#include "cli/signals.h"
 #include "core/status.h"
 #include "data/dataset_kind.h"
 #include "tasks/pretrain.h"
 #include "tasks/pretrain_config.h"
-#include "tasks/stop.h"
 
 /* The official recipes (scripts-pretrain-resnet18/50 of the reference; SPEC section 3: d 1024, B 256,
  * 2000 epochs, lr 0.01, cosine with 10 warm-up epochs, which are the defaults): flag settings applied
@@ -139,7 +140,7 @@ static flag_type flag_type_of(mbt_field_type t) {
 }
 
 int cmd_pretrain(int argc, char **argv) {
-    mbt_stop_install(); /* first: a signal during the setup is seen at the first poll */
+    signals_install(); /* first: a signal during the setup is seen at the first poll */
     mbt_pretrain_config c;
     mbt_pretrain_config_defaults(&c);
     const char *preset_name = NULL;
@@ -206,7 +207,9 @@ int cmd_pretrain(int argc, char **argv) {
         return 2;
     }
     c.progress_seconds = progress_interval();
-    mbt_status st = mbt_pretrain_run(&c, stderr);
+    pretrain_progress display;
+    mbt_pretrain_observer observer = pretrain_progress_make(&display, stderr, c.print_every, c.progress_seconds);
+    mbt_status st = mbt_pretrain_run(&c, &observer);
     if (st == MBT_ERR_INTERRUPTED) { /* a signal, or --max-steps */
         fprintf(stderr, "mixbt pretrain: %s\n", mbt_error_message());
         return 130;

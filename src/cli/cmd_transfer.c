@@ -12,7 +12,7 @@
 #include "cli/probe_cli.h"
 #include "core/status.h"
 #include "data/dataset_kind.h"
-#include "tasks/stop.h"
+#include "cli/signals.h"
 #include "tasks/transfer.h"
 
 /* "a,b,c" into three positive-or-any floats; 0 on bad text. */
@@ -132,7 +132,7 @@ int cmd_transfer(int argc, char **argv) {
     eval_progress ep;
     mbt_eval_progress prog = eval_progress_make(&ep, stderr);
     mbt_transfer_result r;
-    mbt_stop_install();
+    signals_install();
     mbt_status st = mbt_transfer_run(&c, &prog, probe_cli_print_epoch, stderr, stderr, &r);
     if (st != MBT_OK) {
         fprintf(stderr, "mixbt transfer: %s\n", mbt_error_message());

@@ -19,8 +19,6 @@ void mbt_set_threads(int n) {
     openblas_set_num_threads(n);
 }
 
-int mbt_get_threads(void) { return mbt_threads; }
-
 double mbt_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

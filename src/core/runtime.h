@@ -4,7 +4,6 @@
 
 /* Sets the number of threads used by every parallel part of the CPU backend (n >= 1). */
 void mbt_set_threads(int n);
-int mbt_get_threads(void);
 /* Seconds from a monotonic clock. */
 double mbt_now(void);
 

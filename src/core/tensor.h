@@ -21,13 +21,9 @@ typedef struct {
     mbt_device device;
 } mbt_tensor;
 
-/* A tensor over `data` with the given shape (ndim <= MBT_MAX_DIMS), on the CPU. */
-mbt_tensor mbt_tensor_make(float *data, int ndim, const int64_t *shape);
 int64_t mbt_tensor_numel(const mbt_tensor *t);
 /* Writes the shape as "[2,3,32,32]" into buf; returns buf (for error messages). */
 const char *mbt_shape_str(char *buf, int size, int ndim, const int64_t *shape);
-/* MBT_OK when a and b have the same shape, else an MBT_ERR_SHAPE naming `what`. */
-mbt_status mbt_tensor_check_same_shape(const char *what, const mbt_tensor *a, const mbt_tensor *b);
 
 const char *mbt_device_name(mbt_device device);
 

@@ -113,13 +113,10 @@ mbt_status mbt_pvalue_float(const mbt_pvalue *v, double *out);
 mbt_status mbt_pvalue_int_list(const mbt_pvalue *v, int64_t **out, size_t *n);
 /* Torch values (MBT_ERR_FORMAT naming the kind when v is something else). */
 mbt_status mbt_pvalue_tensor(const mbt_pvalue *v, mbt_pv_tensor *out);
-mbt_status mbt_pvalue_storage(const mbt_pvalue *v, mbt_pv_storage *out);
 /* A numpy array of any supported dtype. */
 mbt_status mbt_pvalue_ndarray(const mbt_pvalue *v, mbt_pv_ndarray *out);
 /* A numpy uint8 array: its shape and bytes (MBT_ERR_FORMAT naming the dtype if it is another one). */
 mbt_status mbt_pvalue_ndarray_u8(const mbt_pvalue *v, int *ndim, int64_t shape[MBT_SD_MAX_DIMS],
                                  const uint8_t **data);
-/* module.name of a GLOBAL value (NULL for other kinds). */
-const char *mbt_pvalue_global_name(const mbt_pvalue *v);
 
 #endif

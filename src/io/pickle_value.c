@@ -165,13 +165,6 @@ mbt_status mbt_pvalue_tensor(const mbt_pvalue *v, mbt_pv_tensor *out) {
     return MBT_OK;
 }
 
-mbt_status mbt_pvalue_storage(const mbt_pvalue *v, mbt_pv_storage *out) {
-    if (!v || v->kind != MBT_PV_STORAGE)
-        return MBT_FAIL(MBT_ERR_FORMAT, "pickle value is a %s, not a storage", v ? mbt_pv_kind_name(v->kind) : "missing value");
-    *out = *v->u.storage;
-    return MBT_OK;
-}
-
 mbt_status mbt_pvalue_ndarray(const mbt_pvalue *v, mbt_pv_ndarray *out) {
     if (!v || v->kind != MBT_PV_NDARRAY)
         return MBT_FAIL(MBT_ERR_FORMAT, "pickle value is a %s, not a numpy array",
@@ -190,8 +183,4 @@ mbt_status mbt_pvalue_ndarray_u8(const mbt_pvalue *v, int *ndim, int64_t shape[M
     for (int i = 0; i < a.ndim; i++) shape[i] = a.shape[i];
     *data = a.data;
     return MBT_OK;
-}
-
-const char *mbt_pvalue_global_name(const mbt_pvalue *v) {
-    return v && v->kind == MBT_PV_GLOBAL ? v->u.g.name : NULL;
 }

@@ -13,6 +13,7 @@
 #include "ops/mix.h"
 #include "ops/reduce.h"
 #include "ops/standardize.h"
+#include "ops/xcorr.h"
 
 /* The sums travel through the ring as doubles (its slots are 8-byte aligned): */
 #define BT_SUMS_DOUBLES ((int)(sizeof(mbt_bt_sums) / sizeof(double)))
@@ -32,11 +33,11 @@ mbt_status mbt_bt_workspace_init(mbt_bt_workspace *ws, int max_batch, int dim, i
                         max_batch, dim);
     if (path != MBT_BT_PATH_AUTO && path != MBT_BT_PATH_GRAM && path != MBT_BT_PATH_COV)
         return MBT_FAIL(MBT_ERR_ARG, "barlow twins loss: unknown path %d", (int)path);
-    /* the d x d order has not run on a GPU yet: CUDA keeps to the Gram order */
-    if (device == MBT_DEVICE_CUDA && path == MBT_BT_PATH_COV)
-        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "barlow twins loss: the CUDA loss has only the gram path (cov asked)");
-    if (path == MBT_BT_PATH_AUTO)
-        path = device == MBT_DEVICE_CUDA || max_batch <= dim ? MBT_BT_PATH_GRAM : MBT_BT_PATH_COV;
+    int cov_ok = mbt_xcorr_cov_order_proven(device);
+    if (!cov_ok && path == MBT_BT_PATH_COV)
+        return MBT_FAIL(MBT_ERR_UNSUPPORTED, "barlow twins loss: the %s loss has only the gram path (cov asked)",
+                        mbt_device_name(device));
+    if (path == MBT_BT_PATH_AUTO) path = !cov_ok || max_batch <= dim ? MBT_BT_PATH_GRAM : MBT_BT_PATH_COV;
     ws->max_batch = max_batch;
     ws->dim = dim;
     ws->with_reg = with_reg != 0;

@@ -192,11 +192,9 @@ const mbt_head_config *mbt_head_get_config(const mbt_head *h) { return &h->cfg; 
 mbt_device mbt_head_device(const mbt_head *h) { return h->device; }
 size_t mbt_head_param_count(const mbt_head *h) { return h->ps.n_entries; }
 mbt_param *mbt_head_param(mbt_head *h, size_t i) { return i < h->ps.n_entries ? &h->ps.entries[i] : NULL; }
-mbt_param *mbt_head_find_param(mbt_head *h, const char *name) { return mbt_param_store_find(&h->ps, name); }
 float *mbt_head_flat_params(mbt_head *h) { return (float *)h->ps.params.block; }
 float *mbt_head_flat_grads(mbt_head *h) { return (float *)h->ps.grads.block; }
 size_t mbt_head_flat_size(const mbt_head *h) { return mbt_plan_float_count(&h->ps.params); }
-float *mbt_head_flat_buffers(mbt_head *h) { return (float *)h->ps.buffers.block; }
 size_t mbt_head_buffer_size(const mbt_head *h) { return mbt_plan_float_count(&h->ps.buffers); }
 
 double mbt_head_forward_macs(const mbt_head *h) {

@@ -55,14 +55,10 @@ mbt_status mbt_head_init_params(mbt_head *head, uint64_t seed, uint64_t stream);
 /* The state_dict entries in PyTorch's order (weights, BN buffers and num_batches_tracked counters). */
 size_t mbt_head_param_count(const mbt_head *head);
 mbt_param *mbt_head_param(mbt_head *head, size_t index);
-mbt_param *mbt_head_find_param(mbt_head *head, const char *name);
 /* Trainable parameters and gradients as flat vectors of mbt_head_flat_size floats in the device's memory. */
 float *mbt_head_flat_params(mbt_head *head);
 float *mbt_head_flat_grads(mbt_head *head);
 size_t mbt_head_flat_size(const mbt_head *head);
-/* The BN running statistics as one flat vector of mbt_head_buffer_size floats (device memory), for
- * copying a head's statistics or checking them. */
-float *mbt_head_flat_buffers(mbt_head *head);
 size_t mbt_head_buffer_size(const mbt_head *head);
 /* Multiply-adds of one row's forward pass (the Linear layers). */
 double mbt_head_forward_macs(const mbt_head *head);

@@ -25,3 +25,5 @@ mbt_status mbt_xcorr_cov_grad(mbt_device device, int d, float lambda2, float *c)
     MBT_DISPATCH("cross-correlation gradient", device, mbt_xcorr_cov_grad_cpu(d, lambda2, c),
                  mbt_xcorr_cov_grad_cuda(d, lambda2, c));
 }
+
+int mbt_xcorr_cov_order_proven(mbt_device device) { return device == MBT_DEVICE_CPU; }

@@ -19,5 +19,8 @@ mbt_status mbt_xcorr_diag_grad(mbt_device device, int B, int d, float lambda, co
 mbt_status mbt_xcorr_cov_terms(mbt_device device, int d, const float *c, double *on, double *off);
 /* C [d, d] replaced by dL/dC: lambda2 * C_ij off the diagonal, 2 (C_ii - 1) on it. */
 mbt_status mbt_xcorr_cov_grad(mbt_device device, int d, float lambda2, float *c);
+/* Whether a loss may take the d x d order on this device: the CPU's ops are proven; CUDA's halves have
+ * not run on a GPU yet, so a CUDA loss keeps to the B x B (Gram) order until they have. */
+int mbt_xcorr_cov_order_proven(mbt_device device);
 
 #endif

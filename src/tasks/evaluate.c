@@ -7,11 +7,11 @@
 
 #include "core/device.h"
 #include "core/runtime.h"
-#include "tasks/evaluate_data.h"
+#include "core/stop.h"
 #include "tasks/eval_sslsota.h"
+#include "tasks/evaluate_data.h"
 #include "tasks/knn_classify.h"
 #include "tasks/knn_euclid.h"
-#include "tasks/stop.h"
 
 mbt_status mbt_feature_extractor_init(mbt_feature_extractor *fx, mbt_model *model, mbt_feature_kind kind,
                                       mbt_device device) {
@@ -132,12 +132,6 @@ void mbt_knn_eval_defaults(mbt_knn_eval_config *c) {
     c->threads = 2;
     c->workers = 2;
     c->device = "cpu";
-}
-
-void mbt_knn_eval_sslsota_defaults(mbt_knn_eval_config *c) {
-    mbt_knn_eval_defaults(c);
-    c->protocol = MBT_KNN_SSLSOTA;
-    c->k = MBT_SSLSOTA_KNN_K;
 }
 
 typedef struct {

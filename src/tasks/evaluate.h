@@ -90,8 +90,6 @@ typedef struct {
 
 /* k 200, T 0.5 (SPEC quirk 5), batch 256, 2 threads, 2 workers. */
 void mbt_knn_eval_defaults(mbt_knn_eval_config *c);
-/* The same with protocol sslsota and k 5 (cfg.knn). */
-void mbt_knn_eval_sslsota_defaults(mbt_knn_eval_config *c);
 
 typedef struct {
     double top1, top5;        /* percent; top5 is NAN under the sslsota protocol (a majority vote) */

@@ -67,10 +67,6 @@ mbt_status mbt_eval_data_open(mbt_eval_data *d, const mbt_eval_data_config *c) {
     return st;
 }
 
-const char *mbt_eval_data_describe(const mbt_eval_data *d, mbt_eval_part part) {
-    return d->full[part] ? mbt_dataset_describe(d->full[part]) : "(not opened)";
-}
-
 int64_t mbt_eval_data_count(const mbt_eval_data *d, mbt_eval_part part) {
     return d->part[part] ? mbt_dataset_count(d->part[part]) : 0;
 }

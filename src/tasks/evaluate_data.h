@@ -53,8 +53,6 @@ mbt_status mbt_eval_data_set_image_size(mbt_eval_data *d, int image_size);
  * Resize((s, s)) transform with the target's normalisation (mbt_augment_recipe_resize). */
 mbt_status mbt_eval_data_set_recipe(mbt_eval_data *d, const mbt_augment_recipe *recipe);
 void mbt_eval_data_close(mbt_eval_data *d);
-/* "cifar10" -> "CIFAR-10 test (binary) /path ..." as the data layer describes it. */
-const char *mbt_eval_data_describe(const mbt_eval_data *d, mbt_eval_part part);
 int64_t mbt_eval_data_count(const mbt_eval_data *d, mbt_eval_part part);
 
 /* A loader over a part with the recipe's evaluation transform, images in order, last batch kept. */

@@ -5,8 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/stop.h"
 #include "ops/blas.h"
-#include "tasks/stop.h"
 
 mbt_status mbt_knn_check_shape(int block, int max_bank, int dim, int k, int num_classes, mbt_device device) {
     if (device != MBT_DEVICE_CPU)

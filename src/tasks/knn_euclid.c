@@ -3,9 +3,9 @@
 
 #include <string.h>
 
+#include "core/stop.h"
 #include "ops/blas.h"
 #include "tasks/knn_classify.h"
-#include "tasks/stop.h"
 
 mbt_status mbt_knn_euclid_init(mbt_knn_euclid_workspace *ws, int block, int max_bank, int dim, int k, int num_classes,
                                mbt_device device) {

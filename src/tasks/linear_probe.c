@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "core/stop.h"
 #include "ops/linear.h"
 #include "tasks/evaluate_data.h"
-#include "tasks/stop.h"
 
 static mbt_status head_init(mbt_linear_head *h, int in, int classes, int max_batch, mbt_head_optimizer opt) {
     memset(h, 0, sizeof *h);

@@ -215,9 +215,6 @@ typedef struct {
 /* The reference protocol: 200 epochs, batch 512, weight decay 5e-6, BN in training mode, augmented
  * training images, seed 0, extract batch 256, 2 threads, 2 workers. */
 void mbt_linear_probe_defaults(mbt_linear_probe_config *c);
-/* ssl-sota's protocol: 500 epochs, batch 1000 (full batches only), weight decay 5e-6, features once with
- * frozen BN; seed, extract batch, threads and workers as above. */
-void mbt_linear_probe_sslsota_defaults(mbt_linear_probe_config *c);
 /* "reference", "sslsota" */
 const char *mbt_linear_protocol_name(mbt_linear_protocol p);
 

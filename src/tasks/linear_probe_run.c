@@ -12,13 +12,14 @@
 #include "core/device.h"
 #include "core/rng.h"
 #include "core/runtime.h"
+#include "core/stop.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "optim/schedule.h"
 #include "tasks/eval_sslsota.h"
 #include "tasks/evaluate_data.h"
 #include "tasks/linear_probe.h"
-#include "tasks/stop.h"
+#include "tasks/run_folder.h"
 #include "tasks/train_bn_features.h"
 
 double mbt_probe_schedule_lr(const mbt_probe_schedule *s, int epoch1, int epochs) {
@@ -129,27 +130,16 @@ static mbt_status write_config(probe *p, const mbt_eval_model_info *mi) {
 
 /* Creates the run folder (before any long work, so that a used one is refused at once). */
 static mbt_status make_run_folder(const char *dir, const char *command) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return MBT_FAIL(MBT_ERR_IO, "--out %s: cannot create the run folder (%s)", dir, strerror(errno));
-    char path[4096];
-    snprintf(path, sizeof path, "%s/metrics.csv", dir);
-    if (access(path, F_OK) == 0)
-        return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a%s %s evaluation (metrics.csv); choose another folder", dir,
-                        command[0] == 'a' || command[0] == 'e' || command[0] == 'i' || command[0] == 'o' ? "n" : "",
-                        command);
-    return MBT_OK;
+    char holds[160];
+    snprintf(holds, sizeof holds, "a%s %s evaluation (metrics.csv); choose another folder",
+             command[0] == 'a' || command[0] == 'e' || command[0] == 'i' || command[0] == 'o' ? "n" : "", command);
+    return mbt_run_folder_create(dir, "metrics.csv", holds);
 }
 
 static mbt_status open_run_folder(probe *p, const mbt_eval_model_info *mi) {
-    const char *dir = p->c->out_dir;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/metrics.csv", dir);
     MBT_TRY(write_config(p, mi));
-    p->metrics = fopen(path, "w");
-    if (!p->metrics) return MBT_FAIL(MBT_ERR_IO, "%s: cannot open for writing (%s)", path, strerror(errno));
-    fprintf(p->metrics, "epoch,lr,train_loss,train_top1,train_top5,test_loss,test_top1,test_top5,elapsed_s\n");
-    fflush(p->metrics);
-    return MBT_OK;
+    return mbt_run_metrics_open(p->c->out_dir, "epoch,lr,train_loss,train_top1,train_top5,test_loss,test_top1,test_top5,elapsed_s",
+                                1, 0, &p->metrics);
 }
 
 static mbt_status save_head(probe *p) {
@@ -379,9 +369,10 @@ static mbt_status run_epochs(probe *p, mbt_probe_epoch_fn on_epoch, void *ctx, m
         res->last = ep;
         if (ep.test_top1 > res->best.test_top1) res->best = ep;
         if (p->metrics) {
-            fprintf(p->metrics, "%d,%.8g,%.6f,%.4f,%.4f,%.6f,%.4f,%.4f,%.1f\n", e, ep.lr, ep.train_loss, ep.train_top1,
-                    ep.train_top5, ep.test_loss, ep.test_top1, ep.test_top5, ep.seconds);
-            fflush(p->metrics);
+            char row[256];
+            snprintf(row, sizeof row, "%d,%.8g,%.6f,%.4f,%.4f,%.6f,%.4f,%.4f,%.1f", e, ep.lr, ep.train_loss, ep.train_top1,
+                     ep.train_top5, ep.test_loss, ep.test_top1, ep.test_top5, ep.seconds);
+            MBT_TRY(mbt_run_metrics_row(p->metrics, p->c->out_dir, row));
         }
         if (on_epoch) on_epoch(ctx, &ep, c->epochs);
     }
@@ -428,15 +419,6 @@ static void describe_protocol(const void *ctx, cJSON *config) {
 
 const char *mbt_linear_protocol_name(mbt_linear_protocol p) {
     return p == MBT_LINEAR_SSLSOTA ? "sslsota" : "reference";
-}
-
-void mbt_linear_probe_sslsota_defaults(mbt_linear_probe_config *c) {
-    mbt_linear_probe_defaults(c);
-    c->protocol = MBT_LINEAR_SSLSOTA;
-    c->epochs = 500;
-    c->batch_size = 1000;
-    c->bn = MBT_PROBE_BN_FROZEN;
-    c->features_once = 1;
 }
 
 mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval_progress *progress,

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,21 +14,21 @@
 
 #include "core/device.h"
 #include "core/runtime.h"
+#include "core/stop.h"
 #include "data/loader.h"
 #include "io/atomic_file.h"
-#include "io/make_dirs.h"
 #include "io/read_file.h"
+#include "models/mlp_head.h"
 #include "optim/adam.h"
 #include "optim/schedule.h"
 #include "tasks/checkpoint.h"
 #include "tasks/device_batch.h"
 #include "tasks/knn_classify.h"
 #include "tasks/knn_euclid.h"
-#include "models/mlp_head.h"
 #include "tasks/method.h"
 #include "tasks/pretrain_config.h"
 #include "tasks/pretrain_data.h"
-#include "tasks/stop.h"
+#include "tasks/run_folder.h"
 
 static void join(char *buf, size_t size, const char *dir, const char *name) { snprintf(buf, size, "%s/%s", dir, name); }
 
@@ -36,7 +37,7 @@ static void join(char *buf, size_t size, const char *dir, const char *name) { sn
 typedef struct {
     mbt_pretrain_config cfg;
     const char *dir;
-    FILE *log;
+    const mbt_pretrain_observer *observer;
     mbt_pretrain_data *data;
     mbt_device device;
     mbt_method *method;
@@ -122,20 +123,33 @@ double mbt_pretrain_lr(const mbt_pretrain_config *c, int64_t steps_per_epoch, in
     return mbt_sched_cosine(s, steps_per_epoch, c->epochs, c->warmup_epochs, c->batch_size) * c->lr;
 }
 
-/* A plain line now and then while a long pass runs and the log is not a terminal (a terminal keeps
- * its display as it was: the training line only). */
+static void emit(const run *r, const mbt_pretrain_event *e) {
+    if (r->observer && r->observer->fn) r->observer->fn(e, r->observer->ctx);
+}
+
+/* A NOTE event: one line of information. */
+static void note(const run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(const run *r, const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    emit(r, &(mbt_pretrain_event){.kind = MBT_PRETRAIN_NOTE, .text = line});
+}
+
+/* A k-NN feature pass's progress. */
 typedef struct {
-    const char *phase; /* "the k-NN pass after epoch 3"; the line starts with "k-NN pass ..." */
+    const char *phase; /* "the k-NN pass after epoch 3"; events name it "k-NN pass ..." */
     int64_t done, total;
-    double t0, last;
+    double t0;
 } pass_progress;
 
-static void pass_line(run *r, pass_progress *p, double now) {
-    double rate = now > p->t0 ? p->done / (now - p->t0) : 0;
-    fprintf(r->log, "%s: %lld/%lld images  %.1f img/s  eta %.0fs\n", p->phase + 4, (long long)p->done, (long long)p->total,
-            rate, rate > 0 ? (p->total - p->done) / rate : 0.0);
-    fflush(r->log);
-    p->last = now;
+static void pass_event(const run *r, const pass_progress *p, const char *detail) {
+    double now = mbt_now(), rate = now > p->t0 ? p->done / (now - p->t0) : 0;
+    emit(r, &(mbt_pretrain_event){.kind = MBT_PRETRAIN_PASS, .text = p->phase + 4, .detail = detail, .done = p->done,
+                                  .total = p->total, .images_per_s = rate,
+                                  .eta_s = rate > 0 ? (p->total - p->done) / rate : 0.0});
 }
 
 static mbt_status extract(run *r, mbt_eval_split split, pass_progress *pp, float *features, int32_t *labels,
@@ -143,7 +157,6 @@ static mbt_status extract(run *r, mbt_eval_split split, pass_progress *pp, float
     int total;
     MBT_TRY(mbt_pretrain_data_eval_begin(r->data, split, &total));
     int emb = mbt_model_embedding_dim(mbt_model_get_config(r->model)->arch), at = 0;
-    int tty = isatty(fileno(r->log));
     for (;;) {
         MBT_TRY(mbt_stop_check(pp->phase)); /* once per batch: a full CIFAR-10 pass takes minutes */
         const float *x;
@@ -163,8 +176,7 @@ static mbt_status extract(run *r, mbt_eval_split split, pass_progress *pp, float
         memcpy(labels + at, y, (size_t)n * sizeof *y);
         at += n;
         pp->done += n;
-        double now = mbt_now();
-        if (!tty && now - pp->last >= r->cfg.progress_seconds) pass_line(r, pp, now);
+        pass_event(r, pp, NULL);
     }
     *count = at;
     return MBT_OK;
@@ -195,11 +207,10 @@ static mbt_status knn_monitor(run *r, int epoch, double *top1, double *top5) {
     char what[64];
     if (epoch == 0) snprintf(what, sizeof what, "the k-NN pass before training");
     else snprintf(what, sizeof what, "the k-NN pass after epoch %d", epoch);
-    pass_progress pp = {what, 0, (int64_t)r->bank_size + r->test_size, mbt_now(), mbt_now()};
-    if (!isatty(fileno(r->log))) { /* a line that says a long pass is under way */
-        fprintf(r->log, "%s: features of %d bank + %d test images\n", what + 4, r->bank_size, r->test_size);
-        fflush(r->log);
-    }
+    pass_progress pp = {what, 0, (int64_t)r->bank_size + r->test_size, mbt_now()};
+    char detail[96];
+    snprintf(detail, sizeof detail, "features of %d bank + %d test images", r->bank_size, r->test_size);
+    pass_event(r, &pp, detail);
     int nb, nt;
     MBT_TRY(extract(r, MBT_EVAL_BANK, &pp, r->bank, r->bank_labels, &nb));
     MBT_TRY(extract(r, MBT_EVAL_TEST, &pp, r->queries, r->query_labels, &nt));
@@ -237,20 +248,16 @@ static void metrics_loss_header(const mbt_method *m, char *buf, size_t size) {
     if (m->n_values > 1) snprintf(buf + at, size - at, "loss,");
 }
 
+/* A resumed run continues its metrics.csv from the checkpoint's epoch (later rows are a crashed run's). */
 static mbt_status open_metrics(run *r, int fresh) {
-    char path[4096];
-    join(path, sizeof path, r->dir, "metrics.csv");
-    r->metrics = fopen(path, fresh ? "w" : "a");
-    if (!r->metrics) return MBT_FAIL(MBT_ERR_IO, "%s: cannot open for writing (%s)", path, strerror(errno));
-    char losses[160];
+    char losses[160], header[256];
     metrics_loss_header(r->method, losses, sizeof losses);
-    if (fresh) fprintf(r->metrics, "epoch,step,lr,%sknn_top1,knn_top5,images_per_s,elapsed_s\n", losses);
-    fflush(r->metrics);
-    return MBT_OK;
+    snprintf(header, sizeof header, "epoch,step,lr,%sknn_top1,knn_top5,images_per_s,elapsed_s", losses);
+    return mbt_run_metrics_open(r->dir, header, fresh, r->pos.epoch, &r->metrics);
 }
 
 /* mean: the epoch's mean loss values (NULL: none, the row of epoch 0). */
-static void metrics_row(run *r, int epoch, double lr, const double *mean, double top1, double top5, double ips) {
+static mbt_status metrics_row(run *r, int epoch, double lr, const double *mean, double top1, double top5, double ips) {
     /* empty fields where there is nothing to report (no k-NN this epoch; no step yet on the row of epoch 0) */
     const mbt_method *m = r->method;
     char k1[32] = "", k5[32] = "", losses[192] = "";
@@ -269,10 +276,10 @@ static void metrics_row(run *r, int epoch, double lr, const double *mean, double
         if (mean) snprintf(losses + at, sizeof losses - at, ",%.6f", total);
         else snprintf(losses + at, sizeof losses - at, ",");
     }
-    fprintf(r->metrics, "%d,%lld,%.8g,%s,%s,%s,%.2f,%.1f\n", epoch, (long long)r->pos.step, lr, losses, k1, k5, ips,
-            r->elapsed_before + mbt_now() - r->start_time);
-    fflush(r->metrics);
-    fsync(fileno(r->metrics));
+    char row[512];
+    snprintf(row, sizeof row, "%d,%lld,%.8g,%s,%s,%s,%.2f,%.1f", epoch, (long long)r->pos.step, lr, losses, k1, k5, ips,
+             r->elapsed_before + mbt_now() - r->start_time);
+    return mbt_run_metrics_row(r->metrics, r->dir, row);
 }
 
 /* What the method computes, from the run's configuration (image_size: the data's). */
@@ -341,9 +348,9 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         MBT_TRY(st);
         r->cfg.out_dir = given->resume_dir;
     } else {
-        MBT_TRY(mbt_make_dirs(r->dir, "--out"));
-        if (access(path, F_OK) == 0)
-            return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a run (use --resume %s to continue it)", r->dir, r->dir);
+        char holds[4200];
+        snprintf(holds, sizeof holds, "a run (use --resume %s to continue it)", r->dir);
+        MBT_TRY(mbt_run_folder_create(r->dir, "config.json", holds));
     }
     const mbt_pretrain_config *c = &r->cfg;
     if (resume) MBT_TRY(check_method(c));
@@ -388,16 +395,16 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         join(path, sizeof path, r->dir, "last.safetensors");
         MBT_TRY(mbt_checkpoint_load_state(path, &r->ckpt, &r->pos, &r->sums, NULL));
         MBT_TRY(mbt_method_params_to_device(r->method));
-        fprintf(r->log, "resuming %s at epoch %d, step %lld\n", r->dir, r->pos.epoch + (r->pos.batch_in_epoch > 0),
+        note(r, "resuming %s at epoch %d, step %lld", r->dir, r->pos.epoch + (r->pos.batch_in_epoch > 0),
                 (long long)r->pos.step);
     } else {
         MBT_TRY(mbt_atomic_write_text(path, r->config_json));
     }
     if (r->device != MBT_DEVICE_CPU)
-        fprintf(r->log, "training on %s with %s activations\n", given->device, mbt_precision_name(precision));
+        note(r, "training on %s with %s activations", given->device, mbt_precision_name(precision));
     size_t on_device = mbt_pretrain_data_device_bytes(r->data);
     if (on_device)
-        fprintf(r->log, "training images kept on %s (%.1f MiB) and augmented there\n", given->device ? given->device : "cpu",
+        note(r, "training images kept on %s (%.1f MiB) and augmented there", given->device ? given->device : "cpu",
                 on_device / 1048576.0);
     return open_metrics(r, !resume);
 }
@@ -418,9 +425,9 @@ static void teardown(run *r) {
     mbt_pretrain_data_close(r->data);
 }
 
-/* The progress line's clock: the epoch's start and the last line. */
+/* The rate's clock: the epoch's start and the step count then. */
 typedef struct {
-    double t0, t_last;
+    double t0;
     int64_t first_step; /* r->pos.step when the epoch (or its resumed part) began */
 } epoch_clock;
 
@@ -458,19 +465,13 @@ static mbt_status account_step(run *r, int epoch, int64_t i, int64_t step, doubl
     for (int j = 0; j < m->n_values; j++) r->sums.sums[j] += v[j];
     r->sums.steps++;
     double now = mbt_now();
-    int tty = isatty(fileno(r->log));
-    if ((tty && now - k->t_last > 0.5) ||
-        (!tty && (step % c->print_every == 0 || now - k->t_last >= c->progress_seconds)) || i + 1 == r->steps_per_epoch) {
-        /* the rate over the epoch so far: steady, and defined for lines printed back to back */
-        double ips = now > k->t0 ? (double)(step - k->first_step) * c->batch_size / (now - k->t0) : 0;
-        double left = (double)((int64_t)c->epochs * r->steps_per_epoch - step) * c->batch_size / (ips > 0 ? ips : 1);
-        parts_text(m, v, parts, sizeof parts, " ", "%.4f");
-        fprintf(r->log, "%sepoch %d/%d  step %lld/%lld  loss %.4f%s  lr %.3g  %.1f img/s  eta %.0fs%s",
-                tty ? "\r\033[K" : "", epoch, c->epochs, (long long)(i + 1), (long long)r->steps_per_epoch, loss, parts, lr,
-                ips, left, tty ? "" : "\n");
-        fflush(r->log);
-        k->t_last = now;
-    }
+    /* the rate over the epoch so far: steady, and defined for events back to back */
+    double ips = now > k->t0 ? (double)(step - k->first_step) * c->batch_size / (now - k->t0) : 0;
+    double left = (double)((int64_t)c->epochs * r->steps_per_epoch - step) * c->batch_size / (ips > 0 ? ips : 1);
+    emit(r, &(mbt_pretrain_event){.kind = MBT_PRETRAIN_STEP, .epoch = epoch, .epochs = c->epochs, .batch = i + 1,
+                                  .batches = r->steps_per_epoch, .step = step, .last_of_epoch = i + 1 == r->steps_per_epoch,
+                                  .loss = loss, .lr = lr, .n_values = m->n_values, .value_names = m->value_names,
+                                  .values = v, .images_per_s = ips, .eta_s = left});
     return MBT_OK;
 }
 
@@ -482,7 +483,7 @@ static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
     const mbt_pretrain_config *c = &r->cfg;
     mbt_method *m = r->method;
     MBT_TRY(mbt_pretrain_data_start_epoch(r->data, epoch, r->pos.batch_in_epoch));
-    epoch_clock k = {mbt_now(), mbt_now(), r->pos.step};
+    epoch_clock k = {mbt_now(), r->pos.step};
     int64_t pending = -1, pending_step = 0; /* the batch whose losses are not collected yet */
     double pending_lr = 0;
     char phase[64];
@@ -529,7 +530,7 @@ static mbt_status train_epoch(run *r, int epoch, int64_t *steps) {
         mbt_status last = account_step(r, epoch, pending, pending_step, pending_lr, &k);
         if (st == MBT_OK || (st == MBT_ERR_INTERRUPTED && last != MBT_OK)) st = last; /* a bad loss wins over a stop */
     }
-    if (isatty(fileno(r->log))) fputc('\n', r->log);
+    emit(r, &(mbt_pretrain_event){.kind = MBT_PRETRAIN_EPOCH_END, .epoch = epoch, .epochs = c->epochs});
     return st;
 }
 
@@ -581,10 +582,10 @@ static mbt_status stop_with_checkpoint(run *r, int again) {
                     r->dir, where, r->dir, again ? " (the k-NN pass runs again)" : "");
 }
 
-mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
+mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, const mbt_pretrain_observer *observer) {
     run r;
     memset(&r, 0, sizeof r);
-    r.log = log;
+    r.observer = observer;
     cJSON *tree = NULL;
     mbt_status st = setup(&r, given, &tree);
     r.start_time = mbt_now();
@@ -594,9 +595,9 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
         double t1, t5;
         st = knn_monitor(&r, 0, &t1, &t5);
         if (st == MBT_OK) {
-            if (t5 >= 0) fprintf(log, "k-NN before training: top-1 %.2f%%  top-5 %.2f%%\n", t1, t5);
-            else fprintf(log, "k-NN before training: top-1 %.2f%% (%d-NN, Euclidean, majority)\n", t1, c->knn_k);
-            metrics_row(&r, 0, 0, NULL, t1, t5, 0);
+            if (t5 >= 0) note(&r, "k-NN before training: top-1 %.2f%%  top-5 %.2f%%", t1, t5);
+            else note(&r, "k-NN before training: top-1 %.2f%% (%d-NN, Euclidean, majority)", t1, c->knn_k);
+            st = metrics_row(&r, 0, 0, NULL, t1, t5, 0);
             r.sums.knn_before_pending = 0;
         } else if (st == MBT_ERR_INTERRUPTED) { /* the untrained state: --resume starts with this pass */
             r.sums.knn_before_pending = 1;
@@ -631,17 +632,17 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
                 st = stop_with_checkpoint(&r, 1);
             }
             if (st != MBT_OK) break;
-            if (top5 >= 0) fprintf(log, "epoch %d: k-NN top-1 %.2f%%  top-5 %.2f%%\n", epoch, top1, top5);
-            else fprintf(log, "epoch %d: k-NN top-1 %.2f%% (%d-NN, Euclidean, majority)\n", epoch, top1, c->knn_k);
+            if (top5 >= 0) note(&r, "epoch %d: k-NN top-1 %.2f%%  top-5 %.2f%%", epoch, top1, top5);
+            else note(&r, "epoch %d: k-NN top-1 %.2f%% (%d-NN, Euclidean, majority)", epoch, top1, c->knn_k);
         }
         r.pos.epoch = epoch;
         r.pos.batch_in_epoch = 0;
         int64_t ns = r.sums.steps;
         double mean[MBT_EPOCH_MAX_VALUES];
         for (int j = 0; j < r.sums.n_values; j++) mean[j] = ns ? r.sums.sums[j] / ns : NAN;
-        metrics_row(&r, epoch, lr, ns ? mean : NULL, top1, top5, ips);
+        st = metrics_row(&r, epoch, lr, ns ? mean : NULL, top1, top5, ips);
         clear_sums(&r.sums);
-        if (top1 > r.pos.best_knn) {
+        if (st == MBT_OK && top1 > r.pos.best_knn) {
             r.pos.best_knn = top1;
             st = save(&r, "best.safetensors");
         }

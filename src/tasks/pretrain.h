@@ -55,7 +55,7 @@ typedef struct {
     const char *out_dir;
     const char *resume_dir;
     int checkpoint_every;     /* epochs between numbered checkpoints */
-    int print_every;          /* steps between plain progress lines when not on a terminal */
+    int print_every;          /* the CLI's display: steps between plain progress lines off a terminal */
     double progress_seconds;  /* and at most this many seconds between them (training and k-NN passes) */
     int64_t max_steps;        /* stop after this many steps in total (0: no limit; for tests/demos) */
 } mbt_pretrain_config;
@@ -69,10 +69,41 @@ void mbt_pretrain_config_defaults(mbt_pretrain_config *cfg);
  * one epoch ahead), times lr; or the step schedule (MultiStepLR at E-50 and E-25, gamma 0.2, 1e-3). */
 double mbt_pretrain_lr(const mbt_pretrain_config *cfg, int64_t steps_per_epoch, int epoch, int64_t i);
 
-/* Runs (or resumes) a pretraining; progress goes to `log`. Returns MBT_ERR_INTERRUPTED at --max-steps
- * or, once the caller has installed tasks/stop.h's handlers, after a SIGINT/SIGTERM in any phase
- * (training, the k-NN pass, between epochs), with RUN/last.safetensors saved such that --resume
+/* What a pretraining reports while it runs. The task emits every event; how and how often they are
+ * shown (a live line on a terminal, plain lines now and then in a log) is the caller's choice. */
+typedef enum {
+    MBT_PRETRAIN_NOTE,      /* a line of information: text ("resuming RUN at epoch 3, step 48") */
+    MBT_PRETRAIN_STEP,      /* a step's losses were collected (each step, in order) */
+    MBT_PRETRAIN_EPOCH_END, /* the epoch's steps are over (before its k-NN pass) */
+    MBT_PRETRAIN_PASS,      /* a k-NN feature pass: text names it ("k-NN pass after epoch 3"); done == 0:
+                               it begins, and detail says what it extracts */
+} mbt_pretrain_event_kind;
+
+typedef struct {
+    mbt_pretrain_event_kind kind;
+    const char *text;
+    const char *detail;
+    int epoch, epochs;
+    int64_t batch, batches; /* STEP: the batch just accounted (from 1) of the epoch's batches */
+    int64_t step;           /* STEP: optimizer steps completed */
+    int last_of_epoch;      /* STEP: the epoch's last batch */
+    double loss, lr;        /* STEP: the total loss and the step's learning rate */
+    int n_values;           /* STEP: the method's loss values (e.g. loss_bt, loss_reg) */
+    const char *const *value_names;
+    const double *values;
+    int64_t done, total;    /* PASS: images done of total */
+    double images_per_s, eta_s; /* STEP: over the epoch so far, and the rest of the run; PASS: the pass's */
+} mbt_pretrain_event;
+
+typedef struct {
+    void (*fn)(const mbt_pretrain_event *event, void *ctx);
+    void *ctx;
+} mbt_pretrain_observer;
+
+/* Runs (or resumes) a pretraining, reporting to `observer` (may be NULL). Returns MBT_ERR_INTERRUPTED at
+ * --max-steps or, once a stop is requested (core/stop.h; the CLI raises it on SIGINT/SIGTERM), in any
+ * phase (training, the k-NN pass, between epochs), with RUN/last.safetensors saved such that --resume
  * continues exactly as if the run had not stopped (a k-NN pass cut short runs again). */
-mbt_status mbt_pretrain_run(const mbt_pretrain_config *cfg, FILE *log);
+mbt_status mbt_pretrain_run(const mbt_pretrain_config *cfg, const mbt_pretrain_observer *observer);
 
 #endif

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "cli/eval_help.h"
+#include "cli/eval_flags.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
 #include "cli/kind_help.h"
@@ -20,18 +20,16 @@ int cmd_embed(int argc, char **argv) {
     char limit_help[1][256];
     kind_help_subset(limit_help[0], sizeof limit_help[0], "the first N images of the split", MBT_KIND_EVAL);
     flag flags[] = {
-        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", EVAL_CHECKPOINT_HELP, 0, 0, -1},
+        EVAL_FLAG_CHECKPOINT(&c.src),
         {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "dataset", 0, 0, -1},
-        {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
+        EVAL_FLAG_DATA(&c.src, "folder holding the dataset's files (required)"),
         {"split", FLAG_CHOICE, &split, "train|test", "S", "which split", 0, 0, -1},
-        {"subset", FLAG_INT, &c.subset, NULL, "N", limit_help[0], 0, 0, 1e9},
+        EVAL_FLAG_SUBSET(&c.src, limit_help[0]),
         {"head", FLAG_BOOL, &c.head, NULL, NULL, "projector outputs normalize(g(h)) instead of backbone features", 0, 0, -1},
         {"out", FLAG_STRING, &c.out, NULL, "FILE.npy", "features file; labels go to FILE_labels.npy (required)", 0, 0, -1},
-        {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
+        EVAL_FLAG_ARCH(&c.src),
         {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per forward pass", 0, 1, 65536},
-        {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
-        {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
-        {"device", FLAG_DEVICE, &c.device, NULL, "DEV", "where the backbone runs: cpu, cuda or cuda:N", 0, 0, -1},
+        EVAL_FLAGS_RUN(&c.src),
     };
     int n = (int)(sizeof flags / sizeof *flags);
     int rc = flags_parse("embed", flags, n, argc, argv, 2, NULL, 0, NULL);
@@ -44,9 +42,9 @@ int cmd_embed(int argc, char **argv) {
         return 0;
     }
     if (rc) return rc;
-    if (!c.checkpoint || !c.data_dir || !c.out) {
+    if (!c.src.checkpoint || !c.src.data_dir || !c.out) {
         fprintf(stderr, "mixbt embed: %s is required\n",
-                !c.checkpoint ? "--checkpoint FILE" : !c.data_dir ? "--data DIR" : "--out FILE.npy");
+                !c.src.checkpoint ? "--checkpoint FILE" : !c.src.data_dir ? "--data DIR" : "--out FILE.npy");
         return 2;
     }
     char labels[4096];

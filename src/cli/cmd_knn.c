@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "cli/eval_help.h"
+#include "cli/eval_flags.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
 #include "cli/kind_help.h"
@@ -24,19 +24,17 @@ int cmd_knn(int argc, char **argv) {
     kind_help_subset(limit_help[0], sizeof limit_help[0], "memory bank: the first N training images", MBT_KIND_EVAL);
     kind_help_subset(limit_help[1], sizeof limit_help[1], "test images: the first N", MBT_KIND_EVAL);
     flag flags[] = {
-        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", EVAL_CHECKPOINT_HELP, 0, 0, -1},
+        EVAL_FLAG_CHECKPOINT(&c.src),
         {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "evaluation dataset", 0, 0, -1},
-        {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
-        {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
+        EVAL_FLAG_DATA(&c.src, "folder holding the dataset's files (required)"),
+        EVAL_FLAG_ARCH(&c.src),
         {"protocol", FLAG_CHOICE, &protocol, "reference|sslsota", "NAME", "reference: weighted cosine k-NN; sslsota: the baselines' (ssl-sota eval/knn.py) Euclidean majority vote on raw features", 0, 0, -1},
         {"k", FLAG_INT, &c.k, NULL, "K", "neighbours, clamped to the memory bank size (--protocol sslsota: default 5)", 0, 1, 1e6},
         {"t", FLAG_FLOAT, &c.temperature, NULL, "T", "temperature of the weights exp(sim/T) (reference protocol only)", 0, 1e-6, 1e6},
-        {"subset", FLAG_INT, &c.subset, NULL, "N", limit_help[0], 0, 0, 1e9},
-        {"test-subset", FLAG_INT, &c.test_subset, NULL, "N", limit_help[1], 0, 0, 1e9},
+        EVAL_FLAG_SUBSET(&c.src, limit_help[0]),
+        EVAL_FLAG_TEST_SUBSET(&c.src, limit_help[1]),
         {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per forward pass", 0, 1, 65536},
-        {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
-        {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
-        {"device", FLAG_DEVICE, &c.device, NULL, "DEV", "where the backbone runs: cpu, cuda or cuda:N", 0, 0, -1},
+        EVAL_FLAGS_RUN(&c.src),
     };
     int n = (int)(sizeof flags / sizeof *flags);
     int rc = flags_parse("knn", flags, n, argc, argv, 2, NULL, 0, NULL);
@@ -51,11 +49,11 @@ int cmd_knn(int argc, char **argv) {
         return 0;
     }
     if (rc) return rc;
-    if (!c.checkpoint) {
+    if (!c.src.checkpoint) {
         fprintf(stderr, "mixbt knn: --checkpoint FILE is required\n");
         return 2;
     }
-    if (!c.data_dir) {
+    if (!c.src.data_dir) {
         fprintf(stderr, "mixbt knn: --data DIR is required (the folder holding the dataset)\n");
         return 2;
     }

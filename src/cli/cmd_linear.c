@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "cli/eval_help.h"
+#include "cli/eval_flags.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
 #include "cli/kind_help.h"
@@ -25,23 +25,21 @@ int cmd_linear(int argc, char **argv) {
     kind_help_subset(limit_help[0], sizeof limit_help[0], "training images: the first N", MBT_KIND_EVAL);
     kind_help_subset(limit_help[1], sizeof limit_help[1], "test images: the first N", MBT_KIND_EVAL);
     flag flags[] = {
-        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", EVAL_CHECKPOINT_HELP, 0, 0, -1},
+        EVAL_FLAG_CHECKPOINT(&c.src),
         {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "evaluation dataset", 0, 0, -1},
-        {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the dataset's files (required)", 0, 0, -1},
-        {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
+        EVAL_FLAG_DATA(&c.src, "folder holding the dataset's files (required)"),
+        EVAL_FLAG_ARCH(&c.src),
         {"protocol", FLAG_CHOICE, &protocol, "reference|sslsota", "NAME", "reference: linear.py; sslsota: the baselines' eval/sgd.py (features once, full shuffled batches, 500 epochs of batch 1000)", 0, 0, -1},
         {"epochs", FLAG_INT, &c.epochs, NULL, "E", "epochs; the learning rate decays from 1e-2 to 1e-6 over them (--protocol sslsota: default 500)", 0, 1, 1e6},
         {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per classifier step (and per training-mode BN batch) (--protocol sslsota: default 1000)", 0, 2, 65536},
         {"weight-decay", FLAG_FLOAT, &c.weight_decay, NULL, "WD", "Adam L2 weight decay", 0, 0, 1},
         {"bn", FLAG_CHOICE, &bn, "train|frozen", "MODE", "backbone BN on training batches: batch statistics with drifting running statistics (the reference), or frozen", 0, 0, -1},
         {"features-once", FLAG_BOOL, &c.features_once, NULL, NULL, "extract features once (no augmentation, frozen BN) and train on them: much faster", 0, 0, -1},
-        {"subset", FLAG_INT, &c.subset, NULL, "N", limit_help[0], 0, 0, 1e9},
-        {"test-subset", FLAG_INT, &c.test_subset, NULL, "N", limit_help[1], 0, 0, 1e9},
+        EVAL_FLAG_SUBSET(&c.src, limit_help[0]),
+        EVAL_FLAG_TEST_SUBSET(&c.src, limit_help[1]),
         {"extract-batch", FLAG_INT, &c.extract_batch, NULL, "B", "images per forward pass where BN is frozen", 0, 1, 65536},
         {"seed", FLAG_INT64, &seed, NULL, "S", "seed of the classifier's initialisation, the shuffling and the augmentations", 0, 0, 9.2e18},
-        {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
-        {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
-        {"device", FLAG_DEVICE, &c.device, NULL, "DEV", "where the backbone runs: cpu, cuda or cuda:N", 0, 0, -1},
+        EVAL_FLAGS_RUN(&c.src),
         {"out", FLAG_STRING, &c.out_dir, NULL, "DIR", "run folder for config.json, metrics.csv and linear_head.safetensors", 0, 0, -1},
     };
     int n = (int)(sizeof flags / sizeof *flags);
@@ -60,11 +58,11 @@ int cmd_linear(int argc, char **argv) {
         return 0;
     }
     if (rc) return rc;
-    if (!c.checkpoint) {
+    if (!c.src.checkpoint) {
         fprintf(stderr, "mixbt linear: --checkpoint FILE is required\n");
         return 2;
     }
-    if (!c.data_dir) {
+    if (!c.src.data_dir) {
         fprintf(stderr, "mixbt linear: --data DIR is required (the folder holding the dataset)\n");
         return 2;
     }

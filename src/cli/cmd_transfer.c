@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "cli/eval_help.h"
+#include "cli/eval_flags.h"
 #include "cli/eval_progress.h"
 #include "cli/flags.h"
 #include "cli/kind_help.h"
@@ -56,10 +56,10 @@ int cmd_transfer(int argc, char **argv) {
              "training images: N of them (the first N for %s, else spread over the classes; 0: all)",
              kind_help_titles(names, sizeof names, MBT_KIND_TRANSFER, MBT_SUBSET_FIRST, "/"));
     flag flags[] = {
-        {"checkpoint", FLAG_STRING, &c.checkpoint, NULL, "FILE", EVAL_CHECKPOINT_HELP, 0, 0, -1},
+        EVAL_FLAG_CHECKPOINT(&c.src),
         {"target", FLAG_CHOICE, &c.target, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_TRANSFER, "|", "|"), "NAME", target_help, 0, 0, -1},
-        {"data", FLAG_STRING, &c.data_dir, NULL, "DIR", "folder holding the target's files in their official layout (required)", 0, 0, -1},
-        {"arch", FLAG_CHOICE, &c.arch, "resnet18|resnet50", "NAME", "backbone (default: from the checkpoint)", 0, 0, -1},
+        EVAL_FLAG_DATA(&c.src, "folder holding the target's files in their official layout (required)"),
+        EVAL_FLAG_ARCH(&c.src),
         {"size", FLAG_INT, &c.size, NULL, "S", "Resize((S, S)) of every image (0: the checkpoint's input size, 32 for CIFAR, 64 for STL-10/Tiny-ImageNet)", 0, 0, 1024},
         {"norm", FLAG_STRING, &c.norm, NULL, "NAME", "normalisation constants of another target, or cifar10, stl10, imagenet (default: the target's)", 0, 0, -1},
         {"mean", FLAG_STRING, &mean, NULL, "R,G,B", "normalisation mean (replaces the target's; needs --std)", 0, 0, -1},
@@ -72,13 +72,11 @@ int cmd_transfer(int argc, char **argv) {
         {"milestones", FLAG_STRING, &milestones, NULL, "E1,E2", "epochs after which the learning rate is multiplied by 0.1 (MultiStepLR; 'none')", 0, 0, -1},
         {"bn", FLAG_CHOICE, &bn, "train|frozen", "MODE", "backbone BN on training batches: batch statistics with drifting running statistics (the reference), or frozen", 0, 0, -1},
         {"features-once", FLAG_BOOL, &c.features_once, NULL, NULL, "frozen BN, features extracted once and the classifier trained on them: the same numbers as --bn frozen, much faster", 0, 0, -1},
-        {"subset", FLAG_INT, &c.subset, NULL, "N", subset_help, 0, 0, 1e9},
-        {"test-subset", FLAG_INT, &c.test_subset, NULL, "N", "test images: N of them, chosen the same way (0: all)", 0, 0, 1e9},
+        EVAL_FLAG_SUBSET(&c.src, subset_help),
+        EVAL_FLAG_TEST_SUBSET(&c.src, "test images: N of them, chosen the same way (0: all)"),
         {"extract-batch", FLAG_INT, &c.extract_batch, NULL, "B", "images per forward pass where BN is frozen", 0, 1, 65536},
         {"seed", FLAG_INT64, &seed, NULL, "S", "seed of the classifier's initialisation and the shuffling", 0, 0, 9.2e18},
-        {"threads", FLAG_INT, &c.threads, NULL, "N", "compute threads", 0, 1, 1024},
-        {"workers", FLAG_INT, &c.workers, NULL, "N", "data loader threads", 0, 1, 256},
-        {"device", FLAG_DEVICE, &c.device, NULL, "DEV", "where the backbone runs: cpu, cuda or cuda:N", 0, 0, -1},
+        EVAL_FLAGS_RUN(&c.src),
         {"out", FLAG_STRING, &c.out_dir, NULL, "DIR", "run folder for config.json, metrics.csv and transfer_head.safetensors", 0, 0, -1},
     };
     int n = (int)(sizeof flags / sizeof *flags);
@@ -95,7 +93,7 @@ int cmd_transfer(int argc, char **argv) {
         return 0;
     }
     if (rc) return rc;
-    if (!c.checkpoint) {
+    if (!c.src.checkpoint) {
         fprintf(stderr, "mixbt transfer: --checkpoint FILE is required\n");
         return 2;
     }
@@ -104,7 +102,7 @@ int cmd_transfer(int argc, char **argv) {
                 mbt_dataset_kind_names(names, sizeof names, MBT_KIND_TRANSFER, ", ", NULL));
         return 2;
     }
-    if (!c.data_dir) {
+    if (!c.src.data_dir) {
         fprintf(stderr, "mixbt transfer: --data DIR is required (the folder holding the target's files)\n");
         return 2;
     }

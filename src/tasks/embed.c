@@ -13,9 +13,7 @@ void mbt_embed_defaults(mbt_embed_config *c) {
     memset(c, 0, sizeof *c);
     c->dataset = "cifar10";
     c->batch_size = 256;
-    c->threads = 2;
-    c->workers = 2;
-    c->device = "cpu";
+    c->src = mbt_eval_source_defaults();
 }
 
 mbt_status mbt_embed_labels_path(const char *out, char *buf, size_t size) {
@@ -48,17 +46,17 @@ mbt_status mbt_embed_run(const mbt_embed_config *c, const mbt_eval_progress *pro
     MBT_TRY(mbt_embed_labels_path(c->out, res->labels_path, sizeof res->labels_path));
     MBT_CHECK_ARG(c->batch_size >= 1, "--batch-size %d: must be at least 1", c->batch_size);
     mbt_device device;
-    MBT_TRY(mbt_device_open(c->device ? c->device : "cpu", "--device", &device));
+    MBT_TRY(mbt_device_open(c->src.device ? c->src.device : "cpu", "--device", &device));
     double t0 = mbt_now();
-    mbt_set_threads(c->threads > 0 ? c->threads : 1);
+    mbt_set_threads(c->src.threads > 0 ? c->src.threads : 1);
     mbt_eval_part part = c->test_split ? MBT_EVAL_TEST : MBT_EVAL_TRAIN;
     mbt_eval_data data;
-    mbt_eval_data_config dc = {c->dataset, c->data_dir, 0, c->subset, c->subset, !c->test_split, c->test_split};
+    mbt_eval_data_config dc = {c->dataset, c->src.data_dir, 0, c->src.subset, c->src.subset, !c->test_split, c->test_split};
     MBT_TRY(mbt_eval_data_open(&data, &dc));
     int64_t rows = mbt_eval_data_count(&data, part);
     int batch = c->batch_size < rows ? c->batch_size : (int)rows;
     mbt_model *model = NULL;
-    mbt_eval_model_options mo = {c->checkpoint, c->arch, batch, 0, c->head};
+    mbt_eval_model_options mo = {c->src.checkpoint, c->src.arch, batch, 0, c->head};
     mbt_status st = mbt_eval_model_load(&mo, &model, &res->model, log);
     if (st == MBT_OK) mbt_eval_model_note_dataset(&res->model, c->dataset, log);
     if (st == MBT_OK) st = mbt_eval_data_set_image_size(&data, res->model.config.image_size);
@@ -67,7 +65,7 @@ mbt_status mbt_embed_run(const mbt_embed_config *c, const mbt_eval_progress *pro
     int64_t *labels = NULL;
     mbt_npy_writer w = {0};
     if (st == MBT_OK) st = mbt_feature_extractor_init(&fx, model, c->head ? MBT_FEAT_HEAD : MBT_FEAT_BACKBONE, device);
-    if (st == MBT_OK) st = mbt_eval_data_loader(&data, part, batch, c->workers, &loader);
+    if (st == MBT_OK) st = mbt_eval_data_loader(&data, part, batch, c->src.workers, &loader);
     if (st == MBT_OK) {
         labels = malloc((size_t)rows * sizeof(int64_t));
         if (!labels) st = MBT_FAIL(MBT_ERR_NOMEM, "embed: out of memory for %lld labels", (long long)rows);

@@ -14,14 +14,12 @@
 #include "tasks/evaluate.h"
 
 typedef struct {
-    const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
-    const char *dataset, *data_dir;
+    mbt_eval_source src;           /* subset: the first N images of the split (test_subset unused) */
+    const char *dataset;
     int test_split;                /* 0: the training split, 1: the test split */
-    int subset;                    /* the first N images (0: all) */
     int head;                      /* projector outputs instead of backbone features */
     const char *out;               /* FILE.npy */
-    int batch_size, threads, workers;
-    const char *device;            /* where the features are computed: cpu (NULL), cuda, cuda:N */
+    int batch_size;
 } mbt_embed_config;
 
 /* Training split, backbone features, batch 256, 2 threads, 2 workers. */

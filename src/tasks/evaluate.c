@@ -129,9 +129,7 @@ void mbt_knn_eval_defaults(mbt_knn_eval_config *c) {
     c->k = 200;
     c->temperature = 0.5;
     c->batch_size = 256;
-    c->threads = 2;
-    c->workers = 2;
-    c->device = "cpu";
+    c->src = mbt_eval_source_defaults();
 }
 
 typedef struct {
@@ -167,15 +165,15 @@ static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_e
                   (int)c->protocol);
     MBT_CHECK_ARG(c->batch_size >= 1, "--batch-size %d: must be at least 1", c->batch_size);
     mbt_device device;
-    MBT_TRY(mbt_device_open(c->device ? c->device : "cpu", "--device", &device));
-    mbt_set_threads(c->threads > 0 ? c->threads : 1);
-    mbt_eval_data_config dc = {c->dataset, c->data_dir, 0, c->subset, c->test_subset, 1, 1};
+    MBT_TRY(mbt_device_open(c->src.device ? c->src.device : "cpu", "--device", &device));
+    mbt_set_threads(c->src.threads > 0 ? c->src.threads : 1);
+    mbt_eval_data_config dc = {c->dataset, c->src.data_dir, 0, c->src.subset, c->src.test_subset, 1, 1};
     MBT_TRY(mbt_eval_data_open(&r->data, &dc));
     r->data_open = 1;
     int64_t nb = mbt_eval_data_count(&r->data, MBT_EVAL_TRAIN), nt = mbt_eval_data_count(&r->data, MBT_EVAL_TEST);
     int64_t most = nb > nt ? nb : nt;
     int batch = c->batch_size < most ? c->batch_size : (int)most; /* no padding past the largest split */
-    mbt_eval_model_options mo = {c->checkpoint, c->arch, batch, 0, 0};
+    mbt_eval_model_options mo = {c->src.checkpoint, c->src.arch, batch, 0, 0};
     MBT_TRY(mbt_eval_model_load(&mo, &r->model, &res->model, log));
     mbt_eval_model_note_dataset(&res->model, c->dataset, log);
     MBT_TRY(mbt_eval_data_set_image_size(&r->data, res->model.config.image_size));
@@ -193,8 +191,8 @@ static mbt_status knn_body(knn_run *r, const mbt_knn_eval_config *c, const mbt_e
         return MBT_FAIL(MBT_ERR_NOMEM, "k-NN: cannot hold the features of %lld + %lld images", (long long)nb,
                         (long long)nt);
     double t0 = mbt_now();
-    MBT_TRY(extract_part(r, MBT_EVAL_TRAIN, batch, c->workers, r->bank, r->bank_labels, progress, "bank"));
-    MBT_TRY(extract_part(r, MBT_EVAL_TEST, batch, c->workers, r->queries, r->query_labels, progress, "test"));
+    MBT_TRY(extract_part(r, MBT_EVAL_TRAIN, batch, c->src.workers, r->bank, r->bank_labels, progress, "bank"));
+    MBT_TRY(extract_part(r, MBT_EVAL_TEST, batch, c->src.workers, r->queries, r->query_labels, progress, "test"));
     double t1 = mbt_now();
     res->k = c->k < nb ? c->k : (int)nb;
     res->num_classes = r->data.num_classes;

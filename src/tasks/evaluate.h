@@ -14,6 +14,7 @@
 #include "core/plan.h"
 #include "models/model.h"
 #include "tasks/device_batch.h"
+#include "tasks/eval_source.h"
 #include "tasks/evaluate_model.h"
 
 /* Progress of a long stage: fn(ctx, stage, 0, total) when it starts, then after each batch with the
@@ -78,14 +79,12 @@ typedef enum {
 
 typedef struct {
     mbt_knn_protocol protocol;
-    const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
-    const char *dataset, *data_dir;
-    int subset;                    /* memory bank: the first N training images (0: all) */
-    int test_subset;               /* test images: the first N (0: all) */
+    mbt_eval_source src;           /* subset: the memory bank's first N training images; test_subset: the
+                                    * first N test images */
+    const char *dataset;
     int k;                         /* neighbours (clamped to the bank size) */
     double temperature;            /* the reference protocol only */
-    int batch_size, threads, workers;
-    const char *device;            /* where the features are computed: cpu (NULL), cuda, cuda:N */
+    int batch_size;
 } mbt_knn_eval_config;
 
 /* k 200, T 0.5 (SPEC quirk 5), batch 256, 2 threads, 2 workers. */

@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "optim/adam.h"
 #include "optim/sgd.h"
+#include "tasks/eval_source.h"
 #include "tasks/evaluate.h"
 
 /* ---- the classifier ------------------------------------------------------------------------------- */
@@ -120,8 +121,9 @@ typedef struct cJSON cJSON;
 typedef struct {
     const char *command;           /* "linear", "transfer": names the run in config.json, the head file
                                     * (<command>_head.safetensors) and messages */
-    const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
-    const char *dataset, *data_dir;
+    mbt_eval_source src;           /* subset / test_subset: the first N, or N spread evenly; the device: the
+                                    * GPU only with evaluation-mode BN (frozen, or features once) so far */
+    const char *dataset;
     const mbt_augment_recipe *recipe; /* NULL: the dataset's recipe at the checkpoint's input size; else
                                        * this transform, at its size (the backbone is rebuilt for that input
                                        * size when it differs from the checkpoint's) */
@@ -131,7 +133,6 @@ typedef struct {
     int augment;                   /* training images: 1 one augmented view each (the recipe's training
                                     * transform), 0 the evaluation transform */
     const char *out_dir;           /* NULL: no run folder; else config.json, metrics.csv, the head */
-    int subset, test_subset;       /* training / test images: the first N, or N spread evenly (0: all) */
     int epochs, batch_size;
     mbt_head_optimizer optimizer;
     double weight_decay, momentum; /* momentum: SGD only */
@@ -146,9 +147,6 @@ typedef struct {
     int extract_batch;             /* images per backbone forward where the protocol allows any (frozen BN,
                                     * features once, the test set); training-mode BN forwards use batch_size */
     uint64_t seed;
-    int threads, workers;
-    const char *device;            /* where the backbone runs: cpu (NULL), cuda, cuda:N; the GPU only
-                                    * with evaluation-mode BN (frozen, or features once) so far */
     /* adds the command's own entries to config.json (may be NULL) */
     void (*describe)(const void *ctx, cJSON *config);
     const void *describe_ctx;
@@ -195,10 +193,9 @@ typedef enum {
 
 typedef struct {
     mbt_linear_protocol protocol;
-    const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
-    const char *dataset, *data_dir;
+    mbt_eval_source src;           /* subset / test_subset: the first N training / test images */
+    const char *dataset;
     const char *out_dir;           /* NULL: no run folder; else config.json, metrics.csv, linear_head.safetensors */
-    int subset, test_subset;       /* first N training / test images (0: all) */
     int epochs, batch_size;        /* 200, 512 */
     double weight_decay;           /* 5e-6 */
     mbt_probe_bn bn;
@@ -208,8 +205,6 @@ typedef struct {
                                     * features once, the test set); the reference mode's training forwards
                                     * use batch_size */
     uint64_t seed;
-    int threads, workers;
-    const char *device;            /* cpu (NULL), cuda, cuda:N: see mbt_probe_spec */
 } mbt_linear_probe_config;
 
 /* The reference protocol: 200 epochs, batch 512, weight decay 5e-6, BN in training mode, augmented

@@ -36,9 +36,7 @@ void mbt_linear_probe_defaults(mbt_linear_probe_config *c) {
     c->weight_decay = 5e-6;
     c->bn = MBT_PROBE_BN_TRAIN;
     c->extract_batch = 256;
-    c->threads = 2;
-    c->workers = 2;
-    c->device = "cpu";
+    c->src = mbt_eval_source_defaults();
 }
 
 typedef struct {
@@ -74,7 +72,7 @@ static void report(probe *p, const char *stage, int64_t done, int64_t total) {
 static mbt_status extract_part(probe *p, mbt_eval_part part, float *feat, int32_t *lab, const char *stage) {
     mbt_loader_destroy(p->loader);
     p->loader = NULL;
-    MBT_TRY(mbt_eval_data_loader(&p->data, part, mbt_model_batch(p->model), p->c->workers, &p->loader));
+    MBT_TRY(mbt_eval_data_loader(&p->data, part, mbt_model_batch(p->model), p->c->src.workers, &p->loader));
     return mbt_eval_extract_all(&p->fx, p->loader, mbt_eval_data_count(&p->data, part), feat, lab, p->progress, stage);
 }
 
@@ -86,13 +84,13 @@ static mbt_status write_config(probe *p, const mbt_eval_model_info *mi) {
     snprintf(path, sizeof path, "%s/config.json", c->out_dir);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "command", c->command);
-    cJSON_AddStringToObject(j, "checkpoint", c->checkpoint);
+    cJSON_AddStringToObject(j, "checkpoint", c->src.checkpoint);
     cJSON_AddStringToObject(j, "arch", mbt_arch_name(mi->config.arch));
     cJSON_AddNumberToObject(j, "image_size", p->data.image_size);
     cJSON_AddStringToObject(j, "dataset", c->dataset);
-    cJSON_AddStringToObject(j, "data", c->data_dir);
-    cJSON_AddNumberToObject(j, "subset", c->subset);
-    cJSON_AddNumberToObject(j, "test_subset", c->test_subset);
+    cJSON_AddStringToObject(j, "data", c->src.data_dir);
+    cJSON_AddNumberToObject(j, "subset", c->src.subset);
+    cJSON_AddNumberToObject(j, "test_subset", c->src.test_subset);
     cJSON_AddNumberToObject(j, "epochs", c->epochs);
     cJSON_AddNumberToObject(j, "batch_size", c->batch_size);
     cJSON_AddStringToObject(j, "optimizer", c->optimizer == MBT_HEAD_SGD ? "sgd" : "adam");
@@ -261,10 +259,10 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
     res->features_once = p->once;
     int train_bn = c->bn == MBT_PROBE_BN_TRAIN && !p->once;
     mbt_device device;
-    MBT_TRY(mbt_device_open(c->device ? c->device : "cpu", "--device", &device));
+    MBT_TRY(mbt_device_open(c->src.device ? c->src.device : "cpu", "--device", &device));
     if (c->out_dir) MBT_TRY(make_run_folder(c->out_dir, c->command));
-    mbt_set_threads(c->threads > 0 ? c->threads : 1);
-    mbt_eval_data_config dc = {c->dataset, c->data_dir, 0, c->subset, c->test_subset, 1, 1};
+    mbt_set_threads(c->src.threads > 0 ? c->src.threads : 1);
+    mbt_eval_data_config dc = {c->dataset, c->src.data_dir, 0, c->src.subset, c->src.test_subset, 1, 1};
     MBT_TRY(mbt_eval_data_open(&p->data, &dc));
     p->data_open = 1;
     p->n_train = mbt_eval_data_count(&p->data, MBT_EVAL_TRAIN);
@@ -276,7 +274,7 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
     if (batch < 2) batch = 2; /* a training model needs 2; a single image is padded */
     /* the loaded model runs training-mode forwards itself only on the CPU (on a GPU a copy does) */
     int host_training = train_bn && device == MBT_DEVICE_CPU;
-    mbt_eval_model_options mo = {c->checkpoint, c->arch, (int)batch, host_training, 0};
+    mbt_eval_model_options mo = {c->src.checkpoint, c->src.arch, (int)batch, host_training, 0};
     MBT_TRY(mbt_eval_model_load(&mo, &p->model, &res->model, p->log));
     if (c->recipe) {
         mbt_augment_recipe recipe = *c->recipe;
@@ -334,7 +332,7 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
         res->extract_seconds = mbt_now() - t;
     } else {
         MBT_TRY(mbt_view_batches_create(&p->views, p->data.part[MBT_EVAL_TRAIN], &p->data.recipe, c->batch_size,
-                                        c->workers > 0 ? c->workers : 1, c->seed));
+                                        c->src.workers > 0 ? c->src.workers : 1, c->seed));
         mbt_view_batches_set_augment(p->views, c->augment);
         int rem = (int)(p->n_train % c->batch_size);
         if (train_bn) {
@@ -388,7 +386,7 @@ mbt_status mbt_probe_run(const mbt_probe_spec *c, const mbt_eval_progress *progr
     p.progress = progress;
     p.log = log;
     p.t0 = mbt_now();
-    mbt_status st = c->command && c->checkpoint ? MBT_OK : MBT_FAIL(MBT_ERR_ARG, "protocol: no command or checkpoint");
+    mbt_status st = c->command && c->src.checkpoint ? MBT_OK : MBT_FAIL(MBT_ERR_ARG, "protocol: no command or checkpoint");
     if (st == MBT_OK) st = setup(&p, res);
     if (st == MBT_OK) st = run_epochs(&p, on_epoch, ctx, res);
     res->seconds = mbt_now() - p.t0;
@@ -432,14 +430,10 @@ mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval
     mbt_probe_spec s;
     memset(&s, 0, sizeof s);
     s.command = "linear";
-    s.checkpoint = c->checkpoint;
-    s.arch = c->arch;
+    s.src = c->src;
     s.dataset = c->dataset;
-    s.data_dir = c->data_dir;
     s.augment = !sslsota; /* ssl-sota: the clf loader's images, with the test transform */
     s.out_dir = c->out_dir;
-    s.subset = c->subset;
-    s.test_subset = c->test_subset;
     s.epochs = c->epochs;
     s.batch_size = c->batch_size;
     s.optimizer = MBT_HEAD_ADAM;
@@ -450,9 +444,6 @@ mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval
     s.drop_last = sslsota;
     s.extract_batch = c->extract_batch;
     s.seed = c->seed;
-    s.threads = c->threads;
-    s.workers = c->workers;
-    s.device = c->device;
     s.describe = describe_protocol;
     s.describe_ctx = &c->protocol;
     s.override_norm = sslsota && mbt_sslsota_normalisation(c->dataset, s.norm_mean, s.norm_std);

@@ -49,9 +49,7 @@ void mbt_transfer_defaults(mbt_transfer_config *c) {
     c->gamma = 0.1;
     c->bn = MBT_PROBE_BN_TRAIN;
     c->extract_batch = 256;
-    c->threads = 2;
-    c->workers = 2;
-    c->device = "cpu";
+    c->src = mbt_eval_source_defaults();
 }
 
 typedef struct {
@@ -105,14 +103,10 @@ mbt_status mbt_transfer_run(const mbt_transfer_config *c, const mbt_eval_progres
     mbt_probe_spec s;
     memset(&s, 0, sizeof s);
     s.command = "transfer";
-    s.checkpoint = c->checkpoint;
-    s.arch = c->arch;
+    s.src = c->src;
     s.dataset = t->name;
-    s.data_dir = c->data_dir;
     s.augment = 0;
     s.out_dir = c->out_dir;
-    s.subset = c->subset;
-    s.test_subset = c->test_subset;
     s.epochs = c->epochs;
     s.batch_size = c->batch_size;
     s.optimizer = MBT_HEAD_SGD;
@@ -127,9 +121,6 @@ mbt_status mbt_transfer_run(const mbt_transfer_config *c, const mbt_eval_progres
     s.features_once = c->features_once;
     s.extract_batch = c->extract_batch;
     s.seed = c->seed;
-    s.threads = c->threads;
-    s.workers = c->workers;
-    s.device = c->device;
     describe_ctx d = {c, res};
     s.describe = describe;
     s.describe_ctx = &d;

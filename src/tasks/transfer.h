@@ -30,15 +30,14 @@ int mbt_transfer_norm_find(const char *name, float mean[3], float std[3]);
 const char *mbt_transfer_norm_names(char *buf, size_t cap);
 
 typedef struct {
-    const char *checkpoint, *arch; /* arch NULL: from the checkpoint */
-    const char *target, *data_dir;
+    mbt_eval_source src;           /* subset / test_subset: N training / test images, spread evenly */
+    const char *target;
     const char *norm;              /* NULL: the target's constants; else a name for mbt_transfer_norm_find */
     int has_mean_std;              /* 1: mean / std below replace the constants */
     float mean[3], std[3];
     int size;                      /* Resize((size, size)); 0: the checkpoint's input size (32 for CIFAR
                                     * pretraining, 64 for STL-10 / Tiny-ImageNet, as the reference) */
     const char *out_dir;           /* NULL: no run folder; else config.json, metrics.csv, transfer_head.safetensors */
-    int subset, test_subset;       /* training / test images: N of them (0: all) */
     int epochs, batch_size;        /* 100, 128 */
     double lr, momentum, weight_decay; /* 0.01, 0.9, 0 */
     int milestones[MBT_PROBE_MAX_MILESTONES], n_milestones; /* 60, 80 */
@@ -47,8 +46,6 @@ typedef struct {
     int features_once;             /* frozen BN, features extracted once: same numbers as bn frozen */
     int extract_batch;
     uint64_t seed;
-    int threads, workers;
-    const char *device;            /* cpu (NULL), cuda, cuda:N: see mbt_probe_spec */
 } mbt_transfer_config;
 
 /* The reference protocol: 100 epochs, batch 128, SGD lr 0.01 momentum 0.9, no weight decay, milestones

@@ -5,24 +5,12 @@
 #include <unistd.h>
 
 #include "core/runtime.h"
+#include "tasks/method.h"
 
 /* Ends a terminal's live line before a line of other text. */
 static void end_live_line(pretrain_progress *p) {
     if (p->line_open) fputc('\n', p->out);
     p->line_open = 0;
-}
-
-/* " (bt 1.2345 reg 0.1234)" for several loss values, each by its name without "loss_"; "" for one. */
-static void parts_text(const mbt_pretrain_event *e, char *buf, size_t size) {
-    buf[0] = 0;
-    if (e->n_values < 2) return;
-    size_t at = (size_t)snprintf(buf, size, " (");
-    for (int j = 0; j < e->n_values && at < size; j++) {
-        const char *name = e->value_names[j];
-        if (!strncmp(name, "loss_", 5)) name += 5;
-        at += (size_t)snprintf(buf + at, size - at, "%s%s %.4f", j ? " " : "", name, e->values[j]);
-    }
-    if (at < size) snprintf(buf + at, size - at, ")");
 }
 
 static void step_line(pretrain_progress *p, const mbt_pretrain_event *e, double now) {
@@ -32,7 +20,7 @@ static void step_line(pretrain_progress *p, const mbt_pretrain_event *e, double 
                      : (p->print_every > 0 && e->step % p->print_every == 0) || now - p->last_line >= p->interval;
     if (!due && !e->last_of_epoch) return;
     char parts[160];
-    parts_text(e, parts, sizeof parts);
+    mbt_method_values_text(e->value_names, e->values, e->n_values, " ", "%.4f", parts, sizeof parts);
     fprintf(p->out, "%sepoch %d/%d  step %lld/%lld  loss %.4f%s  lr %.3g  %.1f img/s  eta %.0fs%s",
             p->tty ? "\r\033[K" : "", e->epoch, e->epochs, (long long)e->batch, (long long)e->batches, e->loss, parts, e->lr,
             e->images_per_s, e->eta_s, p->tty ? "" : "\n");

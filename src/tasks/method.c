@@ -3,12 +3,27 @@
 #include "tasks/method.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const NAMES[] = {"mixbt", "bt", "simclr", "byol", "wmse"};
 
 const char *mbt_method_name(mbt_method_kind kind) {
     return (unsigned)kind < sizeof NAMES / sizeof *NAMES ? NAMES[kind] : "?";
+}
+
+void mbt_method_values_text(const char *const *names, const double *values, int n, const char *sep, const char *fmt,
+                            char *buf, size_t size) {
+    buf[0] = 0;
+    if (n < 2) return;
+    size_t at = (size_t)snprintf(buf, size, " (");
+    for (int j = 0; j < n && at < size; j++) {
+        const char *name = names[j];
+        if (!strncmp(name, "loss_", 5)) name += 5;
+        at += (size_t)snprintf(buf + at, size - at, "%s%s ", j ? sep : "", name);
+        if (at < size) at += (size_t)snprintf(buf + at, size - at, fmt, values[j]);
+    }
+    if (at < size) snprintf(buf + at, size - at, ")");
 }
 
 mbt_status mbt_method_parse(const char *name, mbt_method_kind *kind) {

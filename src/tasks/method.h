@@ -35,6 +35,10 @@ const char *mbt_method_name(mbt_method_kind kind);
 mbt_status mbt_method_parse(const char *name, mbt_method_kind *kind);
 /* 1 for the ssl-sota baselines (SimCLR, BYOL, W-MSE). */
 int mbt_method_is_baseline(mbt_method_kind kind);
+/* " (bt 1.2345 reg 0.1234)" for several loss values, each by its name without "loss_", sep between
+ * them, each printed with fmt (one double); "" for one value. */
+void mbt_method_values_text(const char *const *names, const double *values, int n, const char *sep, const char *fmt,
+                            char *buf, size_t size);
 
 /* What a method computes (not how: device and precision are how to run). */
 typedef struct {

@@ -431,21 +431,6 @@ typedef struct {
     int64_t first_step; /* r->pos.step when the epoch (or its resumed part) began */
 } epoch_clock;
 
-/* " (bt 1.2345 reg 0.1234)" for several loss values ("" for one): each by its name without "loss_", sep
- * between them, each printed with fmt. */
-static void parts_text(const mbt_method *m, const double *v, char *buf, size_t size, const char *sep, const char *fmt) {
-    buf[0] = 0;
-    if (m->n_values < 2) return;
-    size_t at = (size_t)snprintf(buf, size, " (");
-    for (int j = 0; j < m->n_values && at < size; j++) {
-        const char *name = m->value_names[j];
-        if (!strncmp(name, "loss_", 5)) name += 5;
-        at += (size_t)snprintf(buf + at, size - at, "%s%s ", j ? sep : "", name);
-        if (at < size) at += (size_t)snprintf(buf + at, size - at, fmt, v[j]);
-    }
-    if (at < size) snprintf(buf + at, size - at, ")");
-}
-
 /* Collects the losses of the step queued as batch i of `epoch` (global step count `step` after it, at
  * learning rate lr): the non-finite check, the epoch's sums and the progress line. */
 static mbt_status account_step(run *r, int epoch, int64_t i, int64_t step, double lr, epoch_clock *k) {
@@ -459,7 +444,7 @@ static mbt_status account_step(run *r, int epoch, int64_t i, int64_t step, doubl
         finite = finite && isfinite(v[j]);
     }
     char parts[160]; /* " (bt 1.2345 reg 0.1234)": each value by its name without "loss_" */
-    parts_text(m, v, parts, sizeof parts, ", ", "%g");
+    mbt_method_values_text(m->value_names, v, m->n_values, ", ", "%g", parts, sizeof parts);
     if (!finite)
         return MBT_FAIL(MBT_ERR_NUMERIC, "loss is %g%s at epoch %d, step %lld", loss, parts, epoch, (long long)(step - 1));
     for (int j = 0; j < m->n_values; j++) r->sums.sums[j] += v[j];

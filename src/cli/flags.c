@@ -82,7 +82,12 @@ int flags_set_value(const char *command, flag *f, const char *v) {
         *(const char **)f->value = v;
         break;
     }
-    case FLAG_BOOL:
+    case FLAG_BOOL: /* from a preset's table: "1" sets it, "0" clears it */
+        if (strcmp(v, "0") && strcmp(v, "1")) {
+            fprintf(stderr, "mixbt %s: --%s: expected 0 or 1, got '%s'\n", command, f->name, v);
+            return 2;
+        }
+        *(int *)f->value = v[0] == '1';
         break;
     }
     f->set = 1;

@@ -25,7 +25,7 @@ typedef struct {
 int flags_parse(const char *command, flag *flags, int n_flags, int argc, char **argv, int first,
                 const char **positional, int max_positional, int *n_positional);
 /* Sets f from text v as if given on the command line (for presets); prints the one-line error and returns 2
- * on a bad value (FLAG_BOOL: nothing to set). */
+ * on a bad value (FLAG_BOOL: "1" or "0"). */
 int flags_set_value(const char *command, flag *f, const char *v);
 /* Prints the flags with their current values as defaults. */
 void flags_print_help(const char *command, const char *usage, const char *summary, const flag *flags, int n_flags);

@@ -82,6 +82,32 @@ expect 2 "--protocol: 'sota' is not one of" "$bin" linear --checkpoint "$ckpt" -
 expect 2 "--protocol sslsota takes a plain majority vote" "$bin" knn --protocol sslsota --t 0.1 --checkpoint "$ckpt" --data "$data"
 expect 2 "cannot be combined with --bn train" "$bin" linear --protocol sslsota --bn train --checkpoint "$ckpt" --data "$data"
 expect 1 "40 training images make no full batch of 1000" "$bin" linear --protocol sslsota --checkpoint "$ckpt" --data "$data"
+# A baseline's checkpoint (SimCLR: the encoder as model.module.*, a head), as written and converted to a
+# .pth: the same k-NN answer and bit-identical features from both, and the linear evaluation runs on it.
+"$bin" pretrain --method simclr --dataset cifar10 --data "$data" --out "$tmp/sim" --subset 8 --batch-size 4 --epochs 1 \
+  --emb 16 --head-size 32 --knn-every 0 --threads 2 --workers 1 >"$tmp/sim.out" 2>&1
+check "pretrain --method simclr for a checkpoint: exit 0" test $? -eq 0 || cat "$tmp/sim.out" >&2
+"$bin" convert "$tmp/sim/last.safetensors" "$tmp/sim.pth" >"$tmp/conv.out" 2>&1
+check "convert the SimCLR checkpoint to .pth: exit 0" test $? -eq 0 || cat "$tmp/conv.out" >&2
+for f in safetensors pth; do
+  src=$tmp/sim/last.safetensors
+  [ $f = pth ] && src=$tmp/sim.pth
+  "$bin" knn --protocol sslsota --checkpoint "$src" --data "$data" --subset 16 --test-subset 8 --batch-size 4 \
+    --threads 2 --workers 1 >"$tmp/sknn.$f" 2>"$tmp/sknn.$f.err"
+  check "knn sslsota on the SimCLR .$f: exit 0" test $? -eq 0 || cat "$tmp/sknn.$f.err" >&2
+  check "knn sslsota on the SimCLR .$f: read as ssl-sota's encoder" grep -q "an ssl-sota checkpoint, its encoder model.module" "$tmp/sknn.$f.err"
+  "$bin" embed --checkpoint "$src" --data "$data" --subset 12 --batch-size 4 --out "$tmp/semb.$f.npy" --threads 2 \
+    --workers 1 >"$tmp/semb.$f.out" 2>&1
+  check "embed of the SimCLR .$f: exit 0" test $? -eq 0 || cat "$tmp/semb.$f.out" >&2
+done
+check "SimCLR .safetensors and .pth: the same k-NN top-1" \
+  test "$(grep -o '^k-NN top-1 [0-9.]*%' "$tmp/sknn.safetensors")" = "$(grep -o '^k-NN top-1 [0-9.]*%' "$tmp/sknn.pth")"
+check "SimCLR .safetensors and .pth: bit-identical features" cmp -s "$tmp/semb.safetensors.npy" "$tmp/semb.pth.npy"
+"$bin" linear --protocol sslsota --checkpoint "$tmp/sim.pth" --data "$data" --epochs 2 --batch-size 16 --extract-batch 10 \
+  --threads 2 --workers 1 >"$tmp/slin.out" 2>"$tmp/slin.err"
+check "linear sslsota on the SimCLR .pth: exit 0" test $? -eq 0 || cat "$tmp/slin.err" >&2
+check "linear sslsota on the SimCLR .pth: summary" grep -Eq "^linear \(sslsota\): test top-1 [0-9.]+% .* after 2 epochs" "$tmp/slin.out"
+
 for c in knn linear; do
   "$bin" $c --help >"$tmp/help" 2>&1
   check "$c --help: documents --protocol sslsota" grep -q -- "--protocol sslsota" "$tmp/help"

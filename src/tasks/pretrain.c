@@ -25,6 +25,7 @@
 #include "tasks/knn_euclid.h"
 #include "models/mlp_head.h"
 #include "tasks/method.h"
+#include "tasks/plot_run.h"
 #include "tasks/pretrain_config.h"
 #include "tasks/pretrain_data.h"
 #include "tasks/stop.h"
@@ -640,6 +641,7 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, FILE *log) {
         double mean[MBT_EPOCH_MAX_VALUES];
         for (int j = 0; j < r.sums.n_values; j++) mean[j] = ns ? r.sums.sums[j] / ns : NAN;
         metrics_row(&r, epoch, lr, ns ? mean : NULL, top1, top5, ips);
+        mbt_plot_refresh_run(r.dir, log); /* curves.png; a failure is a warning, the run goes on */
         clear_sums(&r.sums);
         if (top1 > r.pos.best_knn) {
             r.pos.best_knn = top1;

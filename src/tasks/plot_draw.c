@@ -152,7 +152,7 @@ static void draw_panel(const page *pg, const mbt_plot_panel *p) {
     plbox("bcnsto", xtick, xsub, p->log_y ? "bcnstvl" : "bcnstvo", 0, 0);
     plslabelfunc(NULL, NULL);
     plmtex("b", 2.8, 0.5, 0.5, "epoch");
-    plmtex("l", 6.4, 0.5, 0.5, p->title);
+    plmtex("l", 7.4, 0.5, 0.5, p->title);
     if (!p->has_points) {
         plptex(0.5 * (p->x_min + p->x_max), 0.5 * (p->y_min + p->y_max), 1, 0, 0.5, "no values in metrics.csv");
         return;
@@ -230,15 +230,17 @@ static mbt_status draw_guarded(const page *pg, const char *device, FILE *out, ou
     plsexit(on_plexit);
     plsabort(on_plabort);
     if (!setjmp(guard.escape)) {
+        PLINT stream;
+        plmkstrm(&stream); /* our own stream: stream 0 and its settings stay as they are */
+        if (stream < 0) longjmp(guard.escape, 1);
+        stage = 1;
+        plsError(&guard.plcode, guard.plerror);
         if (!has_device(device)) {
-            snprintf(guard.message, sizeof guard.message,
-                     "PLplot has no '%s' output device (Debian package plplot-driver-cairo)", device);
+            char why[sizeof guard.message];
+            snprintf(why, sizeof why, "%s", guard.message);
+            snprintf(guard.message, sizeof guard.message, "no '%s' output device (Debian package plplot-driver-cairo)%s%.150s",
+                     device, why[0] ? ": " : "", why);
         } else {
-            PLINT stream;
-            plmkstrm(&stream); /* our own stream: stream 0 and its settings stay as they are */
-            if (stream < 0) longjmp(guard.escape, 1);
-            stage = 1;
-            plsError(&guard.plcode, guard.plerror);
             plsdev(device);
             plsfile(out);
             stage = 2;
@@ -257,7 +259,7 @@ static mbt_status draw_guarded(const page *pg, const char *device, FILE *out, ou
         record("PLplot could not make a stream");
     }
     *fate = stage == 3 ? OUT_CLOSED : OUT_OURS;
-    if (stage == 1 || stage == 2) { /* a fatal error inside PLplot: end our stream, once more guarded */
+    if (stage == 1 || stage == 2) { /* stopped before the end: end our stream, once more guarded */
         PLINT level = 0;
         plglevel(&level);
         if (level > 0) *fate = OUT_LOST; /* the device has out: plend1 closes it, unless it fails again */

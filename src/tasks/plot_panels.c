@@ -62,7 +62,7 @@ static void measure(const mbt_plot_run *runs, int n_runs, mbt_plot_panel *p) {
 /* Margins around a range so that no point sits on the frame; a single value gets a window around it. */
 static void pad(double *lo, double *hi, double at_least) {
     double span = *hi - *lo;
-    if (span <= 0) span = fmax(fabs(*lo) * 0.1, at_least);
+    if (span <= 0) span = fmax(fabs(*lo), at_least);
     *lo -= 0.05 * span;
     *hi += 0.05 * span;
 }

@@ -21,10 +21,16 @@ int cmd_plot(int argc, char **argv) {
     if (rc == 1) {
         flags_print_help("plot", "RUN [RUN...] [--out FILE]",
                          "Draws the curves of run folders from their metrics.csv, several runs overlaid (one colour\n"
-                         "each, named by folder): the loss values (the total and each of the method's values, on a\n"
-                         "log scale when they differ by more than 20x), the learning rate, the k-NN top-1/top-5\n"
-                         "accuracy and the images/s, against epoch. pretrain redraws RUN/curves.png after each epoch.\n"
-                         "The file is written atomically; at most 64 runs.",
+                         "each, named by folder) in four panels against epoch: the loss values (the total \"loss\" and\n"
+                         "each of the method's values, e.g. loss_bt and loss_reg; on a log scale when they differ by\n"
+                         "more than 20x), the learning rate, the k-NN top-1/top-5 accuracy and the images/s.\n"
+                         "metrics.csv (written by pretrain): a header naming the columns, then a row per epoch: epoch,\n"
+                         "step, lr, the method's loss values, knn_top1, knn_top5, images_per_s, elapsed_s; a cell is\n"
+                         "empty where there is no value (k-NN not run that epoch); the row of epoch 0, when there is\n"
+                         "one, holds the k-NN before training. Columns are found by their names in the header; every\n"
+                         "column not named above is drawn as a loss value. pretrain redraws RUN/curves.png after each\n"
+                         "epoch. The file is written atomically (1200x900 pixels, or points for SVG/PDF; PLplot's\n"
+                         "cairo driver); at most 64 runs.",
                          flags, 1);
         return 0;
     }

@@ -124,6 +124,10 @@ static void panels(void) {
     CHECK(mbt_plot_point(&p[MBT_PANEL_LR], &ta, lr, 1) == 0.001);
     CHECK(isnan(mbt_plot_point(&p[MBT_PANEL_IPS], &ta, ips, 0))); /* 0 images/s: not measured */
     CHECK(p[MBT_PANEL_IPS].y_min < 310.5 && p[MBT_PANEL_IPS].y_max > 420);
+    /* only the series with points: a baseline's run has no knn_top5, and one loss value on a linear scale */
+    mbt_plot_panels_build(&runs[1], 1, p);
+    CHECK(p[MBT_PANEL_KNN].n_series == 1 && !strcmp(p[MBT_PANEL_KNN].series[0], "knn_top1"));
+    CHECK(p[MBT_PANEL_LOSS].n_series == 1 && !p[MBT_PANEL_LOSS].log_y);
     mbt_metrics_table_free(&ta);
     mbt_metrics_table_free(&tb);
 }

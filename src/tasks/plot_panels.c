@@ -37,26 +37,29 @@ double mbt_plot_point(const mbt_plot_panel *p, const mbt_metrics_table *t, int c
     return v;
 }
 
-/* Over every point of p: the ranges (plotted coordinates) and whether there is any. */
+/* Over every point of p: the range of y (plotted coordinates) and whether there is any; then only the
+ * series with points stay (a baseline's run has no knn_top5 to show in the legend). */
 static void measure(const mbt_plot_run *runs, int n_runs, mbt_plot_panel *p) {
     p->has_points = 0;
-    p->x_min = p->y_min = INFINITY;
-    p->x_max = p->y_max = -INFINITY;
-    for (int r = 0; r < n_runs; r++) {
-        const mbt_metrics_table *t = runs[r].table;
-        int e = mbt_metrics_column(t, "epoch");
-        for (int s = 0; s < p->n_series; s++) {
+    p->y_min = INFINITY;
+    p->y_max = -INFINITY;
+    int kept = 0;
+    for (int s = 0; s < p->n_series; s++) {
+        int points = 0;
+        for (int r = 0; r < n_runs; r++) {
+            const mbt_metrics_table *t = runs[r].table;
             int c = mbt_metrics_column(t, p->series[s]);
-            if (c < 0) continue;
-            for (int i = 0; i < t->n_rows; i++) {
-                double y = mbt_plot_point(p, t, c, i), x = mbt_metrics_value(t, i, e);
+            for (int i = 0; c >= 0 && i < t->n_rows; i++) {
+                double y = mbt_plot_point(p, t, c, i);
                 if (isnan(y)) continue;
-                p->has_points = 1;
-                p->x_min = fmin(p->x_min, x), p->x_max = fmax(p->x_max, x);
+                points = 1;
                 p->y_min = fmin(p->y_min, y), p->y_max = fmax(p->y_max, y);
             }
         }
+        if (points) p->series[kept++] = p->series[s];
     }
+    p->n_series = kept;
+    p->has_points = kept > 0;
 }
 
 /* Margins around a range so that no point sits on the frame; a single value gets a window around it. */

@@ -17,8 +17,9 @@ typedef struct {
     const mbt_metrics_table *table;
 } mbt_plot_run;
 
-/* A panel: the column names it draws (the same line style for a name in every run, the colour of the run),
- * and the range of the points, in plotted coordinates (log10 of the value when log_y). */
+/* A panel: the column names it draws, those with a point in some run (the same line style for a name in
+ * every run, the colour of the run), and the range of the points, in plotted coordinates (log10 of the
+ * value when log_y; x: the epochs of every row of every run, the same for all panels). */
 typedef struct {
     mbt_panel_kind kind;
     const char *title;

@@ -93,7 +93,7 @@ static void draw_series(const page *pg, const mbt_plot_panel *p, int run, int s)
     plwidth(2.5);
     if (n > 1) plline(n, pg->xs, pg->ys);
     pllsty(1);
-    if (p->kind == MBT_PANEL_KNN || n == 1) {
+    if ((p->kind == MBT_PANEL_KNN && n <= 40) || n == 1) { /* markers where they are few enough to read */
         plschr(0, 0.5);
         plstring(n, pg->xs, pg->ys, series_marker(s));
         plschr(0, 0.7);

@@ -100,8 +100,8 @@ static void draw_series(const page *pg, const mbt_plot_panel *p, int run, int s)
     }
 }
 
-/* The line styles of a panel of several series, in one row above its plot area (never over a curve), in
- * ink: the runs' colours are in the legend below the panels. */
+/* The line styles of a panel of several series, in rows of four above its plot area (never over a curve),
+ * in ink: the runs' colours are in the legend below the panels. */
 static void draw_series_legend(const mbt_plot_panel *p, int n_runs) {
     PLINT opts[MBT_PANEL_MAX_SERIES], ink[MBT_PANEL_MAX_SERIES], styles[MBT_PANEL_MAX_SERIES];
     PLFLT widths[MBT_PANEL_MAX_SERIES], scales[MBT_PANEL_MAX_SERIES];
@@ -123,10 +123,12 @@ static void draw_series_legend(const mbt_plot_panel *p, int n_runs) {
     PLFLT w, h;
     double vp[4];
     mbt_plot_panel_viewport(p->kind, n_runs, vp);
+    int columns = p->n_series < 4 ? p->n_series : 4; /* more rows grow upwards, into the gap between panels */
     /* its bottom-right corner on the page (the offsets of a subpage position: from the right, from the bottom) */
-    pllegend(&w, &h, PL_LEGEND_ROW_MAJOR, PL_POSITION_SUBPAGE | PL_POSITION_INSIDE | PL_POSITION_BOTTOM | PL_POSITION_RIGHT,
-             1 - vp[1], vp[3] + 0.002, 0.03, COLOR_PAPER, COLOR_INK, 1, 1, p->n_series, p->n_series, opts, 0.5, 0.6,
-             2.0, 0.0, ink, texts, NULL, NULL, NULL, NULL, ink, styles, widths, ink, scales, numbers, markers);
+    PLINT corner = PL_POSITION_SUBPAGE | PL_POSITION_INSIDE | PL_POSITION_BOTTOM | PL_POSITION_RIGHT;
+    pllegend(&w, &h, PL_LEGEND_ROW_MAJOR, corner, 1 - vp[1], vp[3] + 0.002, 0.03, COLOR_PAPER, COLOR_INK, 1,
+             (p->n_series + columns - 1) / columns, columns, p->n_series, opts, 0.5, 0.6, 2.0, 0.0, ink, texts, NULL,
+             NULL, NULL, NULL, ink, styles, widths, ink, scales, numbers, markers);
 }
 
 /* Tick labels as plain numbers ("0.0015", "2000"), instead of PLplot's scaled ones with a separate
@@ -238,8 +240,9 @@ static mbt_status draw_guarded(const page *pg, const char *device, FILE *out, ou
         if (!has_device(device)) {
             char why[sizeof guard.message];
             snprintf(why, sizeof why, "%s", guard.message);
-            snprintf(guard.message, sizeof guard.message, "no '%s' output device (Debian package plplot-driver-cairo)%s%.150s",
-                     device, why[0] ? ": " : "", why);
+            snprintf(guard.message, sizeof guard.message,
+                     "no '%s' output device (Debian package plplot-driver-cairo)%s%.150s", device, why[0] ? ": " : "",
+                     why);
         } else {
             plsdev(device);
             plsfile(out);

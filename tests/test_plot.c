@@ -117,8 +117,8 @@ static void panels(void) {
           !strcmp(loss->series[2], "loss_reg"));
     CHECK(loss->log_y && loss->has_points); /* 5.3 .. 1812.6 */
     CHECK(loss->y_min < log10(5.3) && loss->y_max > log10(1812.6) && loss->y_max < 4);
-    CHECK(p[MBT_PANEL_KNN].n_series == 2 && !p[MBT_PANEL_KNN].log_y);
-    CHECK(p[MBT_PANEL_KNN].x_min < 0 && p[MBT_PANEL_KNN].x_max > 4 && p[MBT_PANEL_LOSS].x_min < 0); /* one axis */
+    CHECK(p[MBT_PANEL_ACCURACY].n_series == 2 && !p[MBT_PANEL_ACCURACY].log_y);
+    CHECK(p[MBT_PANEL_ACCURACY].x_min < 0 && p[MBT_PANEL_ACCURACY].x_max > 4 && p[MBT_PANEL_LOSS].x_min < 0); /* one axis */
     int lr = mbt_metrics_column(&ta, "lr"), ips = mbt_metrics_column(&ta, "images_per_s");
     CHECK(isnan(mbt_plot_point(&p[MBT_PANEL_LR], &ta, lr, 0)));   /* epoch 0: before training */
     CHECK(mbt_plot_point(&p[MBT_PANEL_LR], &ta, lr, 1) == 0.001);
@@ -126,10 +126,21 @@ static void panels(void) {
     CHECK(p[MBT_PANEL_IPS].y_min < 310.5 && p[MBT_PANEL_IPS].y_max > 420);
     /* only the series with points: a baseline's run has no knn_top5, and one loss value on a linear scale */
     mbt_plot_panels_build(&runs[1], 1, p);
-    CHECK(p[MBT_PANEL_KNN].n_series == 1 && !strcmp(p[MBT_PANEL_KNN].series[0], "knn_top1"));
+    CHECK(p[MBT_PANEL_ACCURACY].n_series == 1 && !strcmp(p[MBT_PANEL_ACCURACY].series[0], "knn_top1"));
     CHECK(p[MBT_PANEL_LOSS].n_series == 1 && !p[MBT_PANEL_LOSS].log_y);
     mbt_metrics_table_free(&ta);
     mbt_metrics_table_free(&tb);
+    /* a linear probe's folder: its losses and accuracies by their names */
+    write_run("lin", "epoch,lr,train_loss,train_top1,train_top5,test_loss,test_top1,test_top5,elapsed_s\n"
+                     "1,0.1,2.1,30,70,2.2,29,69,5.0\n2,0.09,1.9,35,75,2.0,33,72,9.0\n");
+    path_of(pa, sizeof pa, "lin/metrics.csv");
+    if (!CHECK_OK(mbt_metrics_csv_read(pa, &ta))) return;
+    runs[0].table = &ta;
+    mbt_plot_panels_build(runs, 1, p);
+    CHECK(p[MBT_PANEL_LOSS].n_series == 2 && !strcmp(p[MBT_PANEL_LOSS].series[1], "test_loss"));
+    CHECK(p[MBT_PANEL_ACCURACY].n_series == 4 && !strcmp(p[MBT_PANEL_ACCURACY].title, "accuracy (%)"));
+    CHECK(p[MBT_PANEL_IPS].n_series == 0 && !p[MBT_PANEL_IPS].has_points);
+    mbt_metrics_table_free(&ta);
 }
 
 /* Pixels of img inside the page fractions vp (x right, y up), less a margin for the frame and its ticks,
@@ -186,7 +197,7 @@ static void rendered_png(void) {
     if (!CHECK_OK(mbt_image_load(out, &fb, &img))) return;
     mbt_plot_panel_viewport(MBT_PANEL_LOSS, 1, vp);
     CHECK(pixels_of_color(&img, vp, color[0]) >= 60);
-    mbt_plot_panel_viewport(MBT_PANEL_KNN, 1, vp);
+    mbt_plot_panel_viewport(MBT_PANEL_ACCURACY, 1, vp);
     CHECK_MSG(pixels_of_color(&img, vp, color[0]) == 0, "the k-NN panel of a run without k-NN has its colour");
     mbt_image_free(&img);
     mbt_file_buffer_free(&fb);

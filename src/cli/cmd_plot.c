@@ -27,10 +27,11 @@ int cmd_plot(int argc, char **argv) {
                          "metrics.csv (written by pretrain): a header naming the columns, then a row per epoch: epoch,\n"
                          "step, lr, the method's loss values, knn_top1, knn_top5, images_per_s, elapsed_s; a cell is\n"
                          "empty where there is no value (k-NN not run that epoch); the row of epoch 0, when there is\n"
-                         "one, holds the k-NN before training. Columns are found by their names in the header; every\n"
-                         "column not named above is drawn as a loss value. pretrain redraws RUN/curves.png after each\n"
-                         "epoch. The file is written atomically (1200x900 pixels, or points for SVG/PDF; PLplot's\n"
-                         "cairo driver); at most 64 runs.",
+                         "one, holds the k-NN before training. Columns are found by their names in the header: those\n"
+                         "named *_top1 or *_top5 are accuracies (a linear probe's folder draws too), every other column\n"
+                         "but epoch, step, lr, images_per_s and elapsed_s is a loss value. pretrain redraws\n"
+                         "RUN/curves.png after each epoch. The file is written atomically (1200x900 pixels, or points\n"
+                         "for SVG/PDF; PLplot's cairo driver); at most 64 runs.",
                          flags, 1);
         return 0;
     }

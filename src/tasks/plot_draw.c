@@ -74,8 +74,11 @@ static void plot_text(const char *text, char *out, size_t size) {
 
 /* Line style of the i-th series of a panel (PLplot's 1: solid, 2-8: dashes). */
 static PLINT series_style(int i) { return 1 + i % 8; }
-/* Marker of the i-th series of the k-NN panel, whose points are sparse (a k-NN pass every few epochs). */
-static const char *series_marker(int i) { return i == 0 ? "●" : "▲"; }
+/* Marker of the i-th series of the accuracy panel, whose points are sparse (a k-NN pass every few epochs). */
+static const char *series_marker(int i) {
+    static const char *const markers[] = {"●", "▲", "■", "◆"};
+    return markers[i % 4];
+}
 
 static void draw_series(const page *pg, const mbt_plot_panel *p, int run, int s) {
     const mbt_metrics_table *t = pg->runs[run].table;
@@ -93,24 +96,24 @@ static void draw_series(const page *pg, const mbt_plot_panel *p, int run, int s)
     plwidth(2.5);
     if (n > 1) plline(n, pg->xs, pg->ys);
     pllsty(1);
-    if ((p->kind == MBT_PANEL_KNN && n <= 40) || n == 1) { /* markers where they are few enough to read */
+    if ((p->kind == MBT_PANEL_ACCURACY && n <= 40) || n == 1) { /* markers where they are few enough to read */
         plschr(0, 0.5);
         plstring(n, pg->xs, pg->ys, series_marker(s));
         plschr(0, 0.7);
     }
 }
 
-/* The line styles of a panel of several series, in rows of four above its plot area (never over a curve),
- * in ink: the runs' colours are in the legend below the panels. */
+/* The line styles of a panel of several series, in rows of up to three above its plot area (never over a
+ * curve), in ink: the runs' colours are in the legend below the panels. */
 static void draw_series_legend(const mbt_plot_panel *p, int n_runs) {
     PLINT opts[MBT_PANEL_MAX_SERIES], ink[MBT_PANEL_MAX_SERIES], styles[MBT_PANEL_MAX_SERIES];
     PLFLT widths[MBT_PANEL_MAX_SERIES], scales[MBT_PANEL_MAX_SERIES];
     PLINT numbers[MBT_PANEL_MAX_SERIES];
     char names[MBT_PANEL_MAX_SERIES][LABEL_SIZE];
     const char *texts[MBT_PANEL_MAX_SERIES], *markers[MBT_PANEL_MAX_SERIES];
-    int knn = p->kind == MBT_PANEL_KNN;
+    int accuracy = p->kind == MBT_PANEL_ACCURACY;
     for (int s = 0; s < p->n_series; s++) {
-        opts[s] = PL_LEGEND_LINE | (knn ? PL_LEGEND_SYMBOL : 0);
+        opts[s] = PL_LEGEND_LINE | (accuracy ? PL_LEGEND_SYMBOL : 0);
         ink[s] = COLOR_INK;
         styles[s] = series_style(s);
         widths[s] = 2.0;
@@ -123,11 +126,11 @@ static void draw_series_legend(const mbt_plot_panel *p, int n_runs) {
     PLFLT w, h;
     double vp[4];
     mbt_plot_panel_viewport(p->kind, n_runs, vp);
-    int columns = p->n_series < 4 ? p->n_series : 4; /* more rows grow upwards, into the gap between panels */
+    int rows = (p->n_series + 2) / 3, columns = (p->n_series + rows - 1) / rows; /* rows grow upwards */
     /* its bottom-right corner on the page (the offsets of a subpage position: from the right, from the bottom) */
     PLINT corner = PL_POSITION_SUBPAGE | PL_POSITION_INSIDE | PL_POSITION_BOTTOM | PL_POSITION_RIGHT;
     pllegend(&w, &h, PL_LEGEND_ROW_MAJOR, corner, 1 - vp[1], vp[3] + 0.002, 0.03, COLOR_PAPER, COLOR_INK, 1,
-             (p->n_series + columns - 1) / columns, columns, p->n_series, opts, 0.5, 0.6, 2.0, 0.0, ink, texts, NULL,
+             rows, columns, p->n_series, opts, 0.5, 0.6, 2.0, 0.0, ink, texts, NULL,
              NULL, NULL, NULL, ink, styles, widths, ink, scales, numbers, markers);
 }
 

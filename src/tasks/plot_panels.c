@@ -4,13 +4,21 @@
 #include <math.h>
 #include <string.h>
 
-/* The columns of metrics.csv that are not loss values. */
-static const char *const NOT_LOSS[] = {"epoch", "step", "lr", "knn_top1", "knn_top5", "images_per_s", "elapsed_s"};
+/* Columns of metrics.csv that are drawn elsewhere or not at all. */
+static const char *const NOT_LOSS[] = {"epoch", "step", "lr", "images_per_s", "elapsed_s"};
+
+static int ends_with(const char *s, const char *tail) {
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && !strcmp(s + n - m, tail);
+}
+
+/* knn_top1, knn_top5 of pretrain; train_top1 ... test_top5 of a linear probe's folder */
+static int is_accuracy_column(const char *name) { return ends_with(name, "_top1") || ends_with(name, "_top5"); }
 
 static int is_loss_column(const char *name) {
     for (size_t i = 0; i < sizeof NOT_LOSS / sizeof *NOT_LOSS; i++)
         if (!strcmp(name, NOT_LOSS[i])) return 0;
-    return 1;
+    return !is_accuracy_column(name);
 }
 
 static void add_series(mbt_plot_panel *p, const char *name) {
@@ -79,8 +87,9 @@ void mbt_plot_panels_build(const mbt_plot_run *runs, int n_runs, mbt_plot_panel 
     }
     loss_series(runs, n_runs, &panels[MBT_PANEL_LOSS]);
     add_series(&panels[MBT_PANEL_LR], "lr");
-    add_series(&panels[MBT_PANEL_KNN], "knn_top1");
-    add_series(&panels[MBT_PANEL_KNN], "knn_top5");
+    for (int r = 0; r < n_runs; r++)
+        for (int c = 0; c < runs[r].table->n_cols; c++)
+            if (is_accuracy_column(runs[r].table->names[c])) add_series(&panels[MBT_PANEL_ACCURACY], runs[r].table->names[c]);
     add_series(&panels[MBT_PANEL_IPS], "images_per_s");
     for (int k = 0; k < MBT_PANEL_COUNT; k++) {
         mbt_plot_panel *p = &panels[k];
@@ -91,6 +100,9 @@ void mbt_plot_panels_build(const mbt_plot_run *runs, int n_runs, mbt_plot_panel 
             p->title = "loss (log scale)";
             measure(runs, n_runs, p);
         }
+        if (k == MBT_PANEL_ACCURACY)
+            for (int i = 0; i < p->n_series; i++)
+                if (strncmp(p->series[i], "knn_", 4)) p->title = "accuracy (%)"; /* a linear probe's */
         if (!p->has_points) p->y_min = 0, p->y_max = 1;
         pad(&p->y_min, &p->y_max, p->log_y ? 0.1 : 1e-3);
     }

@@ -6,7 +6,7 @@
 
 #include "io/metrics_csv.h"
 
-typedef enum { MBT_PANEL_LOSS, MBT_PANEL_LR, MBT_PANEL_KNN, MBT_PANEL_IPS, MBT_PANEL_COUNT } mbt_panel_kind;
+typedef enum { MBT_PANEL_LOSS, MBT_PANEL_LR, MBT_PANEL_ACCURACY, MBT_PANEL_IPS, MBT_PANEL_COUNT } mbt_panel_kind;
 
 #define MBT_PANEL_MAX_SERIES 16
 #define MBT_PLOT_PALETTE 10 /* run colours; more runs reuse them in order */
@@ -31,8 +31,9 @@ typedef struct {
 } mbt_plot_panel;
 
 /* The panels of runs[0, n_runs): loss (the column "loss" first, then every column that is not one of
- * epoch, step, lr, knn_top1, knn_top5, images_per_s, elapsed_s; on a log scale when all its values are
- * positive and span more than a factor of 20), learning rate, k-NN top-1/top-5 and images/s. */
+ * epoch, step, lr, images_per_s, elapsed_s or an accuracy; on a log scale when all its values are
+ * positive and span more than a factor of 20), learning rate, accuracy (the columns named *_top1 and
+ * *_top5: pretrain's knn_top1, knn_top5) and images/s. */
 void mbt_plot_panels_build(const mbt_plot_run *runs, int n_runs, mbt_plot_panel panels[MBT_PANEL_COUNT]);
 
 /* The plotted y of row r of column col (x: its epoch) in panel p, or NAN where there is no point: an empty

@@ -16,6 +16,8 @@ for f in config.json metrics.csv last.safetensors; do  # best.safetensors needs 
   [ -s "$tmp/a/$f" ] && ok || bad "run a: no $f"
 done
 [ "$(wc -l < "$tmp/a/metrics.csv")" -eq 3 ] && ok || bad "run a: metrics.csv should have a header and 2 epochs"
+# the curves, redrawn after each epoch
+[ "$(head -c 4 "$tmp/a/curves.png" 2>/dev/null)" = $'\x89PNG' ] && ok || bad "run a: no curves.png after its epochs"
 # the checkpoint's cost table is that of the model its flags describe (ResNet-18, 32 px, projector 512-32)
 "$mixbt" inspect "$tmp/a/last.safetensors" | sed -n '/^model:/,/^  total/p' > "$tmp/cost_ckpt"
 "$mixbt" inspect --model --arch resnet18 --image-size 32 --projector 512-32 | sed -n '/^model:/,/^  total/p' > "$tmp/cost_flags"
@@ -34,6 +36,12 @@ grep -q "training images kept on cpu" "$tmp/b2.log" && ok || bad "--loader devic
 a2=$(awk -F, '$1 == 2 {print $4, $5}' "$tmp/a/metrics.csv")
 b2=$(awk -F, '$1 == 2 {print $4, $5}' "$tmp/b/metrics.csv")
 [ -n "$a2" ] && [ "$a2" = "$b2" ] && ok || bad "epoch 2 losses after resume '$b2' differ from the uninterrupted run's '$a2'"
+
+# a plot that cannot be drawn (PLplot without its drivers) is one warning line per epoch, not a failed run
+if PLPLOT_DRV_DIR="$tmp/no_drivers" "$mixbt" pretrain "${common[@]}" --epochs 1 --warmup-epochs 0 --out "$tmp/e" > "$tmp/e.log" 2>&1; then ok
+else bad "run e (no PLplot drivers) failed: $(tail -2 "$tmp/e.log")"; fi
+[ "$(grep -c "^warning: $tmp/e/curves.png not redrawn: PLplot: " "$tmp/e.log")" -eq 1 ] && [ -s "$tmp/e/last.safetensors" ] &&
+  [ ! -e "$tmp/e/curves.png" ] && ok || bad "run e: expected one warning line and a checkpoint: $(grep -i plplot "$tmp/e.log")"
 
 # errors: one line naming the flag or file, non-zero exit
 expect_error "unknown flag --bogus" pretrain --bogus 1

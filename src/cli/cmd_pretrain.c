@@ -179,8 +179,9 @@ int cmd_pretrain(int argc, char **argv) {
         flags_print_help("pretrain", "--data DIR [--preset NAME] [flags]",
                          "Self-supervised pretraining with Mixed Barlow Twins (--method bt: plain Barlow Twins), or\n"
                          "ssl-sota's SimCLR, BYOL or W-MSE (--method simclr|byol|wmse, with its flags and recipes).\n"
-                         "Writes DIR/config.json, DIR/metrics.csv, DIR/last.safetensors, DIR/best.safetensors\n"
-                         "and DIR/epoch_NNNN.safetensors. SIGINT (Ctrl-C) or SIGTERM stops it within seconds in any\n"
+                         "Writes DIR/config.json, DIR/metrics.csv, DIR/curves.png (its curves, redrawn after each\n"
+                         "epoch: mixbt plot), DIR/last.safetensors, DIR/best.safetensors and\n"
+                         "DIR/epoch_NNNN.safetensors. SIGINT (Ctrl-C) or SIGTERM stops it within seconds in any\n"
                          "phase (training, the k-NN pass, a checkpoint write) with DIR/last.safetensors saved and\n"
                          "exit status 130; --resume DIR then continues exactly (a cut k-NN pass runs again). A second\n"
                          "signal ends it at once (the last complete checkpoint stays). Off a terminal, progress lines\n"

@@ -11,5 +11,6 @@ int cmd_transfer(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const command COMMANDS[] = {
     {"embed", cmd_embed, "write a split's backbone features and labels as .npy files"},
     {"convert", cmd_convert, "convert a checkpoint between PyTorch .pth and safetensors"},
     {"inspect", cmd_inspect, "list a checkpoint's tensors and metadata"},
+    {"plot", cmd_plot, "draw the curves of runs (loss, lr, k-NN, images/s) from their metrics.csv"},
 };
 
 static void usage(FILE *out) {

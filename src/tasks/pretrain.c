@@ -26,6 +26,7 @@
 #include "tasks/knn_classify.h"
 #include "tasks/knn_euclid.h"
 #include "tasks/method.h"
+#include "tasks/plot_run.h"
 #include "tasks/pretrain_config.h"
 #include "tasks/pretrain_data.h"
 #include "tasks/run_folder.h"
@@ -130,7 +131,7 @@ static void emit(const run *r, const mbt_pretrain_event *e) {
 /* A NOTE event: one line of information. */
 static void note(const run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(const run *r, const char *fmt, ...) {
-    char line[512];
+    char line[4608];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
@@ -626,6 +627,8 @@ mbt_status mbt_pretrain_run(const mbt_pretrain_config *given, const mbt_pretrain
         double mean[MBT_EPOCH_MAX_VALUES];
         for (int j = 0; j < r.sums.n_values; j++) mean[j] = ns ? r.sums.sums[j] / ns : NAN;
         st = metrics_row(&r, epoch, lr, ns ? mean : NULL, top1, top5, ips);
+        if (st == MBT_OK && mbt_plot_refresh_run(r.dir) != MBT_OK) /* a failure is a warning, the run goes on */
+            note(&r, "warning: %s/curves.png not redrawn: %s", r.dir, mbt_error_message());
         clear_sums(&r.sums);
         if (st == MBT_OK && top1 > r.pos.best_knn) {
             r.pos.best_knn = top1;

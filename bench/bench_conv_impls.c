@@ -12,7 +12,7 @@
 
 #include "core/runtime.h"
 #include "ops/conv2d_impl_cpu.h"
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 
 typedef struct {
     int c_in, hw, c_out, k, stride;

@@ -14,7 +14,7 @@
 #include "check.h"
 #include "data/augment.h"
 #include "data/dataset.h"
-#include "tasks/checkpoint.h"
+#include "tasks/train_checkpoint.h"
 #include "tasks/embed.h"
 #include "tasks/evaluate.h"
 

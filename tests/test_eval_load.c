@@ -14,7 +14,7 @@
 #include "check.h"
 #include "io/pth.h"
 #include "io/safetensors.h"
-#include "tasks/checkpoint.h"
+#include "tasks/train_checkpoint.h"
 #include "tasks/evaluate_data.h"
 #include "tasks/evaluate_model.h"
 

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "io/checkpoint.h"
+#include "io/checkpoint_file.h"
 #include "io/pth.h"
 #include "io/safetensors.h"
 #include "test_io_expect.h"

@@ -11,7 +11,7 @@
 #include "check.h"
 #include "core/runtime.h"
 #include "ops/batchnorm.h"
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 #include "ops/layout.h"
 #include "ops/ref.h"
 

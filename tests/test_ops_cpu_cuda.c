@@ -36,7 +36,7 @@
 #include "ops/cholesky.h"
 #include "ops/conv2d.h"
 #include "ops/conv2d_impl_cpu.h"
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 #include "ops/eltwise.h"
 #include "ops/layout.h"
 #include "ops/linear.h"

@@ -9,7 +9,7 @@
 #include "models/model.h"
 #include "ops/batchnorm.h"
 #include "ops/conv2d.h"
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 #include "ops/eltwise.h"
 #include "ops/pool.h"
 

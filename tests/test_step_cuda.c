@@ -28,7 +28,7 @@
 #include "core/runtime.h"
 #include "model_pattern.h"
 #include "optim/adam.h"
-#include "tasks/checkpoint.h"
+#include "tasks/train_checkpoint.h"
 #include "tasks/mixbt_step.h"
 #ifdef MIXBT_HAVE_CUDA
 #include "core/cuda.h"

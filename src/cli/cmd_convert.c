@@ -3,7 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
-#include "io/checkpoint.h"
+#include "io/checkpoint_file.h"
 
 int cmd_convert(int argc, char **argv) {
     const char *key = NULL, *pos[2];

@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
-#include "io/checkpoint.h"
+#include "io/checkpoint_file.h"
 #include "models/model_cost.h"
 #include "tasks/evaluate_model.h"
 

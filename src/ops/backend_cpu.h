@@ -1,6 +1,6 @@
 /* The CPU backend's implementation of every op, called only by the dispatchers in src/ops/<op>.c.
  * Each function has the contract of the public function of the same name in ops/<op>.h, without the
- * device argument (object ops: the type mbt_<op>_cpu with methods mbt_<op>_cpu_<verb>). Activations are blocked nChw8c/nChw16c (ops/cpu_backend.h). */
+ * device argument (object ops: the type mbt_<op>_cpu with methods mbt_<op>_cpu_<verb>). Activations are blocked nChw8c/nChw16c (ops/onednn_context.h). */
 #ifndef MBT_BACKEND_CPU_H
 #define MBT_BACKEND_CPU_H
 

@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "ops/backend_cpu.h"
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 
 #ifdef __AVX__
 #include <immintrin.h>

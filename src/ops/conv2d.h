@@ -1,6 +1,6 @@
 /* 2-D convolution without bias (ResNet convolutions), forward and backward, on any backend.
  *
- * Activations are in the backend's native layout (CPU: nChw8c/nChw16c, see cpu_backend.h), except
+ * Activations are in the backend's native layout (CPU: nChw8c/nChw16c, see onednn_context.h), except
  * an input declared MBT_CONV_INPUT_NCHW (the network's 3-channel input). Weights are PyTorch's OIHW;
  * the op keeps a copy in its preferred layout, refreshed by mbt_conv2d_set_weights after each
  * optimizer update. */

@@ -6,7 +6,7 @@
 
 #include "ops/backend_cpu.h"
 #include "ops/conv2d_impl_cpu.h"
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 
 struct mbt_conv2d_cpu {
     mbt_conv2d_shape s;

@@ -5,7 +5,7 @@
  * on cuDNN's own buffers; the heuristics of cudnnGet*Algorithm_v7 when finding fails, e.g. out of
  * memory) and kept in a process-wide table, so building a second model of the same shapes searches
  * nothing. Among the results that fit MAX_WORKSPACE the fastest deterministic one is taken (the
- * fastest of any kind if none is deterministic). The shared workspace (ops/cuda_backend.h) is grown
+ * fastest of any kind if none is deterministic). The shared workspace (ops/cuda_context.h) is grown
  * at creation to what the chosen algorithms need.
  *
  * Math: fp32 data with TF32 tensor cores allowed (CUDNN_DEFAULT_MATH / the found algorithm's math
@@ -25,7 +25,7 @@
 
 #include "core/cuda.h"
 #include "ops/backend_cuda.h"
-#include "ops/cuda_backend.h"
+#include "ops/cuda_context.h"
 
 #define MAX_WORKSPACE ((size_t)1 << 30)
 #define N_RESULTS 16

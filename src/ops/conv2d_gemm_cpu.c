@@ -24,7 +24,7 @@
 #include <string.h>
 #include <omp.h>
 
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 
 enum { COL_FLOATS = 1 << 20 }; /* target size of one chunk's patch matrix (4 MiB) */
 

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <omp.h>
 
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 
 enum { CHUNK_FLOATS = 1 << 20 }; /* target floats of one chunk's V + M (4 MiB) */
 enum { MIN_CHUNK = 64 };          /* fewest tiles per chunk (forward: the sgemm's M) */

@@ -1,5 +1,5 @@
 /* NCHW <-> blocked nChw{8,16}c conversions on the CPU. */
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 #include "ops/backend_cpu.h"
 
 static mbt_status convert(int n, int c, int hw, const float *src, float *dst, int to_native) {

@@ -1,7 +1,7 @@
 /* Pooling on the CPU backend: oneDNN max pooling; global average pooling over the blocked layout. */
 #include <stdlib.h>
 
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 #include "ops/backend_cpu.h"
 
 struct mbt_maxpool_cpu {

@@ -21,7 +21,7 @@
 #include "models/mlp_head.h"
 #include "optim/adam.h"
 #include "optim/schedule.h"
-#include "tasks/checkpoint.h"
+#include "tasks/train_checkpoint.h"
 #include "tasks/device_batch.h"
 #include "tasks/knn_classify.h"
 #include "tasks/knn_euclid.h"

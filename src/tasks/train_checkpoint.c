@@ -1,7 +1,7 @@
 /* Saving and restoring training state as safetensors. A model or optimizer state on a GPU is
  * downloaded to the host before writing and uploaded after reading; the file is the same whatever
  * the device, so a run may resume on another device. */
-#include "tasks/checkpoint.h"
+#include "tasks/train_checkpoint.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* oneDNN engine, stream, layout choice and the shared scratchpad of the CPU backend. */
-#include "ops/cpu_backend.h"
+#include "ops/onednn_context.h"
 
 #include <stdlib.h>
 

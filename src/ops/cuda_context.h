@@ -1,8 +1,8 @@
 /* The CUDA backend's shared state: the cuDNN handle (on the context's stream), checked cuDNN calls,
  * one device workspace shared by every op (ops run one at a time on the one stream), and cuDNN
  * tensor descriptors of NCHW float or bf16 activations. Compiled only when MIXBT_HAVE_CUDA is defined. */
-#ifndef MBT_CUDA_BACKEND_H
-#define MBT_CUDA_BACKEND_H
+#ifndef MBT_CUDA_CONTEXT_H
+#define MBT_CUDA_CONTEXT_H
 
 #include <cudnn.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* Checkpoint files of any supported format: read/write by extension or content, convert, inspect. */
-#ifndef MBT_CHECKPOINT_H
-#define MBT_CHECKPOINT_H
+#ifndef MBT_CHECKPOINT_FILE_H
+#define MBT_CHECKPOINT_FILE_H
 
 #include <stdio.h>
 

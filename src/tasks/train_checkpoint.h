@@ -1,7 +1,7 @@
 /* Training checkpoints: the model's state_dict (PyTorch names), the optimizer's moments, the run's
  * position (epoch, step) and configuration, in one safetensors file written atomically. */
-#ifndef MBT_CHECKPOINT_H
-#define MBT_CHECKPOINT_H
+#ifndef MBT_TRAIN_CHECKPOINT_H
+#define MBT_TRAIN_CHECKPOINT_H
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /* The CUDA backend's shared state: cuDNN handle, shared workspace, tensor descriptors. */
-#include "ops/cuda_backend.h"
+#include "ops/cuda_context.h"
 
 #include <pthread.h>
 

@@ -1,5 +1,5 @@
 /* Checkpoint files: format detection, read/write dispatch, convert and inspect. */
-#include "io/checkpoint.h"
+#include "io/checkpoint_file.h"
 
 #include <string.h>
 #include <strings.h>

@@ -1,7 +1,7 @@
 /* The CPU backend's shared state: the oneDNN engine and stream, the activation layout it uses, and
  * one scratchpad shared by every primitive (primitives run one at a time). */
-#ifndef MBT_CPU_BACKEND_H
-#define MBT_CPU_BACKEND_H
+#ifndef MBT_ONEDNN_CONTEXT_H
+#define MBT_ONEDNN_CONTEXT_H
 
 #include <dnnl.h>
 #include <stddef.h>

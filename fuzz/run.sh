@@ -30,7 +30,7 @@ io_srcs="src/core/status.c src/core/tensor.c src/io/state_dict.c src/io/dtype.c 
 data_srcs="src/core/status.c src/core/tensor.c src/io/state_dict.c src/io/read_file.c src/io/pickle_parse.c src/io/pickle_globals.c
       src/io/pickle_value.c src/io/dtype.c src/io/bytebuf.c src/data/dataset.c src/data/cifar.c src/data/stl10.c
       src/data/mnist_idx.c src/data/ppm.c src/data/file_list.c src/data/dtd.c src/data/cub200.c src/data/aircraft.c
-      src/data/flowers102.c src/data/gtsrb.c src/data/image_folder.c src/data/numpy_random.c src/data/image.c
+      src/data/flowers102.c src/data/gtsrb.c src/data/image_folder.c src/data/image_tree.c src/data/imagenet.c src/data/numpy_random.c src/data/image.c
       src/data/decode.c"
 flags="-std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc"
 io_libs="$(pkg-config --libs libzip libcjson zlib) -lm"

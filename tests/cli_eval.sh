@@ -128,7 +128,7 @@ expect 2 "--checkpoint FILE is required" "$bin" knn --data "$data"
 expect 2 "--data DIR is required" "$bin" linear --checkpoint "$ckpt"
 expect 1 "does not fit a resnet50 (architecture from --arch): " "$bin" knn --checkpoint "$ckpt" --data "$data" --arch resnet50 --batch-size 2
 expect 1 "missing (f.3.0.conv3.weight" "$bin" linear --checkpoint "$ckpt" --data "$data" --arch resnet50 --features-once --extract-batch 2
-expect 2 "--dataset: 'imagenet' is not one of" "$bin" knn --checkpoint "$ckpt" --data "$data" --dataset imagenet
+expect 2 "--dataset: 'imagenet21k' is not one of" "$bin" knn --checkpoint "$ckpt" --data "$data" --dataset imagenet21k
 expect 2 "--arch: 'resnet34' is not one of" "$bin" embed --checkpoint "$ckpt" --data "$data" --arch resnet34 --out "$tmp/x.npy"
 expect 2 "--k: expected an integer" "$bin" knn --checkpoint "$ckpt" --data "$data" --k 0
 expect 2 "--t: expected a number" "$bin" knn --checkpoint "$ckpt" --data "$data" --t -1

@@ -1,8 +1,9 @@
 /* Image-file datasets from trees the test writes with libpng and libjpeg: an ImageFolder (sorted class
  * folders, files found recursively in torchvision's order, .jpg/.jpeg/.png in any case, other files
  * ignored, grayscale converted to RGB) and the official Tiny-ImageNet layout (wnids.txt, train/<wnid>/
- * images/, val/images + val_annotations.txt, or val/ in class folders); counts, labels, order, pixels,
- * spread views, and the errors (empty class folder, undecodable image, unknown class id, missing files). */
+ * images/, val/images + val_annotations.txt, or val/ in class folders) and ImageNet-1k's (train/<wnid>/,
+ * val/ flat with LOC_val_solution.csv, or in class folders); counts, labels, order, pixels, spread views,
+ * and the errors (empty class folder, undecodable image, unknown class id, missing files). */
 #include "test_data_util.h"
 
 #include "data/dataset.h"
@@ -196,6 +197,79 @@ static void tiny_imagenet(const char *dir) {
     expect_error(mbt_dataset_open(&ds, "tiny_imagenet", root, MBT_SPLIT_TRAIN), MBT_ERR_IO, "wnids.txt", "missing file");
 }
 
+/* ImageNet-1k: JPEGs of varied sizes; the classes are train/'s folders, sorted. */
+static void imagenet(const char *dir) {
+    make_image(dir, "i/train/n02/n02_7.JPEG", 20, 40, 30, 0);
+    make_image(dir, "i/train/n01/n01_2.JPEG", 21, 17, 23, 0);
+    make_image(dir, "i/train/n01/n01_1.JPEG", 22, 9, 9, 1);
+    make_image(dir, "i/val/ILSVRC2012_val_00000003.JPEG", 23, 12, 20, 0);
+    make_image(dir, "i/val/ILSVRC2012_val_00000001.JPEG", 24, 33, 8, 0);
+    make_image(dir, "i/val/ILSVRC2012_val_00000002.JPEG", 25, 16, 16, 0);
+    const char *sol = "ImageId,PredictionString\r\n"
+                      "ILSVRC2012_val_00000003,n01 1 2 3 4 n01 5 6 7 8\r\n"
+                      "ILSVRC2012_val_00000001,n02 0 0 9 9\r\n"
+                      "ILSVRC2012_val_00000002,n01 3 3 4 4\r\n";
+    write_bytes(dir, "i/LOC_val_solution.csv", sol, strlen(sol));
+    char root[4200];
+    snprintf(root, sizeof root, "%s/i", dir);
+    mbt_dataset *ds;
+    if (CHECK_OK(mbt_dataset_open(&ds, "imagenet", root, MBT_SPLIT_TRAIN))) {
+        CHECK(mbt_dataset_count(ds) == 3 && mbt_dataset_num_classes(ds) == 2);
+        const char *n1 = mbt_dataset_class_name(ds, 1);
+        CHECK_MSG(n1 && !strcmp(n1, "n02"), "class 1 is %s", n1 ? n1 : "NULL");
+        const int labels[3] = {0, 0, 1}, ids[3] = {22, 21, 20}, w[3] = {9, 17, 40}, h[3] = {9, 23, 30};
+        for (int i = 0; i < 3; i++) {
+            CHECK(mbt_dataset_label(ds, i) == labels[i]);
+            expect_image(ds, i, ids[i], w[i], h[i], i == 0, 0);
+        }
+        mbt_dataset_destroy(ds);
+    }
+    /* flat val/: by class, then file name: 00000002 (n01), 00000003 (n01), 00000001 (n02) */
+    if (CHECK_OK(mbt_dataset_open(&ds, "imagenet", root, MBT_SPLIT_TEST))) {
+        CHECK(mbt_dataset_count(ds) == 3 && mbt_dataset_num_classes(ds) == 2);
+        const int labels[3] = {0, 0, 1}, ids[3] = {25, 23, 24}, w[3] = {16, 12, 33}, h[3] = {16, 20, 8};
+        for (int i = 0; i < 3; i++) {
+            CHECK_MSG(mbt_dataset_label(ds, i) == labels[i], "val %d: label %d", i, (int)mbt_dataset_label(ds, i));
+            expect_image(ds, i, ids[i], w[i], h[i], 0, 0);
+        }
+        mbt_dataset_destroy(ds);
+    }
+    /* errors: a wnid without a train/ folder, an image listed but missing, no labels at all */
+    const char *bad = "ImageId,PredictionString\nILSVRC2012_val_00000003,n07 1 2 3 4\n";
+    write_bytes(dir, "i/LOC_val_solution.csv", bad, strlen(bad));
+    expect_error(mbt_dataset_open(&ds, "imagenet", root, MBT_SPLIT_TEST), MBT_ERR_FORMAT, "LOC_val_solution.csv",
+                 "class id 'n07' has no folder in train/");
+    const char *gone = "ImageId,PredictionString\nILSVRC2012_val_00000009,n01 1 2 3 4\n";
+    write_bytes(dir, "i/LOC_val_solution.csv", gone, strlen(gone));
+    expect_error(mbt_dataset_open(&ds, "imagenet", root, MBT_SPLIT_TEST), MBT_ERR_IO, "ILSVRC2012_val_00000009.JPEG",
+                 "missing");
+    char path[4300];
+    snprintf(path, sizeof path, "%s/i/LOC_val_solution.csv", dir);
+    remove(path);
+    expect_error(mbt_dataset_open(&ds, "imagenet", root, MBT_SPLIT_TEST), MBT_ERR_IO, "/i/val", "no class folders");
+
+    /* val/ in class folders, labelled by train/'s classes (a folder train/ lacks is refused) */
+    make_image(dir, "i2/train/n01/a.JPEG", 30, 8, 8, 0);
+    make_image(dir, "i2/train/n02/b.JPEG", 31, 8, 8, 0);
+    make_image(dir, "i2/train/n03/c.JPEG", 32, 8, 8, 0);
+    make_image(dir, "i2/val/n03/d.JPEG", 33, 10, 6, 0);
+    make_image(dir, "i2/val/n01/e.JPEG", 34, 6, 10, 0);
+    snprintf(root, sizeof root, "%s/i2", dir);
+    if (CHECK_OK(mbt_dataset_open(&ds, "imagenet", root, MBT_SPLIT_TEST))) {
+        CHECK(mbt_dataset_count(ds) == 2 && mbt_dataset_num_classes(ds) == 3);
+        CHECK(mbt_dataset_label(ds, 0) == 0 && mbt_dataset_label(ds, 1) == 2);
+        expect_image(ds, 0, 34, 6, 10, 0, 0);
+        expect_image(ds, 1, 33, 10, 6, 0, 0);
+        mbt_dataset_destroy(ds);
+    }
+    make_image(dir, "i2/val/n09/f.JPEG", 35, 8, 8, 0);
+    expect_error(mbt_dataset_open(&ds, "imagenet", root, MBT_SPLIT_TEST), MBT_ERR_FORMAT, "val/n09",
+                 "has no folder in train/");
+    snprintf(path, sizeof path, "%s/none", dir);
+    write_bytes(dir, "none/x.txt", "x", 1);
+    expect_error(mbt_dataset_open(&ds, "imagenet", path, MBT_SPLIT_TRAIN), MBT_ERR_IO, "none", "no train/ folder");
+}
+
 int main(void) {
     char dir[4096];
     if (tmp_folder(dir, sizeof dir, "folder") != 0) {
@@ -204,6 +278,7 @@ int main(void) {
     }
     image_folder(dir);
     tiny_imagenet(dir);
+    imagenet(dir);
     rm_tree(dir);
     return check_report("test_data_folder");
 }

@@ -20,6 +20,9 @@ mbt_status mbt_dataset_wrap(mbt_dataset **ds, const mbt_dataset_ops *ops, void *
 mbt_status mbt_cifar_open(mbt_dataset **ds, int classes, const char *dir, mbt_split split);
 mbt_status mbt_stl10_open(mbt_dataset **ds, const char *dir, mbt_split split);
 mbt_status mbt_tiny_imagenet_open(mbt_dataset **ds, const char *dir, mbt_split split);
+/* ImageNet-1k: train/<wnid>/ class folders; val/ as class folders too, or flat with LOC_val_solution.csv
+ * (imagenet.c). */
+mbt_status mbt_imagenet_open(mbt_dataset **ds, const char *dir, mbt_split split);
 /* "folder": dir/train and dir/test, or dir alone as the training split (image_folder.c). */
 mbt_status mbt_folder_open(mbt_dataset **ds, const char *dir, mbt_split split);
 /* The transfer sets (fashion: 0 MNIST, 1 Fashion-MNIST); each file says its layout and split rule. */

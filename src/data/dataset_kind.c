@@ -36,6 +36,9 @@ static const mbt_dataset_kind KINDS[] = {
      {0.247f, 0.244f, 0.262f}, 10, PRE_EVAL},
     {"tiny_imagenet", NULL, "Tiny-ImageNet", mbt_tiny_imagenet_open, "tiny_imagenet", MBT_SUBSET_SPREAD, 0, 0, {0}, {0},
      200, PRE_EVAL},
+    /* evaluation only for now (knn, linear, embed): pretraining on it is the ImageNet recipe's, not built */
+    {"imagenet", NULL, "ImageNet-1k", mbt_imagenet_open, "imagenet", MBT_SUBSET_SPREAD, 0, 1, {0}, {0}, 1000,
+     MBT_KIND_EVAL},
     {"mnist", NULL, "MNIST", open_mnist, NULL, MBT_SUBSET_FIRST, 0, 0, GRAY(0.170f, 0.320f), 10, MBT_KIND_TRANSFER},
     {"fashionmnist", NULL, "Fashion-MNIST", open_fashionmnist, NULL, MBT_SUBSET_FIRST, 0, 0, GRAY(0.348f, 0.347f), 10,
      MBT_KIND_TRANSFER},

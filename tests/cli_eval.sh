@@ -147,6 +147,44 @@ for c in knn linear embed; do
   check "$c --help: lists --checkpoint" grep -q -- "--checkpoint FILE" "$tmp/help"
   "$bin" --help | grep -q "^  $c " ; check "mixbt --help lists $c" test $? -eq 0
 done
+# ImageNet-1k's layout (train/<wnid>/, a flat val/ with LOC_val_solution.csv) through knn and the
+# imagenet linear protocol (evaluate_imagenet.py): JPEGs of varied sizes written with PIL when it is
+# there (Debian's python3-pil; scripts/install-deps.sh --with-torch installs it)
+py=""
+for p in python3 /usr/bin/python3; do "$p" -c "import PIL" 2>/dev/null && { py=$p; break; }; done
+if [ -n "$py" ]; then
+  "$py" - "$tmp/inet" <<'PY'
+import os, sys
+from PIL import Image
+root = sys.argv[1]
+for c, wnid in enumerate(("n01", "n02")):
+    os.makedirs(os.path.join(root, "train", wnid))
+    for k in range(2):
+        Image.new("RGB", (30 + 11 * k, 24 + 7 * c), (200 * c, 40 * k, 90)).save(os.path.join(root, "train", wnid, "%s_%d.JPEG" % (wnid, k)))
+os.makedirs(os.path.join(root, "val"))
+with open(os.path.join(root, "LOC_val_solution.csv"), "w") as f:
+    f.write("ImageId,PredictionString\n")
+    for k in range(2):
+        Image.new("RGB", (26, 33), (200 * k, 20, 90)).save(os.path.join(root, "val", "ILSVRC2012_val_%08d.JPEG" % k))
+        f.write("ILSVRC2012_val_%08d,n0%d 1 2 3 4\n" % (k, k + 1))
+PY
+  "$bin" knn --checkpoint "$ckpt" --dataset imagenet --data "$tmp/inet" --batch-size 2 --threads 2 --workers 1 \
+    >"$tmp/iknn.out" 2>"$tmp/iknn.err"
+  check "knn --dataset imagenet: exit 0" test $? -eq 0 || cat "$tmp/iknn.err" >&2
+  check "knn --dataset imagenet: bank 4, test 2" grep -q "bank 4, test 2 images" "$tmp/iknn.out"
+  "$bin" linear --protocol imagenet --checkpoint "$ckpt" --dataset imagenet --data "$tmp/inet" --epochs 2 --batch-size 2 \
+    --threads 2 --workers 1 --out "$tmp/ilin" >"$tmp/ilin.out" 2>"$tmp/ilin.err"
+  check "linear --protocol imagenet: exit 0" test $? -eq 0 || cat "$tmp/ilin.err" >&2
+  check "linear --protocol imagenet: result line" grep -q "^linear (imagenet): best test top-1" "$tmp/ilin.out"
+  check "linear --protocol imagenet: SGD from 0.3 along the cosine (0.3, 0.15)" \
+    test "$(cut -d, -f2 "$tmp/ilin/metrics.csv" | tail -n +2 | tr '\n' ' ')" = "0.3 0.15 "
+  check "linear --protocol imagenet: recorded" grep -q '"protocol":[[:space:]]*"imagenet"' "$tmp/ilin/config.json"
+else
+  echo "cli_eval: no PIL for python3: the ImageNet-layout runs are skipped" >&2
+fi
+expect 2 "cannot be combined with --bn train or --features-once" "$bin" linear --protocol imagenet --checkpoint "$ckpt" \
+  --data "$data" --features-once
+
 # --checkpoint's help names every layout the evaluation loader reads (tasks/evaluate_model.h)
 for c in knn linear transfer embed; do
   "$bin" $c --help >"$tmp/help" 2>&1

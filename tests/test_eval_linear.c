@@ -148,6 +148,37 @@ static void test_init(void) {
     mbt_linear_head_free(&b);
 }
 
+/* evaluate_imagenet.py's: weight normal(0, 0.01), bias 0 (mbt_linear_head_reset_normal); deterministic. */
+static void test_init_normal(void) {
+    int in = 2048, C = 10;
+    mbt_linear_head a, b;
+    CHECK_OK(mbt_linear_head_init_sgd(&a, in, C, 4, 0.9, 0));
+    CHECK_OK(mbt_linear_head_init_sgd(&b, in, C, 4, 0.9, 0));
+    mbt_linear_head_reset_normal(&a, 3, 0.01);
+    mbt_linear_head_reset_normal(&b, 3, 0.01);
+    size_t n = (size_t)C * in;
+    CHECK(memcmp(a.params, b.params, (n + C) * sizeof(float)) == 0);
+    double mean = 0, var = 0, m4 = 0;
+    for (size_t i = 0; i < n; i++) mean += a.w[i];
+    mean /= n;
+    for (size_t i = 0; i < n; i++) {
+        double d = a.w[i] - mean;
+        var += d * d;
+        m4 += d * d * d * d;
+    }
+    var /= n;
+    m4 /= n;
+    /* n = 20480 draws: the std's estimate has a standard error of 0.5%, the mean one of 0.007 std */
+    CHECK_CLOSE(sqrt(var), 0.01, 0.03, 0);
+    CHECK(fabs(mean) < 4 * 0.01 / sqrt((double)n));
+    CHECK_CLOSE(m4 / (var * var), 3.0, 0.1, 0); /* a normal's kurtosis, not a uniform's 1.8 */
+    float bias_max = 0;
+    for (int c = 0; c < C; c++) bias_max = fmaxf(bias_max, fabsf(a.b[c]));
+    CHECK(bias_max == 0);
+    mbt_linear_head_free(&a);
+    mbt_linear_head_free(&b);
+}
+
 static void test_row_stats(void) {
     int t1, t5;
     float l[7] = {1, 3, 3, 0, 2, 3, -1};
@@ -194,6 +225,7 @@ int main(void) {
         CHECK_MSG(0, "cannot load eval_linear.bin");
     }
     test_init();
+    test_init_normal();
     test_row_stats();
     test_errors();
     return check_report("test_eval_linear");

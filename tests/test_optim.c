@@ -182,6 +182,12 @@ static void schedules(void) {
         snprintf(key, sizeof key, "linear_probe_%d", E);
         check_series(key, got, fixture_get(&f, key), E);
     }
+    for (int E = 100; E >= 7; E -= 93) { /* evaluate_imagenet.py's CosineAnnealingLR */
+        char key[32];
+        snprintf(key, sizeof key, "imagenet_linear_%d", E);
+        for (int k = 1; k <= E; k++) got[k - 1] = mbt_sched_cosine_annealing(0.3, k - 1, E);
+        check_series(key, got, fixture_get(&f, key), E);
+    }
     for (int k = 1; k <= 100; k++) got[k - 1] = mbt_sched_transfer(k);
     check_series("transfer_100", got, fixture_get(&f, "transfer_100"), 100);
     for (int k = 0; k < 700; k++) got[k] = mbt_sched_warmup_factor(k, 500);

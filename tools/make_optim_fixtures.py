@@ -213,6 +213,9 @@ def schedule_fixtures():
             gamma = (1e-6 / 1e-2) ** (1 / E)
             w.add("linear_probe_%d" % E,
                   epoch_lrs(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=gamma), 1e-2, E))
+        # evaluate_imagenet.py: SGD lr 0.3, CosineAnnealingLR(epochs) stepped after each epoch
+        for E in (100, 7):
+            w.add("imagenet_linear_%d" % E, epoch_lrs(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, E), 0.3, E))
         w.add("transfer_100", epoch_lrs(lambda o: torch.optim.lr_scheduler.MultiStepLR(o, [60, 80], gamma=0.1), 0.01, 100))
         # ssl-sota warm-up: lr_scale = (lr_warmup + 1) / 500 for the first 500 optimizer steps
         lr_warmup, factors = 0, []

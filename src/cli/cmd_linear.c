@@ -29,10 +29,10 @@ int cmd_linear(int argc, char **argv) {
         {"dataset", FLAG_CHOICE, &c.dataset, mbt_dataset_kind_names(kinds, sizeof kinds, MBT_KIND_EVAL, "|", NULL), "NAME", "evaluation dataset", 0, 0, -1},
         EVAL_FLAG_DATA(&c.src, "folder holding the dataset's files (required)"),
         EVAL_FLAG_ARCH(&c.src),
-        {"protocol", FLAG_CHOICE, &protocol, "reference|sslsota", "NAME", "reference: linear.py; sslsota: the baselines' eval/sgd.py (features once, full shuffled batches, 500 epochs of batch 1000)", 0, 0, -1},
-        {"epochs", FLAG_INT, &c.epochs, NULL, "E", "epochs; the learning rate decays from 1e-2 to 1e-6 over them (--protocol sslsota: default 500)", 0, 1, 1e6},
-        {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per classifier step (and per training-mode BN batch) (--protocol sslsota: default 1000)", 0, 2, 65536},
-        {"weight-decay", FLAG_FLOAT, &c.weight_decay, NULL, "WD", "Adam L2 weight decay", 0, 0, 1},
+        {"protocol", FLAG_CHOICE, &protocol, "reference|sslsota|imagenet", "NAME", "reference: linear.py; sslsota: the baselines' eval/sgd.py (features once, full shuffled batches, 500 epochs of batch 1000); imagenet: evaluate_imagenet.py (SGD 0.3, cosine, 100 epochs of batch 256)", 0, 0, -1},
+        {"epochs", FLAG_INT, &c.epochs, NULL, "E", "epochs; the learning rate decays from 1e-2 to 1e-6 over them (--protocol sslsota: default 500; imagenet: 100, from 0.3 along a cosine)", 0, 1, 1e6},
+        {"batch-size", FLAG_INT, &c.batch_size, NULL, "B", "images per classifier step (and per training-mode BN batch) (--protocol sslsota: default 1000; imagenet: 256)", 0, 2, 65536},
+        {"weight-decay", FLAG_FLOAT, &c.weight_decay, NULL, "WD", "Adam L2 weight decay (--protocol imagenet: SGD's, default 1e-6)", 0, 0, 1},
         {"bn", FLAG_CHOICE, &bn, "train|frozen", "MODE", "backbone BN on training batches: batch statistics with drifting running statistics (the reference), or frozen", 0, 0, -1},
         {"features-once", FLAG_BOOL, &c.features_once, NULL, NULL, "extract features once (no augmentation, frozen BN) and train on them: much faster", 0, 0, -1},
         EVAL_FLAG_SUBSET(&c.src, limit_help[0]),
@@ -53,7 +53,11 @@ int cmd_linear(int argc, char **argv) {
                          "fixed); --features-once trains on features extracted once without augmentation.\n"
                          "--protocol sslsota: the baselines' linear evaluation (ssl-sota eval/sgd.py): raw features of\n"
                          "the training images (evaluation transform and BN) extracted once, each epoch a new order cut\n"
-                         "into full batches (the rest unused); its result is the last epoch's test top-1 / top-5.",
+                         "into full batches (the rest unused); its result is the last epoch's test top-1 / top-5.\n"
+                         "--protocol imagenet: the original's evaluate_imagenet.py (--weights freeze) for ImageNet\n"
+                         "(--dataset imagenet): a fresh fc (weight normal(0, 0.01), bias 0) on the backbone in\n"
+                         "evaluation mode, training images RandomResizedCrop(224) + flip, SGD lr 0.3 momentum 0.9,\n"
+                         "CosineAnnealingLR over the epochs; val Resize(256) + CenterCrop(224).",
                          flags, n);
         return 0;
     }
@@ -77,6 +81,17 @@ int cmd_linear(int argc, char **argv) {
         c.bn = MBT_PROBE_BN_FROZEN;
         if (!flags_find(flags, n, "epochs")->set) c.epochs = 500;
         if (!flags_find(flags, n, "batch-size")->set) c.batch_size = 1000;
+    } else if (!strcmp(protocol, "imagenet")) {
+        if ((flags_find(flags, n, "bn")->set && !strcmp(bn, "train")) || c.features_once) {
+            fprintf(stderr, "mixbt linear: --protocol imagenet trains on augmented images with the backbone in "
+                            "evaluation mode; it cannot be combined with --bn train or --features-once\n");
+            return 2;
+        }
+        c.protocol = MBT_LINEAR_IMAGENET;
+        c.bn = MBT_PROBE_BN_FROZEN;
+        if (!flags_find(flags, n, "epochs")->set) c.epochs = 100;
+        if (!flags_find(flags, n, "batch-size")->set) c.batch_size = 256;
+        if (!flags_find(flags, n, "weight-decay")->set) c.weight_decay = 1e-6;
     } else if ((rc = probe_cli_bn_mode("linear", flags, n, bn, c.features_once, &c.bn))) return rc;
     c.seed = (uint64_t)seed;
     eval_progress ep;
@@ -95,9 +110,9 @@ int cmd_linear(int argc, char **argv) {
                c.batch_size, (long long)r.train_images, (long long)r.test_images, r.seconds);
         return 0;
     }
-    printf("linear: best test top-1 %.2f%% (epoch %d), last top-1 %.2f%% top-5 %.2f%% loss %.4f  (%s, %s BN, %d epochs, "
+    printf("linear%s: best test top-1 %.2f%% (epoch %d), last top-1 %.2f%% top-5 %.2f%% loss %.4f  (%s, %s BN, %d epochs, "
            "%lld train / %lld test images, %.1f s)\n",
-           r.best.test_top1, r.best.epoch, r.last.test_top1, r.last.test_top5, r.last.test_loss,
+           c.protocol == MBT_LINEAR_IMAGENET ? " (imagenet)" : "", r.best.test_top1, r.best.epoch, r.last.test_top1, r.last.test_top5, r.last.test_loss,
            c.features_once ? "features once" : "augmented images", c.bn == MBT_PROBE_BN_TRAIN ? "training-mode" : "frozen",
            c.epochs, (long long)r.train_images, (long long)r.test_images, r.seconds);
     return 0;

@@ -51,6 +51,11 @@ static const mbt_augment_recipe RECIPES[] = {
      .blur_p = {1.0f, 0.1f}, .blur_sigma_min = 0.1f, .blur_sigma_max = 2.0f, .solarize_p = {0.0f, 0.2f},
      .solarize_threshold = 128, .mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f},
      .eval_resize = 256, .eval_filter = MBT_FILTER_BILINEAR},
+    /* evaluate_imagenet.py's training images: RandomResizedCrop(224) (bilinear) and a flip, nothing else */
+    {.name = "imagenet_linear", .size = 224, .crop_first = 1, .scale_min = 0.08f, .scale_max = 1.0f,
+     .ratio_min = 3.0f / 4.0f, .ratio_max = 4.0f / 3.0f, .filter = MBT_FILTER_BILINEAR, .flip_p = 0.5f,
+     .mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f}, .eval_resize = 256,
+     .eval_filter = MBT_FILTER_BILINEAR},
     /* the baselines (ssl-sota datasets/transforms.py aug_transform, cfg.py defaults; Normalize of each
      * datasets/<name>.py; STL-10's test_transform Resize(70, interpolation=3) + CenterCrop(64)) */
 #define SSLSOTA_AUG                                                                                                    \

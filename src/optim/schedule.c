@@ -33,6 +33,10 @@ double mbt_sched_exponential(double base_lr, double gamma, int64_t completed) {
     return base_lr * pow(gamma, (double)completed);
 }
 
+double mbt_sched_cosine_annealing(double base_lr, int64_t completed, int64_t T) {
+    return 0.5 * base_lr * (1.0 + cos(M_PI * (double)completed / (double)T));
+}
+
 double mbt_sched_linear_probe(int epoch1, int epochs) {
     const double gamma = pow(1e-6 / 1e-2, 1.0 / epochs);
     return mbt_sched_exponential(1e-2, gamma, epoch1 - 1);

@@ -44,6 +44,10 @@ double mbt_sched_exponential(double base_lr, double gamma, int64_t completed);
  * scheduler stepped after each epoch, epochs from 1: lr of epoch `epoch1` = 1e-2 * gamma^(epoch1 - 1). */
 double mbt_sched_linear_probe(int epoch1, int epochs);
 
+/* torch CosineAnnealingLR(T) with eta_min 0, stepped after each epoch: base_lr (1 + cos(pi completed / T))
+ * / 2 (closed form; torch's recursive update differs in the last bits only). */
+double mbt_sched_cosine_annealing(double base_lr, int64_t completed, int64_t T);
+
 /* Transfer learning (evaluate_transfer.py): SGD lr 0.01, MultiStepLR([60, 80], 0.1) stepped after each
  * epoch, epochs from 1: lr of epoch `epoch1` = 0.01 * 0.1^(milestones <= epoch1 - 1). */
 double mbt_sched_transfer(int epoch1);

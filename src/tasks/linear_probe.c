@@ -81,6 +81,14 @@ void mbt_linear_head_reset(mbt_linear_head *h, uint64_t seed) {
     clear_optimizer(h);
 }
 
+void mbt_linear_head_reset_normal(mbt_linear_head *h, uint64_t seed, double std) {
+    mbt_rng rng;
+    mbt_rng_init(&rng, seed, mbt_rng_stream_id(MBT_RNG_TAG_EVAL_HEAD, 0, 0, 0));
+    for (size_t i = 0; i < (size_t)h->classes * h->in; i++) h->w[i] = (float)(std * mbt_rng_normal(&rng));
+    memset(h->b, 0, (size_t)h->classes * sizeof *h->b);
+    clear_optimizer(h);
+}
+
 void mbt_linear_head_set(mbt_linear_head *h, const float *w, const float *b) {
     memcpy(h->w, w, (size_t)h->classes * h->in * sizeof(float));
     memcpy(h->b, b, (size_t)h->classes * sizeof(float));

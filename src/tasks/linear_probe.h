@@ -62,6 +62,9 @@ void mbt_linear_head_free(mbt_linear_head *h);
 /* nn.Linear's default initialisation: weight and bias uniform in [-1/sqrt(in), 1/sqrt(in)) drawn from
  * the Philox stream (seed, MBT_RNG_TAG_EVAL_HEAD); the optimiser state is cleared. */
 void mbt_linear_head_reset(mbt_linear_head *h, uint64_t seed);
+/* evaluate_imagenet.py's initialisation: weight normal(0, std) from the same stream, bias 0; the optimiser
+ * state is cleared. */
+void mbt_linear_head_reset_normal(mbt_linear_head *h, uint64_t seed, double std);
 /* Sets the parameters (w [classes, in], b [classes]) and clears the optimiser state. */
 void mbt_linear_head_set(mbt_linear_head *h, const float *w, const float *b);
 
@@ -100,7 +103,9 @@ typedef enum {
 
 typedef enum {
     MBT_PROBE_SCHED_EXP_DECAY = 0, /* linear.py: lr * gamma^(epoch - 1), gamma = (lr_end / lr)^(1 / epochs) */
-    MBT_PROBE_SCHED_MULTISTEP = 1  /* evaluate_transfer.py: MultiStepLR, lr * gamma^(milestones <= epoch - 1) */
+    MBT_PROBE_SCHED_MULTISTEP = 1, /* evaluate_transfer.py: MultiStepLR, lr * gamma^(milestones <= epoch - 1) */
+    MBT_PROBE_SCHED_COSINE = 2     /* evaluate_imagenet.py: CosineAnnealingLR(epochs), lr (1 + cos(pi (epoch - 1)
+                                    * / epochs)) / 2 */
 } mbt_probe_sched_kind;
 
 #define MBT_PROBE_MAX_MILESTONES 8
@@ -135,6 +140,7 @@ typedef struct {
     const char *out_dir;           /* NULL: no run folder; else config.json, metrics.csv, the head */
     int epochs, batch_size;
     mbt_head_optimizer optimizer;
+    double head_init_std;          /* 0: nn.Linear's default initialisation; > 0: weight normal(0, std), bias 0 */
     double weight_decay, momentum; /* momentum: SGD only */
     mbt_probe_schedule schedule;
     mbt_probe_bn bn;
@@ -184,11 +190,16 @@ mbt_status mbt_probe_run(const mbt_probe_spec *spec, const mbt_eval_progress *pr
 
 typedef enum {
     MBT_LINEAR_REFERENCE = 0, /* the reference's linear.py (SPEC section 5) */
-    MBT_LINEAR_SSLSOTA = 1    /* ssl-sota's eval/sgd.py on eval/get_data.py features (SPEC section 7): the
+    MBT_LINEAR_SSLSOTA = 1,   /* ssl-sota's eval/sgd.py on eval/get_data.py features (SPEC section 7): the
                                * training split with the evaluation transform, evaluation-mode BN, raw
                                * backbone features extracted once; 500 epochs of shuffled full batches of
                                * 1000 (drop_last), Adam lr 1e-2 -> 1e-6, weight decay 5e-6; its number is
                                * the last epoch's test top-1 / top-5 */
+    MBT_LINEAR_IMAGENET = 2   /* the original's evaluate_imagenet.py (--weights freeze): a fresh fc on the
+                               * frozen backbone in evaluation mode, training images RandomResizedCrop(224) +
+                               * flip, SGD lr 0.3 momentum 0.9 weight decay 1e-6, CosineAnnealingLR over the
+                               * epochs (100), batch 256, fc weight normal(0, 0.01) and bias 0; val
+                               * Resize(256) + CenterCrop(224) */
 } mbt_linear_protocol;
 
 typedef struct {

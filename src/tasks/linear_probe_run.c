@@ -25,6 +25,7 @@
 double mbt_probe_schedule_lr(const mbt_probe_schedule *s, int epoch1, int epochs) {
     if (s->kind == MBT_PROBE_SCHED_MULTISTEP)
         return mbt_sched_multistep(s->lr, s->gamma, s->milestones, s->n_milestones, epoch1 - 1);
+    if (s->kind == MBT_PROBE_SCHED_COSINE) return mbt_sched_cosine_annealing(s->lr, epoch1 - 1, epochs);
     return mbt_sched_exponential(s->lr, pow(s->lr_end / s->lr, 1.0 / epochs), epoch1 - 1);
 }
 
@@ -312,7 +313,8 @@ static mbt_status setup(probe *p, mbt_probe_result *res) {
         MBT_TRY(mbt_linear_head_init_sgd(&p->head, p->emb, p->classes, c->batch_size, c->momentum, c->weight_decay));
     else MBT_TRY(mbt_linear_head_init(&p->head, p->emb, p->classes, c->batch_size, c->weight_decay));
     p->head_ready = 1;
-    mbt_linear_head_reset(&p->head, c->seed);
+    if (c->head_init_std > 0) mbt_linear_head_reset_normal(&p->head, c->seed, c->head_init_std);
+    else mbt_linear_head_reset(&p->head, c->seed);
     size_t B = (size_t)c->batch_size;
     p->batch_feat = malloc(B * p->emb * sizeof(float));
     p->batch_lab = malloc(B * sizeof(int32_t));
@@ -416,7 +418,23 @@ static void describe_protocol(const void *ctx, cJSON *config) {
 }
 
 const char *mbt_linear_protocol_name(mbt_linear_protocol p) {
-    return p == MBT_LINEAR_SSLSOTA ? "sslsota" : "reference";
+    return p == MBT_LINEAR_SSLSOTA ? "sslsota" : p == MBT_LINEAR_IMAGENET ? "imagenet" : "reference";
+}
+
+/* evaluate_imagenet.py (--weights freeze): the spec's settings beyond the shared ones. */
+static mbt_status imagenet_protocol(const mbt_linear_probe_config *c, mbt_probe_spec *s, mbt_augment_recipe *recipe) {
+    if (c->bn == MBT_PROBE_BN_TRAIN || c->features_once)
+        return MBT_FAIL(MBT_ERR_ARG, "--protocol imagenet trains on augmented images with the backbone in evaluation "
+                                     "mode; it cannot be combined with --bn train or --features-once");
+    MBT_TRY(mbt_augment_recipe_get("imagenet_linear", 0, recipe));
+    s->recipe = recipe;
+    s->augment = 1;
+    s->bn = MBT_PROBE_BN_FROZEN;
+    s->optimizer = MBT_HEAD_SGD;
+    s->momentum = 0.9;
+    s->head_init_std = 0.01;
+    s->schedule = (mbt_probe_schedule){.kind = MBT_PROBE_SCHED_COSINE, .lr = 0.3};
+    return MBT_OK;
 }
 
 mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval_progress *progress,
@@ -447,5 +465,13 @@ mbt_status mbt_linear_probe_run(const mbt_linear_probe_config *c, const mbt_eval
     s.describe = describe_protocol;
     s.describe_ctx = &c->protocol;
     s.override_norm = sslsota && mbt_sslsota_normalisation(c->dataset, s.norm_mean, s.norm_std);
+    mbt_augment_recipe recipe;
+    if (c->protocol == MBT_LINEAR_IMAGENET) {
+        mbt_status st = imagenet_protocol(c, &s, &recipe);
+        if (st != MBT_OK) {
+            memset(res, 0, sizeof *res);
+            return st;
+        }
+    }
     return mbt_probe_run(&s, progress, on_epoch, ctx, log, res);
 }

@@ -20,6 +20,7 @@
 #include "optim/adam.h"
 #include "optim/schedule.h"
 #include "tasks/checkpoint.h"
+#include "tasks/cost_report.h"
 #include "tasks/device_batch.h"
 #include "tasks/knn_classify.h"
 #include "tasks/knn_euclid.h"
@@ -27,6 +28,7 @@
 #include "tasks/method.h"
 #include "tasks/pretrain_config.h"
 #include "tasks/pretrain_data.h"
+#include "tasks/pretrain_init.h"
 #include "tasks/stop.h"
 
 static void join(char *buf, size_t size, const char *dir, const char *name) { snprintf(buf, size, "%s/%s", dir, name); }
@@ -316,8 +318,30 @@ static mbt_status check_method(const mbt_pretrain_config *c) {
     return MBT_OK;
 }
 
+/* The cost report (printed, and a record in config.json), the --init-from weights (a new run) or the
+ * record of them (a resumed run: from its config.json `tree`), and r->config_json with both. */
+static mbt_status start_records(run *r, const mbt_method_config *mcfg, const cJSON *tree) {
+    mbt_cost_report cost;
+    MBT_TRY(mbt_cost_report_method(mcfg, &cost));
+    void *init = NULL;
+    if (r->cfg.init_from) {
+        MBT_TRY(mbt_pretrain_init_load(&r->cfg, r->method->entries, r->method->n_entries, r->log, &init));
+        mbt_status st = mbt_method_params_to_device(r->method);
+        if (st != MBT_OK) cJSON_Delete(init);
+        MBT_TRY(st);
+    }
+    mbt_cost_report_print(&cost, r->log); /* once the run can start (a refused --init-from is one line) */
+    mbt_config_record records[2] = {{"cost", mbt_cost_report_json(&cost)},
+                                    {"init_from", init ? init : cJSON_GetObjectItemCaseSensitive(tree, "init_from")}};
+    r->config_json = mbt_pretrain_config_to_json_with(&r->cfg, records, 2);
+    cJSON_Delete((cJSON *)records[0].object);
+    cJSON_Delete(init);
+    return r->config_json ? MBT_OK : MBT_FAIL(MBT_ERR_NOMEM, "pretrain: no memory for config.json");
+}
+
 static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) {
     int resume = given->resume_dir != NULL;
+    MBT_TRY(mbt_pretrain_init_check(given));
     if (!resume) MBT_TRY(check_method(given));
     /* the device first: a run that cannot start leaves no folder behind */
     MBT_TRY(mbt_device_open(given->device ? given->device : "cpu", "--device", &r->device));
@@ -340,10 +364,8 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         free(text);
         MBT_TRY(st);
         r->cfg.out_dir = given->resume_dir;
-    } else {
-        MBT_TRY(mbt_make_dirs(r->dir, "--out"));
-        if (access(path, F_OK) == 0)
-            return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a run (use --resume %s to continue it)", r->dir, r->dir);
+    } else if (access(path, F_OK) == 0) { /* the folder is made once the run can start (--init-from read) */
+        return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds a run (use --resume %s to continue it)", r->dir, r->dir);
     }
     const mbt_pretrain_config *c = &r->cfg;
     if (resume) MBT_TRY(check_method(c));
@@ -382,7 +404,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     r->adam_cfg.weight_decay = (float)c->weight_decay;
     r->sums.n_values = m->n_values;
     for (int i = 0; i < m->n_values; i++) r->sums.names[i] = m->value_names[i];
-    r->config_json = mbt_pretrain_config_to_json(c);
+    MBT_TRY(start_records(r, &mcfg, *tree));
     r->pos = (mbt_train_position){0, 0, 0, -1, c->seed};
     if (resume) {
         join(path, sizeof path, r->dir, "last.safetensors");
@@ -391,6 +413,7 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         fprintf(r->log, "resuming %s at epoch %d, step %lld\n", r->dir, r->pos.epoch + (r->pos.batch_in_epoch > 0),
                 (long long)r->pos.step);
     } else {
+        MBT_TRY(mbt_make_dirs(r->dir, "--out"));
         MBT_TRY(mbt_atomic_write_text(path, r->config_json));
     }
     if (r->device != MBT_DEVICE_CPU)

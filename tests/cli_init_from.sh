@@ -6,7 +6,8 @@
 # {'epoch', 'model' with DataParallel's 'module.', 'optimizer'}) loads bit for bit; strict (the default)
 # refuses a file with a missing and an unexpected key in PyTorch's words before any run folder is made,
 # --no-strict loads the rest with that report as a warning; a shape mismatch is refused in both modes;
-# --init-from with --resume and --no-strict without --init-from are one-line errors.
+# --init-from with --resume and --no-strict without --init-from are one-line errors. (Also: the source run
+# prints its cost report as inspect --model does and records it in config.json.)
 mixbt=$1
 source "$(dirname "$0")/lib_cli.sh"
 make_tiny_cifar "$tmp/c10" 11
@@ -33,6 +34,13 @@ common=(--data "$tmp/c10" --batch-size 8 --subset 16 --feature-dim 32 --knn-k 5 
         --threads 2 --workers 1 --seed 3)
 if "$mixbt" pretrain "${common[@]}" --epochs 1 --knn-every 1 --out "$tmp/a" > "$tmp/a.log" 2>&1; then ok
 else bad "source run failed: $(tail -2 "$tmp/a.log")"; fi
+
+# (the source run's cost report: printed at start as inspect --model prints it, and recorded in config.json)
+cmp -s <(sed -n '/^model: /,/^included/p' "$tmp/a.log") <("$mixbt" inspect --model --projector 512-32 --batch-size 8) && ok ||
+  bad "pretrain's cost table is not inspect --model's: $(grep -A1 '^model' "$tmp/a.log")"
+python3 -c 'import json, sys; c = json.load(open(sys.argv[1]))["cost"]
+assert c["method"] == "mixbt" and c["step_views"] == 3 and c["projector_params"] == 512 * 512 + 2 * 512 + 512 * 32 + 32, c
+assert c["step_macs_forward"] == 3 * 8 * c["total_macs_per_image"], c' "$tmp/a/config.json" && ok || bad "config.json: no cost record"
 
 # (a) from a mixbt checkpoint: the k-NN before training is the source's after its last epoch
 if "$mixbt" pretrain "${common[@]}" --epochs 1 --knn-every 1 --seed 9 --init-from "$tmp/a/last.safetensors" \

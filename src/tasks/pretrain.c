@@ -318,20 +318,19 @@ static mbt_status check_method(const mbt_pretrain_config *c) {
     return MBT_OK;
 }
 
-/* The cost report (printed, and a record in config.json), the --init-from weights (a new run) or the
+/* The cost report (*cost, and a record in config.json), the --init-from weights (a new run) or the
  * record of them (a resumed run: from its config.json `tree`), and r->config_json with both. */
-static mbt_status start_records(run *r, const mbt_method_config *mcfg, const cJSON *tree) {
-    mbt_cost_report cost;
-    MBT_TRY(mbt_cost_report_method(mcfg, &cost));
+static mbt_status start_records(run *r, const mbt_method_config *mcfg, const cJSON *tree, mbt_cost_report *cost) {
+    MBT_TRY(mbt_cost_report_method(mcfg, cost));
     void *init = NULL;
     if (r->cfg.init_from) {
+        MBT_TRY(mbt_method_params_to_host(r->method)); /* the entries a --no-strict load leaves are current */
         MBT_TRY(mbt_pretrain_init_load(&r->cfg, r->method->entries, r->method->n_entries, r->log, &init));
         mbt_status st = mbt_method_params_to_device(r->method);
         if (st != MBT_OK) cJSON_Delete(init);
         MBT_TRY(st);
     }
-    mbt_cost_report_print(&cost, r->log); /* once the run can start (a refused --init-from is one line) */
-    mbt_config_record records[2] = {{"cost", mbt_cost_report_json(&cost)},
+    mbt_config_record records[2] = {{"cost", mbt_cost_report_json(cost)},
                                     {"init_from", init ? init : cJSON_GetObjectItemCaseSensitive(tree, "init_from")}};
     r->config_json = mbt_pretrain_config_to_json_with(&r->cfg, records, 2);
     cJSON_Delete((cJSON *)records[0].object);
@@ -404,7 +403,8 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     r->adam_cfg.weight_decay = (float)c->weight_decay;
     r->sums.n_values = m->n_values;
     for (int i = 0; i < m->n_values; i++) r->sums.names[i] = m->value_names[i];
-    MBT_TRY(start_records(r, &mcfg, *tree));
+    mbt_cost_report cost;
+    MBT_TRY(start_records(r, &mcfg, *tree, &cost));
     r->pos = (mbt_train_position){0, 0, 0, -1, c->seed};
     if (resume) {
         join(path, sizeof path, r->dir, "last.safetensors");
@@ -422,7 +422,9 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     if (on_device)
         fprintf(r->log, "training images kept on %s (%.1f MiB) and augmented there\n", given->device ? given->device : "cpu",
                 on_device / 1048576.0);
-    return open_metrics(r, !resume);
+    MBT_TRY(open_metrics(r, !resume));
+    mbt_cost_report_print(&cost, r->log); /* once the run starts: a refused one says one line */
+    return MBT_OK;
 }
 
 static void teardown(run *r) {

@@ -140,6 +140,21 @@ static void *make_record(const mbt_pretrain_config *c, const mbt_load_report *r,
     return j;
 }
 
+/* The error of a refused load, in PyTorch's words on one line: strict, the missing and unexpected keys; in
+ * both modes, a shape mismatch. */
+static mbt_status refuse(const mbt_pretrain_config *c, const mbt_load_report *r) {
+    char what[1000] = "";
+    if (!c->no_strict) describe(r, what, sizeof what, 220);
+    if (r->n_mismatched) {
+        size_t at = strlen(what);
+        snprintf(what + at, sizeof what - at, "%ssize mismatch for %s", at ? " " : "", r->mismatched[0]);
+        at = strlen(what);
+        if (r->n_mismatched > 1) snprintf(what + at, sizeof what - at, " (%zu keys in all)", r->n_mismatched);
+    }
+    return MBT_FAIL(MBT_ERR_FORMAT, "--init-from %s: Error(s) in loading state_dict%s: %s", c->init_from,
+                    c->no_strict || r->n_mismatched ? "" : " (strict; --no-strict loads the entries that match)", what);
+}
+
 mbt_status mbt_pretrain_init_load(const mbt_pretrain_config *c, mbt_param *const *entries, size_t n, FILE *log,
                                   void **record) {
     *record = NULL;
@@ -164,25 +179,15 @@ mbt_status mbt_pretrain_init_load(const mbt_pretrain_config *c, mbt_param *const
     mbt_status s = read_weights(path, entries, n, log, &sd);
     if (s == MBT_OK) {
         s = mbt_state_dict_load(&sd, targets, n, c->no_strict ? MBT_LOAD_NONSTRICT : MBT_LOAD_STRICT, &r);
-        int refused = r.n_mismatched || (!c->no_strict && (r.n_missing || r.n_unexpected));
-        if (refused) { /* PyTorch's words, on one line; a shape mismatch is an error in both modes */
-            char what[1000] = "";
-            if (!c->no_strict) describe(&r, what, sizeof what, 220);
-            if (r.n_mismatched) {
-                size_t at = strlen(what);
-                snprintf(what + at, sizeof what - at, "%ssize mismatch for %s", at ? " " : "", r.mismatched[0]);
-                at = strlen(what);
-                if (r.n_mismatched > 1) snprintf(what + at, sizeof what - at, " (%zu keys in all)", r.n_mismatched);
-            }
-            s = MBT_FAIL(MBT_ERR_FORMAT, "--init-from %s: Error(s) in loading state_dict%s: %s", path,
-                         c->no_strict || r.n_mismatched ? "" : " (strict; --no-strict loads the entries that match)", what);
+        if (r.n_mismatched || (!c->no_strict && (r.n_missing || r.n_unexpected))) {
+            s = refuse(c, &r);
         } else if (s == MBT_OK && r.n_loaded == 0) {
             s = MBT_FAIL(MBT_ERR_FORMAT, "--init-from %s: none of its %zu entries is one of the model's %zu (another "
                          "method or layout?)", path, sd.count, n);
         }
     }
     if (s == MBT_OK && (r.n_missing || r.n_unexpected)) { /* not strict: the warning, with every key */
-        size_t size = 64 + 8 * (r.n_missing + r.n_unexpected);
+        size_t size = 128 + 8 * (r.n_missing + r.n_unexpected);
         for (size_t i = 0; i < r.n_missing; i++) size += strlen(r.missing[i]);
         for (size_t i = 0; i < r.n_unexpected; i++) size += strlen(r.unexpected[i]);
         char *what = malloc(size);

@@ -4,6 +4,9 @@ projector of the models mixbt builds, counted on the PyTorch modules with forwar
 rules for convolutions and linear layers (thop/vision/basic_hooks.py count_convNd: y.numel() *
 (in_channels // groups * kh * kw + bias); count_linear: y.numel() * in_features), for tests/test_model_cost.c.
 
+Head case k (the baselines' heads, ssl-sota's make_head: (Linear + BN + ReLU) x (layers - 1), Linear, SimCLR's
+bn_last): "h<k>_in", "h<k>_size", "h<k>_layers", "h<k>_emb", "h<k>_bn_last", then "h<k>_params", "h<k>_macs".
+
 Case k: "c<k>_arch" (18 or 50), "c<k>_size", "c<k>_imagenet" (1: the ImageNet model), "c<k>_proj"
 (projector sizes), then "c<k>_backbone_params", "c<k>_backbone_macs", "c<k>_proj_params", "c<k>_proj_macs".
 
@@ -45,6 +48,17 @@ def projector(emb, sizes, small):
     return nn.Sequential(*layers)
 
 
+def head(in_dim, size, layers, emb, bn_last):
+    mods, d = [], in_dim
+    for _ in range(layers - 1):
+        mods += [nn.Linear(d, size), nn.BatchNorm1d(size), nn.ReLU()]
+        d = size
+    mods.append(nn.Linear(d, emb))
+    if bn_last:
+        mods.append(nn.BatchNorm1d(emb))
+    return nn.Sequential(*mods)
+
+
 def count(module, x):
     macs = [0]
 
@@ -69,8 +83,18 @@ CASES = [("resnet18", 32, 0, [512, 1024]), ("resnet50", 32, 0, [512, 128]), ("re
          ("resnet50", 224, 1, [8192, 8192, 8192])]
 
 
+HEADS = [(512, 1024, 2, 64, 1), (2048, 1024, 2, 64, 0), (512, 4096, 3, 128, 0), (64, 1024, 2, 64, 0), (2048, 512, 1, 32, 0)]
+
+
 def main():
     with FixtureWriter(OUT) as w:
+        w.add("nheads", len(HEADS))
+        for k, (in_dim, size, layers, emb, bn_last) in enumerate(HEADS):
+            hp, hm, _ = count(head(in_dim, size, layers, emb, bn_last).eval(), torch.zeros(2, in_dim))
+            for name, v in [("in", in_dim), ("size", size), ("layers", layers), ("emb", emb), ("bn_last", bn_last),
+                            ("params", hp), ("macs", hm)]:
+                w.add("h%d_%s" % (k, name), v)
+            print("head %d-%d x%d -> %d (bn_last %d): %d params %d MACs" % (in_dim, size, layers, emb, bn_last, hp, hm))
         w.add("ncases", len(CASES))
         for k, (arch, size, imagenet, sizes) in enumerate(CASES):
             f = backbone(arch, size, imagenet).eval()

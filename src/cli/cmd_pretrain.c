@@ -185,7 +185,9 @@ int cmd_pretrain(int argc, char **argv) {
                          "phase (training, the k-NN pass, a checkpoint write) with DIR/last.safetensors saved and\n"
                          "exit status 130; --resume DIR then continues exactly (a cut k-NN pass runs again). A second\n"
                          "signal ends it at once (the last complete checkpoint stays). Off a terminal, progress lines\n"
-                         "come every --print-every steps or MIXBT_PROGRESS_SECONDS (30) seconds.",
+                         "come every --print-every steps or MIXBT_PROGRESS_SECONDS (30) seconds. At the start it prints\n"
+                         "what the model and a training step cost (as mixbt inspect --model) and records it in config.json.\n"
+                         "--init-from FILE starts a new run from a checkpoint's model weights (the optimizer starts fresh).",
                          flags, n);
         return 0;
     }

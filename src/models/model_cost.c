@@ -28,3 +28,17 @@ mbt_status mbt_model_cost_of(const mbt_model_config *cfg, mbt_model_cost *cost) 
     mbt_model_destroy(m);
     return MBT_OK;
 }
+
+mbt_status mbt_head_cost_of(const mbt_head_config *cfg, mbt_cost_part *cost) {
+    if (cfg->n_hidden < 0 || cfg->n_hidden > MBT_HEAD_MAX_HIDDEN)
+        return MBT_FAIL(MBT_ERR_ARG, "head: %d hidden layers (expected 0 to %d)", cfg->n_hidden, MBT_HEAD_MAX_HIDDEN);
+    *cost = (mbt_cost_part){0, 0};
+    int in = cfg->in_dim;
+    for (int j = 0; j <= cfg->n_hidden; j++) {
+        int last = j == cfg->n_hidden, out = last ? cfg->out_dim : cfg->hidden[j];
+        cost->macs += (double)in * out;
+        cost->params += (double)in * out + out + ((last ? cfg->out_bn : cfg->hidden_bn) ? 2.0 * out : 0);
+        in = out;
+    }
+    return MBT_OK;
+}

@@ -6,6 +6,7 @@
 #ifndef MBT_MODEL_COST_H
 #define MBT_MODEL_COST_H
 
+#include "models/mlp_head.h"
 #include "models/model.h"
 
 typedef struct {
@@ -19,5 +20,9 @@ typedef struct {
 } mbt_model_cost;
 
 mbt_status mbt_model_cost_of(const mbt_model_config *cfg, mbt_model_cost *cost);
+
+/* The same for a baseline's head (models/mlp_head.h): its Linear layers (weights and biases, the bias not
+ * counted in multiply-adds as thop's count_linear) and their batch norms. */
+mbt_status mbt_head_cost_of(const mbt_head_config *cfg, mbt_cost_part *cost);
 
 #endif

@@ -21,7 +21,7 @@
 #include "models/mlp_head.h"
 #include "optim/adam.h"
 #include "optim/schedule.h"
-#include "tasks/train_checkpoint.h"
+#include "tasks/cost_report.h"
 #include "tasks/device_batch.h"
 #include "tasks/knn_classify.h"
 #include "tasks/knn_euclid.h"
@@ -29,7 +29,9 @@
 #include "tasks/plot_run.h"
 #include "tasks/pretrain_config.h"
 #include "tasks/pretrain_data.h"
+#include "tasks/pretrain_init.h"
 #include "tasks/run_folder.h"
+#include "tasks/train_checkpoint.h"
 
 static void join(char *buf, size_t size, const char *dir, const char *name) { snprintf(buf, size, "%s/%s", dir, name); }
 
@@ -137,6 +139,30 @@ static void note(const run *r, const char *fmt, ...) {
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     emit(r, &(mbt_pretrain_event){.kind = MBT_PRETRAIN_NOTE, .text = line});
+}
+
+/* Lines that a reporting function of a lower layer writes to a stream, turned into note events: open a
+ * memory stream, hand it over, then emit what it holds (a NULL stream when none can be made: the
+ * functions take NULL as "say nothing"). */
+typedef struct {
+    FILE *f;
+    char *text;
+    size_t len;
+} note_capture;
+
+static FILE *capture_begin(note_capture *c) {
+    memset(c, 0, sizeof *c);
+    c->f = open_memstream(&c->text, &c->len);
+    return c->f;
+}
+
+static void capture_end(const run *r, note_capture *c) {
+    if (c->f) fclose(c->f);
+    char *save = NULL;
+    for (char *line = c->text ? strtok_r(c->text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+        emit(r, &(mbt_pretrain_event){.kind = MBT_PRETRAIN_NOTE, .text = line});
+    free(c->text);
+    memset(c, 0, sizeof *c);
 }
 
 /* A k-NN feature pass's progress. */
@@ -324,8 +350,39 @@ static mbt_status check_method(const mbt_pretrain_config *c) {
     return MBT_OK;
 }
 
+/* The cost report (*cost, and a record in config.json), the --init-from weights (a new run) or the
+ * record of them (a resumed run: from its config.json `tree`), and r->config_json with both. */
+static mbt_status start_records(run *r, const mbt_method_config *mcfg, const cJSON *tree, mbt_cost_report *cost) {
+    MBT_TRY(mbt_cost_report_method(mcfg, cost));
+    void *init = NULL;
+    if (r->cfg.init_from) {
+        MBT_TRY(mbt_method_params_to_host(r->method)); /* the entries a --no-strict load leaves are current */
+        note_capture cap;
+        mbt_status st = mbt_pretrain_init_load(&r->cfg, r->method->entries, r->method->n_entries, capture_begin(&cap),
+                                               &init);
+        capture_end(r, &cap);
+        MBT_TRY(st);
+        st = mbt_method_params_to_device(r->method);
+        if (st != MBT_OK) cJSON_Delete(init);
+        MBT_TRY(st);
+    }
+    mbt_config_record records[2] = {{"cost", mbt_cost_report_json(cost)},
+                                    {"init_from", init ? init : cJSON_GetObjectItemCaseSensitive(tree, "init_from")}};
+    r->config_json = mbt_pretrain_config_to_json_with(&r->cfg, records, 2);
+    cJSON_Delete((cJSON *)records[0].object);
+    cJSON_Delete(init);
+    return r->config_json ? MBT_OK : MBT_FAIL(MBT_ERR_NOMEM, "pretrain: no memory for config.json");
+}
+
+/* "a run (use --resume DIR to continue it)": what a used run folder holds, for its refusal. */
+static const char *run_holds(const char *dir, char *buf, size_t size) {
+    snprintf(buf, size, "a run (use --resume %s to continue it)", dir);
+    return buf;
+}
+
 static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) {
     int resume = given->resume_dir != NULL;
+    MBT_TRY(mbt_pretrain_init_check(given));
     if (!resume) MBT_TRY(check_method(given));
     /* the device first: a run that cannot start leaves no folder behind */
     MBT_TRY(mbt_device_open(given->device ? given->device : "cpu", "--device", &r->device));
@@ -348,10 +405,9 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         free(text);
         MBT_TRY(st);
         r->cfg.out_dir = given->resume_dir;
-    } else {
+    } else { /* a used folder is refused now; the folder is made once the run can start (--init-from read) */
         char holds[4200];
-        snprintf(holds, sizeof holds, "a run (use --resume %s to continue it)", r->dir);
-        MBT_TRY(mbt_run_folder_create(r->dir, "config.json", holds));
+        MBT_TRY(mbt_run_folder_check(r->dir, "config.json", run_holds(r->dir, holds, sizeof holds)));
     }
     const mbt_pretrain_config *c = &r->cfg;
     if (resume) MBT_TRY(check_method(c));
@@ -390,7 +446,8 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     r->adam_cfg.weight_decay = (float)c->weight_decay;
     r->sums.n_values = m->n_values;
     for (int i = 0; i < m->n_values; i++) r->sums.names[i] = m->value_names[i];
-    r->config_json = mbt_pretrain_config_to_json(c);
+    mbt_cost_report cost;
+    MBT_TRY(start_records(r, &mcfg, *tree, &cost));
     r->pos = (mbt_train_position){0, 0, 0, -1, c->seed};
     if (resume) {
         join(path, sizeof path, r->dir, "last.safetensors");
@@ -399,6 +456,8 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
         note(r, "resuming %s at epoch %d, step %lld", r->dir, r->pos.epoch + (r->pos.batch_in_epoch > 0),
                 (long long)r->pos.step);
     } else {
+        char holds[4200];
+        MBT_TRY(mbt_run_folder_create(r->dir, "config.json", run_holds(r->dir, holds, sizeof holds)));
         MBT_TRY(mbt_atomic_write_text(path, r->config_json));
     }
     if (r->device != MBT_DEVICE_CPU)
@@ -407,7 +466,11 @@ static mbt_status setup(run *r, const mbt_pretrain_config *given, cJSON **tree) 
     if (on_device)
         note(r, "training images kept on %s (%.1f MiB) and augmented there", given->device ? given->device : "cpu",
                 on_device / 1048576.0);
-    return open_metrics(r, !resume);
+    MBT_TRY(open_metrics(r, !resume));
+    note_capture cap; /* the cost table, once the run starts: a refused one says one line */
+    mbt_cost_report_print(&cost, capture_begin(&cap));
+    capture_end(r, &cap);
+    return MBT_OK;
 }
 
 static void teardown(run *r) {

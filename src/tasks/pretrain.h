@@ -54,6 +54,8 @@ typedef struct {
                                  batches either way, so a resume may change it too) */
     const char *out_dir;
     const char *resume_dir;
+    const char *init_from;    /* a new run starts from this checkpoint's model weights (tasks/pretrain_init.h) */
+    int strict, no_strict;    /* --init-from: --strict (the default) or --no-strict */
     int checkpoint_every;     /* epochs between numbered checkpoints */
     int print_every;          /* the CLI's display: steps between plain progress lines off a terminal */
     double progress_seconds;  /* and at most this many seconds between them (training and k-NN passes) */

@@ -111,6 +111,15 @@ static const mbt_config_field FIELDS[] = {
      "run folder (created; must not hold another run)", NONE},
     {"resume", "resume", MBT_FIELD_STRING, MBT_FIELD_SESSION, OFF(resume_dir), 0, NULL, 0, NULL, "DIR",
      "continue the run in DIR from its last checkpoint", NONE},
+    {"init_from", "init-from", MBT_FIELD_STRING, MBT_FIELD_SESSION, OFF(init_from), 0, NULL, 0, NULL, "FILE",
+     "start a new run (epoch 0, a fresh optimizer) from FILE's model weights: a mixbt checkpoint, a PyTorch state_dict "
+     ".pth, or the original's checkpoint.pth (its 'model'; its optimizer state is not read); recorded in config.json",
+     NONE},
+    {"strict", "strict", MBT_FIELD_BOOL, MBT_FIELD_SESSION, OFF(strict), 0, NULL, 0, NULL, NULL,
+     "--init-from (the default): a missing or unexpected key is an error listing them", NONE},
+    {"no_strict", "no-strict", MBT_FIELD_BOOL, MBT_FIELD_SESSION, OFF(no_strict), 0, NULL, 0, NULL, NULL,
+     "--init-from: load the entries that match, warn about the missing and unexpected ones (a shape mismatch stays "
+     "an error)", NONE},
 };
 
 const mbt_config_field *mbt_pretrain_fields(size_t *count) {
@@ -161,7 +170,9 @@ static void add_exact_number(cJSON *j, const char *key, double v) {
     cJSON_AddRawToObject(j, key, text);
 }
 
-char *mbt_pretrain_config_to_json(const mbt_pretrain_config *c) {
+char *mbt_pretrain_config_to_json(const mbt_pretrain_config *c) { return mbt_pretrain_config_to_json_with(c, NULL, 0); }
+
+char *mbt_pretrain_config_to_json_with(const mbt_pretrain_config *c, const mbt_config_record *records, int n_records) {
     cJSON *j = cJSON_CreateObject();
     for (size_t i = 0; i < sizeof FIELDS / sizeof *FIELDS; i++) {
         const mbt_config_field *f = &FIELDS[i];
@@ -186,6 +197,8 @@ char *mbt_pretrain_config_to_json(const mbt_pretrain_config *c) {
         case MBT_FIELD_DOUBLE: add_exact_number(j, f->key, *(const double *)p); break;
         }
     }
+    for (int i = 0; i < n_records; i++)
+        if (records[i].object) cJSON_AddItemToObject(j, records[i].key, cJSON_Duplicate(records[i].object, 1));
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     return text;

@@ -50,6 +50,17 @@ void *mbt_pretrain_field_ptr(mbt_pretrain_config *cfg, const mbt_config_field *f
 
 /* The RECIPE and RECORD fields as a JSON object (malloc'ed text). */
 char *mbt_pretrain_config_to_json(const mbt_pretrain_config *cfg);
+
+/* A record of the run that is an object, not a setting (the cost report, the --init-from source): written
+ * into config.json beside the fields' keys, never read back into the configuration (a resumed run neither
+ * checks nor takes it). object: a cJSON * (copied; NULL: left out). */
+typedef struct {
+    const char *key;
+    const void *object;
+} mbt_config_record;
+
+/* mbt_pretrain_config_to_json with the records after the fields. */
+char *mbt_pretrain_config_to_json_with(const mbt_pretrain_config *cfg, const mbt_config_record *records, int n_records);
 /* Reads the RECIPE fields of config.json text `text` (named `path` in errors) into cfg, leaving the others
  * as they are. Strings point into *tree, which the caller frees with cJSON_Delete (a cJSON *). */
 mbt_status mbt_pretrain_config_from_json(const char *path, const char *text, mbt_pretrain_config *cfg, void **tree);

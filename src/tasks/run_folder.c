@@ -10,12 +10,16 @@
 #include "io/make_dirs.h"
 #include "io/read_file.h"
 
-mbt_status mbt_run_folder_create(const char *dir, const char *marker, const char *holds) {
-    MBT_TRY(mbt_make_dirs(dir, "--out"));
+mbt_status mbt_run_folder_check(const char *dir, const char *marker, const char *holds) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, marker);
     if (access(path, F_OK) == 0) return MBT_FAIL(MBT_ERR_ARG, "--out %s already holds %s", dir, holds);
     return MBT_OK;
+}
+
+mbt_status mbt_run_folder_create(const char *dir, const char *marker, const char *holds) {
+    MBT_TRY(mbt_make_dirs(dir, "--out"));
+    return mbt_run_folder_check(dir, marker, holds);
 }
 
 /* Rewrites the file with its header and the rows whose epoch (first field) is <= keep_through. */

@@ -10,6 +10,8 @@
 /* Creates `dir` (and its missing parents) for a new run. A folder that already holds dir/`marker` is
  * refused with MBT_ERR_ARG and the message "--out DIR already holds <holds>". */
 mbt_status mbt_run_folder_create(const char *dir, const char *marker, const char *holds);
+/* The same refusal without making anything (a command that creates the folder only once it can start). */
+mbt_status mbt_run_folder_check(const char *dir, const char *marker, const char *holds);
 
 /* Opens dir/metrics.csv for appending rows. fresh: a new file with `header` (a line without its newline).
  * Else the existing file continues: the rows of epochs after keep_through (written by a run that ended

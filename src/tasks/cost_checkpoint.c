@@ -5,7 +5,7 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "io/checkpoint.h"
+#include "io/checkpoint_file.h"
 #include "io/keymap.h"
 #include "tasks/cost_report.h"
 #include "tasks/evaluate_model.h"

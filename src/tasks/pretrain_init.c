@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io/checkpoint.h"
+#include "io/checkpoint_file.h"
 #include "io/checksum.h"
 #include "io/keymap.h"
 #include "io/pth.h"

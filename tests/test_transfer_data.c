@@ -519,6 +519,12 @@ static void flowers(const char *tmp, const fixture_file *fx) {
     double zero[3] = {1, 0, 2};
     write_mat(path, "labels", zero, 3, 0);
     expect_error(mbt_dataset_open(&ds, "flowers102", dir, MBT_SPLIT_TRAIN), MBT_ERR_FORMAT, path, "bad label 0 of image 2");
+    /* a labels variable larger than any Flowers-102 file: refused from its declared size, before libmatio reads it */
+    double *big = calloc(1000001, sizeof *big);
+    write_mat(path, "labels", big, 1000001, 1);
+    free(big);
+    expect_error(mbt_dataset_open(&ds, "flowers102", dir, MBT_SPLIT_TRAIN), MBT_ERR_FORMAT, path,
+                 "'labels' declares more than 1000000 entries");
     write_text(dir, "imagelabels.mat", "not a MAT-file");
     expect_error(mbt_dataset_open(&ds, "flowers102", dir, MBT_SPLIT_TRAIN), MBT_ERR_FORMAT, path, NULL);
     CHECK(remove(path) == 0);

@@ -17,6 +17,8 @@
 #include <matio.h>
 #endif
 
+#define MAX_LABELS 1000000 /* far above any labels file of this layout */
+
 /* The labels row of path into a malloc'ed array (1-based classes). */
 static mbt_status read_labels(const char *path, int32_t **out, int64_t *n_out) {
     *out = NULL;
@@ -30,6 +32,18 @@ static mbt_status read_labels(const char *path, int32_t **out, int64_t *n_out) {
 #else
     mat_t *mat = Mat_Open(path, MAT_ACC_RDONLY);
     if (!mat) return MBT_FAIL(MBT_ERR_FORMAT, "%s: not a MAT-file libmatio can read", path);
+    /* the declared size first: libmatio allocates what a file declares (a 300-byte file may ask for a GB) */
+    matvar_t *info = Mat_VarReadInfo(mat, "labels");
+    size_t declared = info && info->rank == 2 ? info->dims[0] * info->dims[1] : 0;
+    int too_big = info && info->rank == 2 && (declared > MAX_LABELS || info->dims[0] > MAX_LABELS ||
+                                              info->dims[1] > MAX_LABELS);
+    if (info) Mat_VarFree(info);
+    if (too_big) {
+        Mat_Close(mat);
+        return MBT_FAIL(MBT_ERR_FORMAT, "%s: 'labels' declares more than %d entries (Flowers-102 has 8189)", path,
+                        MAX_LABELS);
+    }
+    Mat_Rewind(mat);
     matvar_t *v = Mat_VarRead(mat, "labels");
     mbt_status st = MBT_OK;
     int64_t n = 0;

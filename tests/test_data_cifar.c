@@ -224,7 +224,7 @@ int main(void) {
     expect_error(mbt_dataset_open(&ds, "cifar100", path, MBT_SPLIT_TRAIN), MBT_ERR_IO, path, "no CIFAR-100 files");
     expect_error(mbt_dataset_open(&ds, "cifar10", "/nonexistent/dir", MBT_SPLIT_TRAIN), MBT_ERR_IO, "/nonexistent/dir",
                  "not a folder");
-    expect_error(mbt_dataset_open(&ds, "imagenet", path, MBT_SPLIT_TRAIN), MBT_ERR_ARG, "imagenet", "unknown");
+    expect_error(mbt_dataset_open(&ds, "imagenet21k", path, MBT_SPLIT_TRAIN), MBT_ERR_ARG, "imagenet21k", "unknown");
     write_bin(dir, "bad/data_batch_1.bin", 0, 2, 10);
     write_bin(dir, "bad/data_batch_2.bin", 0, 2, 10);
     snprintf(path, sizeof path, "%s/bad", dir);

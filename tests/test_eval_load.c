@@ -376,8 +376,8 @@ static void test_data(void) {
     mbt_view_batches_destroy(v2);
     mbt_eval_data_close(&d);
     /* errors */
-    mbt_eval_data_config bad = {"imagenet", data, 32, 0, 0, 1, 1};
-    expect_error(mbt_eval_data_open(&d, &bad), MBT_ERR_ARG, "--dataset imagenet", NULL);
+    mbt_eval_data_config bad = {"imagenet21k", data, 32, 0, 0, 1, 1};
+    expect_error(mbt_eval_data_open(&d, &bad), MBT_ERR_ARG, "--dataset imagenet21k", NULL);
     bad.dataset = "cifar100";
     CHECK(mbt_eval_data_open(&d, &bad) != MBT_OK);
     CHECK(strstr(mbt_error_message(), data) != NULL);

@@ -34,8 +34,11 @@ mbt_status mbt_ckpt_format_sniff(const char *path, mbt_ckpt_format *format) {
     size_t n;
     *format = MBT_CKPT_UNKNOWN;
     MBT_TRY(mbt_read_file_head(path, h, sizeof h, &n));
-    if ((n >= 4 && !memcmp(h, "PK\x03\x04", 4)) || (n >= 1 && h[0] == 0x80)) *format = MBT_CKPT_PTH;
+    /* safetensors before the legacy pickle's 0x80: a header length whose first byte is 0x80 starts one file
+     * in 256, and a pickle never has '{' where a safetensors header begins (byte 8: its magic number) */
+    if (n >= 4 && !memcmp(h, "PK\x03\x04", 4)) *format = MBT_CKPT_PTH;
     else if (n == 9 && h[8] == '{') *format = MBT_CKPT_SAFETENSORS;
+    else if (n >= 1 && h[0] == 0x80) *format = MBT_CKPT_PTH;
     else *format = mbt_ckpt_format_from_path(path);
     if (*format == MBT_CKPT_UNKNOWN)
         return MBT_FAIL(MBT_ERR_FORMAT, "%s: neither a safetensors file nor a PyTorch checkpoint", path);

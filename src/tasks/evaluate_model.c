@@ -247,8 +247,7 @@ mbt_status mbt_eval_model_load(const mbt_eval_model_options *opt, mbt_model **mo
     MBT_CHECK_ARG(opt->checkpoint && *opt->checkpoint, "evaluation: no checkpoint given");
     MBT_CHECK_ARG(opt->batch >= 1, "evaluation: batch size %d", opt->batch);
     const char *path = opt->checkpoint;
-    /* a known extension decides (the content sniffing of io/checkpoint_file.c takes a safetensors file whose
-     * header length has 0x80 as its low byte for a legacy torch pickle); else the content does */
+    /* a known extension decides; else the content does */
     mbt_ckpt_format format = mbt_ckpt_format_from_path(path);
     if (format == MBT_CKPT_UNKNOWN) MBT_TRY(mbt_ckpt_format_sniff(path, &format));
     snprintf(info->format, sizeof info->format, "%s", format == MBT_CKPT_PTH ? "PyTorch .pth" : "safetensors");

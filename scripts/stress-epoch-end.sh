@@ -3,7 +3,7 @@
 # the reporter's pretraining (CIFAR-10, 1024 images, batch 64, 2 threads, k-NN every 2 epochs), with
 # OpenBLAS choosing its own kernels (OPENBLAS_CORETYPE unset: SkylakeX on an AVX-512 host). It reproduced
 # the abort on 578de3a (glibc "corrupted size vs. prev_size while consolidating", 1 of 11 tries) and on
-# 1650d86 (1 of 16 tries, with no last.safetensors left): the bug is not fixed.
+# 1650d86 (2 of 21 tries, with no last.safetensors left): the bug is not fixed.
 #
 # usage: scripts/stress-epoch-end.sh MIXBT CIFAR10_DIR [N]   (N tries, default 20; about 90 s each on 2 cores)
 #
